@@ -1,0 +1,47 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import { Catalog } from "../catalog/catalog";
+import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
+import { subscriptionNotFound, topicNotFound } from "./errors";
+
+export type AppEnv = { Bindings: Env };
+export type App = OpenAPIHono<AppEnv>;
+
+export async function requireTopic(env: Env, name: string): Promise<TopicRecord> {
+  const topic = await new Catalog(env.CATALOG).getTopic(name);
+  if (!topic) throw topicNotFound(name);
+  return topic;
+}
+
+export async function requireSubscription(
+  env: Env,
+  topicName: string,
+  name: string,
+): Promise<{ topic: TopicRecord; subscription: SubscriptionRecord }> {
+  const catalog = new Catalog(env.CATALOG);
+  const [topic, subscription] = await Promise.all([catalog.getTopic(topicName), catalog.getSubscription(topicName, name)]);
+  if (!topic) throw topicNotFound(topicName);
+  if (!subscription) throw subscriptionNotFound(topicName, name);
+  return { topic, subscription };
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function topicView(t: TopicRecord) {
+  return { name: t.name, partitions: t.partitions, created_at: iso(t.createdAt), updated_at: iso(t.updatedAt) };
+}
+
+export function subscriptionView(s: SubscriptionRecord) {
+  return {
+    topic: s.topic,
+    name: s.name,
+    mode: s.mode,
+    start_position: s.startPosition,
+    visibility_timeout_seconds: s.visibilityTimeoutSeconds,
+    max_deliveries: s.maxDeliveries,
+    created_at: iso(s.createdAt),
+    updated_at: iso(s.updatedAt),
+  };
+}

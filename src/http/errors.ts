@@ -1,0 +1,67 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every error code the API answers with, and its HTTP status. docs/api.md lists them. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  topic_not_found: 404,
+  subscription_not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  message_too_large: 413,
+  unsupported_media_type: 415,
+  unavailable: 503,
+  not_configured: 503,
+  internal: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/** The one error type of the HTTP layer; `onError` turns it into the JSON error body. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** Seconds, for 429 and 503 answers. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERROR_STATUS[this.code];
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** A validation failure of one field; `path` is how the field is written in the request. */
+export function invalidField(path: string, message: string): ApiError {
+  return new ApiError("invalid_request", `${path}: ${message}`, [{ path, message }]);
+}
+
+export function topicNotFound(topic: string): ApiError {
+  return new ApiError("topic_not_found", `topic ${topic} does not exist`);
+}
+
+export function subscriptionNotFound(topic: string, subscription: string): ApiError {
+  return new ApiError("subscription_not_found", `subscription ${subscription} of topic ${topic} does not exist`);
+}

@@ -1,0 +1,12 @@
+import type { Env } from "./env";
+import { createApp } from "./http/app";
+import { scheduled } from "./cron/scheduled";
+
+export { Partition } from "./partition/partition";
+
+const app = createApp();
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  scheduled: (controller, env) => scheduled(controller, env),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,44 @@
+// Every limit of the service, with its unit in the name. docs/api.md lists them for users.
+
+export const MAX_NAME_LENGTH = 128;
+export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+export const MIN_PARTITIONS = 1;
+export const MAX_PARTITIONS = 256;
+export const DEFAULT_PARTITIONS = 1;
+
+export const MAX_MESSAGE_BODY_BYTES = 1024 * 1024;
+export const MAX_PRODUCE_REQUEST_BYTES = 10 * 1024 * 1024;
+export const MAX_MESSAGES_PER_PRODUCE = 1000;
+export const MAX_MESSAGE_ID_LENGTH = 128;
+export const MAX_KEY_LENGTH = 256;
+export const MAX_HEADERS_PER_MESSAGE = 64;
+export const MAX_HEADER_NAME_LENGTH = 128;
+export const MAX_HEADER_VALUE_LENGTH = 4096;
+export const MIN_PRIORITY = 0;
+export const MAX_PRIORITY = 9;
+export const DEFAULT_PRIORITY = 0;
+export const MAX_DELAY_SECONDS = 365 * 24 * 3600;
+
+// Bodies of requests other than produce (receive, ack, admin) are small.
+export const MAX_CONTROL_REQUEST_BYTES = 1024 * 1024;
+
+export const MAX_RECEIVE_MESSAGES = 1000;
+export const DEFAULT_RECEIVE_MESSAGES = 1;
+export const MAX_WAIT_SECONDS = 60;
+export const DEFAULT_WAIT_SECONDS = 0;
+export const MAX_RECEIPTS_PER_REQUEST = 1000;
+
+export const MIN_VISIBILITY_TIMEOUT_SECONDS = 1;
+export const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600;
+export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+export const MIN_MAX_DELIVERIES = 1;
+export const MAX_MAX_DELIVERIES = 1000;
+export const DEFAULT_MAX_DELIVERIES = 5;
+
+// How long a Worker isolate trusts its cached copy of a topic or subscription.
+export const CATALOG_CACHE_TTL_MS = 5_000;
+
+// How many partitions one cron run sweeps; the rest wait for the next minute's run.
+export const MAX_PARTITIONS_PER_SWEEP = 500;

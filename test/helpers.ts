@@ -1,0 +1,126 @@
+import { exports } from "cloudflare:workers";
+
+export const ADMIN_TOKEN = "test-admin-token";
+
+let counter = 0;
+/** A topic name no other test uses. */
+export function uniqueName(prefix = "t"): string {
+  counter++;
+  return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface Answer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** Calls the Worker as a client would, with the admin key unless `token` says otherwise. */
+export async function call<T = any>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { token?: string | null; headers?: Record<string, string>; raw?: string } = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  const token = options.token === undefined ? ADMIN_TOKEN : options.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  let payload: string | undefined = options.raw;
+  if (body !== undefined) payload = JSON.stringify(body);
+  if (payload !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+  const response = await exports.default.fetch(
+    new Request(`http://weir.test${path}`, { method, headers, body: payload }),
+  );
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === "" ? null : JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+export async function createTopic(partitions = 1, name = uniqueName()): Promise<string> {
+  const r = await call("PUT", `/v1/topics/${name}`, { partitions });
+  if (r.status !== 201) throw new Error(`create topic: ${r.status} ${JSON.stringify(r.body)}`);
+  return name;
+}
+
+export async function createSubscription(
+  topic: string,
+  settings: Record<string, unknown> = {},
+  name = uniqueName("s"),
+): Promise<string> {
+  const r = await call("PUT", `/v1/topics/${topic}/subscriptions/${name}`, settings);
+  if (r.status !== 201) throw new Error(`create subscription: ${r.status} ${JSON.stringify(r.body)}`);
+  return name;
+}
+
+export interface Delivered {
+  id: string;
+  key: string | null;
+  headers: Record<string, string>;
+  body: unknown;
+  partition: number;
+  offset: number;
+  attempt: number;
+  receipt: string;
+  priority: number;
+  produced_at: string;
+}
+
+export async function produce(
+  topic: string,
+  messages: Record<string, unknown>[],
+): Promise<{ id: string; partition: number; offset: number; duplicate: boolean }[]> {
+  const r = await call("POST", `/v1/topics/${topic}/messages`, { messages });
+  if (r.status !== 200) throw new Error(`produce: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.results;
+}
+
+export async function receive(
+  topic: string,
+  subscription: string,
+  options: Record<string, unknown> = {},
+): Promise<Delivered[]> {
+  const r = await call("POST", `/v1/topics/${topic}/subscriptions/${subscription}/receive`, options);
+  if (r.status !== 200) throw new Error(`receive: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.messages;
+}
+
+export async function settle(
+  action: "ack" | "nack" | "extend",
+  topic: string,
+  subscription: string,
+  body: Record<string, unknown>,
+): Promise<{ receipt: string; ok: boolean; error?: { code: string; message: string } }[]> {
+  const r = await call("POST", `/v1/topics/${topic}/subscriptions/${subscription}/${action}`, body);
+  if (r.status !== 200) throw new Error(`${action}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.results;
+}
+
+export async function ack(topic: string, subscription: string, receipts: string[]) {
+  return settle("ack", topic, subscription, { receipts });
+}
+
+/** Receives until `count` messages came or `rounds` receives in a row returned nothing. */
+export async function drain(
+  topic: string,
+  subscription: string,
+  options: { batch?: number; ack?: boolean } = {},
+): Promise<Delivered[]> {
+  const all: Delivered[] = [];
+  let empty = 0;
+  while (empty < 2) {
+    const got = await receive(topic, subscription, { max_messages: options.batch ?? 100 });
+    if (got.length === 0) {
+      empty++;
+      continue;
+    }
+    empty = 0;
+    all.push(...got);
+    if (options.ack !== false) await ack(topic, subscription, got.map((m) => m.receipt));
+  }
+  return all;
+}
