@@ -1,11 +1,14 @@
-import type { D1Migration } from "cloudflare:test";
-import type { Env } from "../src/env";
-
-declare global {
-  namespace Cloudflare {
-    interface Env extends import("../src/env").Env {
-      TEST_MIGRATIONS: D1Migration[];
-    }
+// Types of the test runtime: the Worker's bindings plus the migrations the config injects,
+// and the main module, so that `exports.default` is typed.
+declare namespace Cloudflare {
+  interface Env {
+    PARTITION: DurableObjectNamespace<import("../src/partition/partition").Partition>;
+    CATALOG: D1Database;
+    ADMIN_TOKEN?: string;
+    TEST_MIGRATIONS?: import("cloudflare:test").D1Migration[];
+  }
+  interface GlobalProps {
+    mainModule: typeof import("../src/index");
+    durableNamespaces: "Partition";
   }
 }
-export type { Env };

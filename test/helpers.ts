@@ -1,4 +1,7 @@
-import { exports } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { ShiftedClock } from "../src/partition/clock";
+import type { Partition } from "../src/partition/partition";
 
 export const ADMIN_TOKEN = "test-admin-token";
 
@@ -123,4 +126,36 @@ export async function drain(
     if (options.ack !== false) await ack(topic, subscription, got.map((m) => m.receipt));
   }
   return all;
+}
+
+/** The partitions of a topic as Durable Object stubs, in index order. */
+export async function partitionStubs(topic: string): Promise<DurableObjectStub<Partition>[]> {
+  const row = await env.CATALOG.prepare("SELECT uid, partitions FROM topics WHERE name = ?")
+    .bind(topic)
+    .first<{ uid: string; partitions: number }>();
+  if (!row) throw new Error(`no topic ${topic}`);
+  return Array.from({ length: row.partitions }, (_, i) =>
+    env.PARTITION.get(env.PARTITION.idFromName(`${row.uid}:${i}`)),
+  );
+}
+
+/**
+ * Gives every partition of `topic` a clock that tests move forward, and returns a function
+ * that advances them all and runs their alarms, as the runtime would once the time came.
+ */
+export async function controlTime(topic: string): Promise<(ms: number) => Promise<void>> {
+  const stubs = await partitionStubs(topic);
+  for (const stub of stubs) {
+    await runInDurableObject<Partition, void>(stub, (instance) => {
+      instance.clock = new ShiftedClock();
+    });
+  }
+  return async (ms: number) => {
+    for (const stub of stubs) {
+      await runInDurableObject<Partition, void>(stub, (instance) => {
+        (instance.clock as ShiftedClock).advance(ms);
+      });
+      await runDurableObjectAlarm(stub);
+    }
+  };
 }

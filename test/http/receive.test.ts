@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { ack, call, createSubscription, createTopic, drain, produce, receive } from "../helpers";
+
+describe("receive", () => {
+  it("returns as soon as a message is produced while it waits", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    const started = Date.now();
+    const waiting = receive(topic, sub, { wait_seconds: 10, max_messages: 10 });
+    await new Promise((r) => setTimeout(r, 300));
+    const producedAt = Date.now();
+    await produce(topic, [{ body: "wake up" }]);
+    const got = await waiting;
+    const latency = Date.now() - producedAt;
+    expect(got.map((m) => m.body)).toEqual(["wake up"]);
+    // Generous bound; the real figure is in `npm run bench`.
+    expect(latency).toBeLessThan(100);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("returns empty after wait_seconds when nothing comes", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic);
+    const started = Date.now();
+    const got = await receive(topic, sub, { wait_seconds: 1 });
+    const waited = Date.now() - started;
+    expect(got).toEqual([]);
+    expect(waited).toBeGreaterThanOrEqual(950);
+    expect(waited).toBeLessThan(3_000);
+  });
+
+  it("returns at once without wait_seconds", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic);
+    const started = Date.now();
+    expect(await receive(topic, sub)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it("leases at most max_messages across partitions", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    await produce(topic, Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, body: i })));
+    for (const max of [1, 3, 7]) {
+      const got = await receive(topic, sub, { max_messages: max });
+      expect(got.length).toBe(max);
+    }
+    const stats = await call("GET", `/v1/topics/${topic}/stats`);
+    const counts = stats.body.subscriptions[0];
+    expect(counts.in_flight).toBe(11);
+    expect(counts.ready).toBe(29);
+  });
+
+  it("fills a batch from every partition that has messages", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    // All on one partition: the other three have none, so the top-up pass must find them.
+    await produce(topic, Array.from({ length: 10 }, (_, i) => ({ key: "same", body: i })));
+    const got = await receive(topic, sub, { max_messages: 10 });
+    expect(got).toHaveLength(10);
+  });
+
+  it("drains a 4-partition topic exactly once when every message is acked", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    const ids = Array.from({ length: 300 }, (_, i) => `m-${i}`);
+    for (let i = 0; i < ids.length; i += 100) {
+      await produce(topic, ids.slice(i, i + 100).map((id, j) => ({ id, key: j % 3 === 0 ? undefined : `k${j % 17}`, body: id })));
+    }
+    const consumers = await Promise.all(Array.from({ length: 4 }, () => drain(topic, sub, { batch: 25 })));
+    const seen = consumers.flat().map((m) => m.id);
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect(consumers.flat().every((m) => m.attempt === 1)).toBe(true);
+  });
+
+  it("gives every subscription every message", async () => {
+    const topic = await createTopic(3);
+    const subs = await Promise.all([createSubscription(topic), createSubscription(topic), createSubscription(topic, { mode: "ordered" })]);
+    await produce(topic, Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, body: i })));
+    for (const sub of subs) {
+      const got = await drain(topic, sub);
+      expect(got.map((m) => m.id).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`).sort());
+    }
+  });
+
+  it("starts a latest subscription after the messages before it, an earliest one at the start", async () => {
+    const topic = await createTopic(2);
+    await produce(topic, [{ id: "before", body: 0 }]);
+    const latest = await createSubscription(topic, { start_position: "latest" });
+    const earliest = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, [{ id: "after", body: 1 }]);
+    expect((await drain(topic, latest)).map((m) => m.id)).toEqual(["after"]);
+    expect((await drain(topic, earliest)).map((m) => m.id).sort()).toEqual(["after", "before"]);
+  });
+
+  it("serves shared subscriptions highest priority first, then oldest first", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    await produce(topic, [
+      { id: "low-1", body: 0, priority: 1 },
+      { id: "high-1", body: 0, priority: 9 },
+      { id: "none", body: 0 },
+      { id: "high-2", body: 0, priority: 9 },
+      { id: "low-2", body: 0, priority: 1 },
+    ]);
+    const got = await receive(topic, sub, { max_messages: 10 });
+    expect(got.map((m) => m.id)).toEqual(["high-1", "high-2", "low-1", "low-2", "none"]);
+    await ack(topic, sub, got.map((m) => m.receipt));
+  });
+
+  it("answers 404 for an unknown subscription", async () => {
+    const topic = await createTopic(1);
+    const r = await call("POST", `/v1/topics/${topic}/subscriptions/nobody/receive`, {});
+    expect(r.status).toBe(404);
+    expect(r.body.error.code).toBe("subscription_not_found");
+  });
+});
