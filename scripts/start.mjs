@@ -1,6 +1,6 @@
 // `npm start`: applies the catalog migrations to the local D1 database, then runs
 // `wrangler dev` on http://localhost:8787 with local persistence (.wrangler/state).
-// Extra arguments go to wrangler dev, e.g. `npm start -- --port 9000`.
+// PORT changes the port; extra arguments go to wrangler dev, e.g. `npm start -- --persist-to /tmp/weir`.
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { localEnv, wranglerBin } from "./wrangler-env.mjs";
@@ -19,7 +19,7 @@ const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "CATALOG", 
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(wranglerBin, ["dev", "--port", "8787", "--ip", "127.0.0.1", "--test-scheduled", ...args], {
+const dev = spawn(wranglerBin, ["dev", "--port", process.env.PORT ?? "8787", "--ip", "127.0.0.1", "--test-scheduled", ...args], {
   stdio: "inherit",
   env: localEnv(),
 });
