@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type LocalServer } from "./server";
+import { startServer, type LocalServer } from "../../scripts/local-server.mjs";
 
 /** The shell block of the README between the walkthrough markers. */
 function readmeWalkthrough(): string {
