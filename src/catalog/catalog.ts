@@ -1,24 +1,33 @@
 import { CATALOG_CACHE_TTL_MS } from "../shared/limits";
 import { randomToken } from "../shared/ids";
-import type {
-  SubscriptionRecord,
-  SubscriptionSettings,
-  TopicRecord,
-  TopicSettings,
-} from "./records";
+import type { SubscriptionRecord, SubscriptionSettings, TopicRecord, TopicSettings } from "./records";
 
-type TopicRow = { name: string; uid: string; partitions: number; created_at: number; updated_at: number };
-type SubscriptionRow = {
-  topic: string;
-  name: string;
-  uid: string;
-  mode: "shared" | "ordered";
-  start_position: "earliest" | "latest";
-  visibility_timeout_seconds: number;
-  max_deliveries: number;
-  created_at: number;
-  updated_at: number;
-};
+// Settings ↔ columns. A new setting is a migration, a record field and a line here.
+const TOPIC_COLUMNS = {
+  partitions: "partitions",
+  dedupWindowSeconds: "dedup_window_seconds",
+  defaultDelaySeconds: "default_delay_seconds",
+  retentionSeconds: "retention_seconds",
+  messageTtlSeconds: "message_ttl_seconds",
+  expiredAction: "expired_action",
+  maxMessages: "max_messages",
+  maxBytes: "max_bytes",
+  overflow: "overflow",
+} as const satisfies Record<keyof TopicSettings, string>;
+
+const SUBSCRIPTION_COLUMNS = {
+  mode: "mode",
+  startPosition: "start_position",
+  visibilityTimeoutSeconds: "visibility_timeout_seconds",
+  maxDeliveries: "max_deliveries",
+  deadLetterTopic: "dead_letter_topic",
+  backoff: "backoff",
+  backoffInitialSeconds: "backoff_initial_seconds",
+  backoffMaxSeconds: "backoff_max_seconds",
+  backoffJitter: "backoff_jitter",
+} as const satisfies Record<keyof SubscriptionSettings, string>;
+
+type Row = Record<string, unknown>;
 
 /** Why a change to an existing resource cannot apply. */
 export class CatalogConflict extends Error {
@@ -49,49 +58,55 @@ export class Catalog {
 
   async getTopic(name: string): Promise<TopicRecord | null> {
     return cached(topicCache, name, async () => {
-      const row = await this.db.prepare("SELECT * FROM topics WHERE name = ?").bind(name).first<TopicRow>();
+      const row = await this.db.prepare("SELECT * FROM topics WHERE name = ?").bind(name).first<Row>();
       return row ? topicFromRow(row) : null;
     });
   }
 
   async listTopics(): Promise<TopicRecord[]> {
-    const { results } = await this.db.prepare("SELECT * FROM topics ORDER BY name").all<TopicRow>();
+    const { results } = await this.db.prepare("SELECT * FROM topics ORDER BY name").all<Row>();
     return results.map(topicFromRow);
   }
 
   /**
-   * Creates the topic, or changes an existing one. Partitions can grow (keys then map to new
-   * partitions) but never shrink: that would strand messages. Throws CatalogConflict.
+   * Creates the topic with `settings`, or gives an existing one these settings. Partitions can
+   * grow (keys then map onto the new count) but never shrink: that would strand messages.
+   * Throws CatalogConflict.
    */
   async putTopic(name: string, settings: TopicSettings): Promise<{ topic: TopicRecord; created: boolean }> {
     const now = Date.now();
+    const columns = Object.values(TOPIC_COLUMNS);
+    const values = (Object.keys(TOPIC_COLUMNS) as (keyof TopicSettings)[]).map((k) => settings[k]);
     const inserted = await this.db
       .prepare(
-        "INSERT INTO topics (name, uid, partitions, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        `INSERT INTO topics (name, uid, created_at, updated_at, ${columns.join(", ")})
+         VALUES (?, ?, ?, ?, ${columns.map(() => "?").join(", ")}) ON CONFLICT (name) DO NOTHING`,
       )
-      .bind(name, randomToken(16), settings.partitions, now, now)
+      .bind(name, randomToken(16), now, now, ...values)
       .run();
     topicCache.delete(name);
     const created = inserted.meta.changes === 1;
     if (!created) {
-      const current = await this.getTopic(name);
-      if (!current) throw new Error(`topic ${name} vanished while it was being changed`);
-      if (settings.partitions < current.partitions) {
-        throw new CatalogConflict(
-          `partitions can grow but not shrink (the topic has ${current.partitions}, asked for ${settings.partitions})`,
-          "partitions",
-        );
-      }
-      if (settings.partitions !== current.partitions) {
-        await this.db
-          .prepare("UPDATE topics SET partitions = ?, updated_at = ? WHERE name = ?")
-          .bind(settings.partitions, now, name)
-          .run();
-        topicCache.delete(name);
+      const updated = await this.db
+        .prepare(
+          `UPDATE topics SET ${columns.map((c) => `${c} = ?`).join(", ")}, updated_at = ?
+           WHERE name = ? AND partitions <= ?`,
+        )
+        .bind(...values, now, name, settings.partitions)
+        .run();
+      topicCache.delete(name);
+      if (updated.meta.changes === 0) {
+        const current = await this.getTopic(name);
+        if (current) {
+          throw new CatalogConflict(
+            `partitions can grow but not shrink (the topic has ${current.partitions}, asked for ${settings.partitions})`,
+            "partitions",
+          );
+        }
       }
     }
     const topic = await this.getTopic(name);
-    if (!topic) throw new Error(`topic ${name} vanished while it was being changed`);
+    if (!topic) throw new CatalogConflict(`topic ${name} was deleted meanwhile`, "topic");
     return { topic, created };
   }
 
@@ -104,8 +119,7 @@ export class Catalog {
       this.db.prepare("DELETE FROM subscriptions WHERE topic = ?").bind(name),
       this.db.prepare("DELETE FROM topics WHERE name = ? AND uid = ?").bind(name, topic.uid),
     ]);
-    topicCache.delete(name);
-    for (const s of subscriptions) subscriptionCache.delete(subscriptionKey(name, s.name));
+    forgetCachedTopic(name);
     return { topic, subscriptions };
   }
 
@@ -114,7 +128,7 @@ export class Catalog {
       const row = await this.db
         .prepare("SELECT * FROM subscriptions WHERE topic = ? AND name = ?")
         .bind(topic, name)
-        .first<SubscriptionRow>();
+        .first<Row>();
       return row ? subscriptionFromRow(row) : null;
     });
   }
@@ -123,11 +137,11 @@ export class Catalog {
     const { results } = await this.db
       .prepare("SELECT * FROM subscriptions WHERE topic = ? ORDER BY name")
       .bind(topic)
-      .all<SubscriptionRow>();
+      .all<Row>();
     return results.map(subscriptionFromRow);
   }
 
-  /** Every subscription uid of the listed topics, for the cron sweep. */
+  /** Every subscription uid by topic name, for the cron sweep. */
   async subscriptionUidsByTopic(): Promise<Map<string, string[]>> {
     const { results } = await this.db
       .prepare("SELECT topic, uid FROM subscriptions")
@@ -138,8 +152,9 @@ export class Catalog {
   }
 
   /**
-   * Creates the subscription, or changes an existing one. `mode` and `start_position` are
-   * fixed at creation. The topic must exist. Throws CatalogConflict.
+   * Creates the subscription with `settings`, or gives an existing one these settings.
+   * `mode` and `start_position` are fixed at creation. The topic must exist.
+   * Throws CatalogConflict.
    */
   async putSubscription(
     topic: TopicRecord,
@@ -147,33 +162,23 @@ export class Catalog {
     settings: SubscriptionSettings,
   ): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
     const now = Date.now();
+    const columns = Object.values(SUBSCRIPTION_COLUMNS);
+    const values = (Object.keys(SUBSCRIPTION_COLUMNS) as (keyof SubscriptionSettings)[]).map((k) => settings[k]);
     const inserted = await this.db
       .prepare(
-        `INSERT INTO subscriptions (topic, name, uid, mode, start_position, visibility_timeout_seconds,
-           max_deliveries, created_at, updated_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM topics WHERE name = ? AND uid = ?)
+        `INSERT INTO subscriptions (topic, name, uid, created_at, updated_at, ${columns.join(", ")})
+         SELECT ?, ?, ?, ?, ?, ${columns.map(() => "?").join(", ")}
+         WHERE EXISTS (SELECT 1 FROM topics WHERE name = ? AND uid = ?)
          ON CONFLICT (topic, name) DO NOTHING`,
       )
-      .bind(
-        topic.name,
-        name,
-        randomToken(16),
-        settings.mode,
-        settings.startPosition,
-        settings.visibilityTimeoutSeconds,
-        settings.maxDeliveries,
-        now,
-        now,
-        topic.name,
-        topic.uid,
-      )
+      .bind(topic.name, name, randomToken(16), now, now, ...values, topic.name, topic.uid)
       .run();
     const key = subscriptionKey(topic.name, name);
     subscriptionCache.delete(key);
     const created = inserted.meta.changes === 1;
-    const current = await this.getSubscription(topic.name, name);
-    if (!current) throw new CatalogConflict(`topic ${topic.name} was deleted meanwhile`, "topic");
     if (!created) {
+      const current = await this.getSubscription(topic.name, name);
+      if (!current) throw new CatalogConflict(`topic ${topic.name} was deleted meanwhile`, "topic");
       if (current.mode !== settings.mode) {
         throw new CatalogConflict(
           `mode is fixed when a subscription is created (it is ${current.mode}); delete and create it again to change it`,
@@ -182,21 +187,28 @@ export class Catalog {
       }
       if (current.startPosition !== settings.startPosition) {
         throw new CatalogConflict(
-          `start_position applies only when a subscription is created (it is ${current.startPosition})`,
+          `start_position applies only when a subscription is created (it is ${current.startPosition}); use seek to move it`,
           "start_position",
         );
       }
       await this.db
-        .prepare(
-          "UPDATE subscriptions SET visibility_timeout_seconds = ?, max_deliveries = ?, updated_at = ? WHERE topic = ? AND name = ?",
-        )
-        .bind(settings.visibilityTimeoutSeconds, settings.maxDeliveries, now, topic.name, name)
+        .prepare(`UPDATE subscriptions SET ${columns.map((c) => `${c} = ?`).join(", ")}, updated_at = ? WHERE uid = ?`)
+        .bind(...values, now, current.uid)
         .run();
       subscriptionCache.delete(key);
     }
     const subscription = await this.getSubscription(topic.name, name);
     if (!subscription) throw new CatalogConflict(`topic ${topic.name} was deleted meanwhile`, "topic");
     return { subscription, created };
+  }
+
+  /** Records a seek, for stats. */
+  async recordSeek(subscription: SubscriptionRecord, to: string): Promise<void> {
+    await this.db
+      .prepare("UPDATE subscriptions SET last_seek_at = ?, last_seek_to = ? WHERE uid = ?")
+      .bind(Date.now(), to, subscription.uid)
+      .run();
+    subscriptionCache.delete(subscriptionKey(subscription.topic, subscription.name));
   }
 
   async deleteSubscription(topic: string, name: string): Promise<SubscriptionRecord | null> {
@@ -208,7 +220,7 @@ export class Catalog {
   }
 }
 
-/** Forgets every cached read of this isolate (tests, and after a topic was seen deleted). */
+/** Forgets this isolate's cached reads of a topic and its subscriptions. */
 export function forgetCachedTopic(name: string): void {
   topicCache.delete(name);
   for (const key of subscriptionCache.keys()) if (key.startsWith(`${name}/`)) subscriptionCache.delete(key);
@@ -229,26 +241,31 @@ function subscriptionKey(topic: string, name: string): string {
   return `${topic}/${name}`;
 }
 
-function topicFromRow(row: TopicRow): TopicRecord {
+function settingsFromRow<S>(row: Row, columns: Record<keyof S, string>): S {
+  const settings = {} as Record<keyof S, unknown>;
+  for (const key of Object.keys(columns) as (keyof S)[]) settings[key] = row[columns[key]] ?? null;
+  return settings as S;
+}
+
+function topicFromRow(row: Row): TopicRecord {
   return {
-    name: row.name,
-    uid: row.uid,
-    partitions: row.partitions,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    ...settingsFromRow<TopicSettings>(row, TOPIC_COLUMNS),
+    name: row.name as string,
+    uid: row.uid as string,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
   };
 }
 
-function subscriptionFromRow(row: SubscriptionRow): SubscriptionRecord {
+function subscriptionFromRow(row: Row): SubscriptionRecord {
   return {
-    topic: row.topic,
-    name: row.name,
-    uid: row.uid,
-    mode: row.mode,
-    startPosition: row.start_position,
-    visibilityTimeoutSeconds: row.visibility_timeout_seconds,
-    maxDeliveries: row.max_deliveries,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    ...settingsFromRow<SubscriptionSettings>(row, SUBSCRIPTION_COLUMNS),
+    topic: row.topic as string,
+    name: row.name as string,
+    uid: row.uid as string,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+    lastSeekAt: (row.last_seek_at as number | null) ?? null,
+    lastSeekTo: (row.last_seek_to as string | null) ?? null,
   };
 }

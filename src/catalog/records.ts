@@ -1,30 +1,53 @@
 import type { SubscriptionMode } from "../shared/partition-api";
 
 export type StartPosition = "earliest" | "latest";
+export type ExpiredAction = "drop" | "dead_letter";
+export type Overflow = "reject" | "drop_oldest";
+export type Backoff = "fixed" | "exponential";
 
-export interface TopicRecord {
+/** A topic's settings, as an admin sets them. Durations in seconds; null: no limit. */
+export interface TopicSettings {
+  partitions: number;
+  dedupWindowSeconds: number;
+  defaultDelaySeconds: number;
+  retentionSeconds: number;
+  messageTtlSeconds: number | null;
+  expiredAction: ExpiredAction;
+  maxMessages: number | null;
+  maxBytes: number | null;
+  overflow: Overflow;
+}
+
+export interface TopicRecord extends TopicSettings {
   name: string;
   /** Distinguishes this incarnation of the name; part of every partition's object name. */
   uid: string;
-  partitions: number;
   createdAt: number;
   updatedAt: number;
 }
 
-export interface SubscriptionRecord {
-  topic: string;
-  name: string;
-  uid: string;
+/** A subscription's settings, as an admin sets them. Durations in seconds. */
+export interface SubscriptionSettings {
   mode: SubscriptionMode;
   startPosition: StartPosition;
   visibilityTimeoutSeconds: number;
   maxDeliveries: number;
-  createdAt: number;
-  updatedAt: number;
+  /** null: the default dead-letter topic, `<topic>.dlq`. */
+  deadLetterTopic: string | null;
+  backoff: Backoff;
+  backoffInitialSeconds: number;
+  backoffMaxSeconds: number;
+  /** 0..1: each delay is shortened by up to this fraction, at random. */
+  backoffJitter: number;
 }
 
-export type TopicSettings = Pick<TopicRecord, "partitions">;
-export type SubscriptionSettings = Pick<
-  SubscriptionRecord,
-  "mode" | "startPosition" | "visibilityTimeoutSeconds" | "maxDeliveries"
->;
+export interface SubscriptionRecord extends SubscriptionSettings {
+  topic: string;
+  name: string;
+  uid: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The last seek: when (ms since epoch) and to where, as the request said it. */
+  lastSeekAt: number | null;
+  lastSeekTo: string | null;
+}

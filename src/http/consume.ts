@@ -1,14 +1,26 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
+import { Catalog } from "../catalog/catalog";
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { Partition } from "../partition/partition";
-import { partitionHandle, subscriptionPartitions, subscriptionSpec } from "../routing/partitions";
+import { callPartition, partitionHandle, subscriptionPartitions, subscriptionSpec } from "../routing/partitions";
 import { receive, type Delivery } from "../routing/receive";
 import { decodeReceipt, encodeReceipt } from "../shared/receipt";
-import type { ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
+import type { ReceiptOutcome, ReceiptRef, SeekTarget } from "../shared/partition-api";
+import { invalidField } from "./errors";
 import { iso, requireSubscription, type App } from "./context";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
-import { AckBody, ExtendBody, NackBody, ReceiptResults, ReceiveBody, ReceiveResponse, SubscriptionParams } from "./schemas";
+import {
+  AckBody,
+  ExtendBody,
+  NackBody,
+  ReceiptResults,
+  ReceiveBody,
+  ReceiveResponse,
+  SeekBody,
+  SeekResponse,
+  SubscriptionParams,
+} from "./schemas";
 
 const tags = ["Consume"];
 const base = "/v1/topics/{topic}/subscriptions/{subscription}";
@@ -39,6 +51,18 @@ const receiptRoute = <S extends typeof AckBody | typeof NackBody | typeof Extend
     request: { params: SubscriptionParams, body: jsonBody(schema) },
     responses: { 200: jsonResponse(ReceiptResults, "One result per receipt, in request order"), ...commonErrors, ...notFound },
   });
+
+const seekRoute = createRoute({
+  method: "post",
+  path: `${base}/seek`,
+  tags,
+  summary: "Replay from a point: earliest, latest, a time, or partition offsets",
+  description:
+    "Every retained message from the target on is delivered again (attempts start over); messages before it count as done. " +
+    "Leases held at the time end, and their receipts are refused from then on.",
+  request: { params: SubscriptionParams, body: jsonBody(SeekBody) },
+  responses: { 200: jsonResponse(SeekResponse, "Where each partition now starts"), ...commonErrors, ...notFound },
+});
 
 const ackRoute = receiptRoute("ack", "Acknowledge deliveries: the messages are done", AckBody);
 const nackRoute = receiptRoute("nack", "Give deliveries back, to be delivered again now or after delay_seconds", NackBody);
@@ -130,7 +154,22 @@ function rawJson(response: Response): never {
   return response as never;
 }
 
-/** Receive, ack, nack and extend. */
+/** What a seek asks of each partition it concerns. */
+function seekTargets(to: z.infer<typeof SeekBody>["to"], topic: TopicRecord): { partition: number; target: SeekTarget }[] {
+  if (typeof to === "object") {
+    return Object.entries(to).map(([key, offset]) => {
+      const partition = Number(key);
+      if (partition >= topic.partitions) {
+        throw invalidField(`to.${key}`, `the topic has partitions 0 to ${topic.partitions - 1}`);
+      }
+      return { partition, target: { to: "offset", offset } };
+    });
+  }
+  const target: SeekTarget = to === "earliest" || to === "latest" ? { to } : { to: "timestamp", atMs: Date.parse(to) };
+  return Array.from({ length: topic.partitions }, (_, partition) => ({ partition, target }));
+}
+
+/** Receive, ack, nack, extend and seek. */
 export function registerConsumeRoutes(app: App): void {
   app.openapi(receiveRoute, async (c) => {
     const params = c.req.valid("param");
@@ -140,9 +179,26 @@ export function registerConsumeRoutes(app: App): void {
       max: body.max_messages,
       visibilityMs: (body.visibility_timeout_seconds ?? subscription.visibilityTimeoutSeconds) * 1000,
       waitMs: body.wait_seconds * 1000,
+      filter: body.filter?.headers ?? null,
       signal: c.req.raw.signal,
     });
     return rawJson(c.body(deliveriesJson(topic, subscription, deliveries), 200, { "content-type": "application/json" }));
+  });
+
+  app.openapi(seekRoute, async (c) => {
+    const params = c.req.valid("param");
+    const { to } = c.req.valid("json");
+    const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
+    const spec = subscriptionSpec(subscription);
+    const targets = seekTargets(to, topic);
+    const partitions = await Promise.all(
+      targets.map(async ({ partition, target }) => ({
+        partition,
+        offset: await callPartition(() => partitionHandle(c.env, topic, partition).stub.seek(spec, target)),
+      })),
+    );
+    await new Catalog(c.env.CATALOG).recordSeek(subscription, typeof to === "string" ? to : JSON.stringify(to));
+    return c.json({ partitions }, 200);
   });
 
   app.openapi(ackRoute, async (c) => {

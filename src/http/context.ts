@@ -30,7 +30,14 @@ export function iso(ms: number): string {
 }
 
 export function topicView(t: TopicRecord) {
-  return { name: t.name, partitions: t.partitions, created_at: iso(t.createdAt), updated_at: iso(t.updatedAt) };
+  return {
+    name: t.name,
+    partitions: t.partitions,
+    dedup_window_seconds: t.dedupWindowSeconds,
+    default_delay_seconds: t.defaultDelaySeconds,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt),
+  };
 }
 
 export function subscriptionView(s: SubscriptionRecord) {
@@ -41,6 +48,7 @@ export function subscriptionView(s: SubscriptionRecord) {
     start_position: s.startPosition,
     visibility_timeout_seconds: s.visibilityTimeoutSeconds,
     max_deliveries: s.maxDeliveries,
+    last_seek: s.lastSeekAt === null ? null : { at: iso(s.lastSeekAt), to: s.lastSeekTo ?? "" },
     created_at: iso(s.createdAt),
     updated_at: iso(s.updatedAt),
   };

@@ -1,12 +1,14 @@
-import { createRoute, type z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { produce } from "../routing/produce";
 import { utf8Length } from "../shared/bytes";
 import { sortableId } from "../shared/ids";
-import { DEFAULT_PRIORITY, MAX_MESSAGE_BODY_BYTES } from "../shared/limits";
+import type { TopicRecord } from "../catalog/records";
+import { callPartition, topicPartitions } from "../routing/partitions";
+import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES, MAX_MESSAGE_ID_LENGTH } from "../shared/limits";
 import type { NewMessage } from "../shared/partition-api";
 import { ApiError, invalidField } from "./errors";
 import { requireTopic, type App } from "./context";
-import { commonErrors, jsonBody, jsonResponse, notFound, tooLarge } from "./responses";
+import { commonErrors, conflict, jsonBody, jsonResponse, notFound, tooLarge } from "./responses";
 import { type MessageInput, ProduceBody, ProduceResponse, TopicParams } from "./schemas";
 
 const produceRoute = createRoute({
@@ -26,8 +28,12 @@ const produceRoute = createRoute({
   },
 });
 
-/** Validates what zod cannot (serialized sizes) and prepares the messages for a partition. */
-export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[]): NewMessage[] {
+/**
+ * Validates what zod cannot (serialized sizes, delay fields together) and prepares the
+ * messages for a partition. `topic` gives the default delay.
+ */
+export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], topic: TopicRecord): NewMessage[] {
+  const now = Date.now();
   return inputs.map((m, i) => {
     if (m.body === undefined) throw invalidField(`messages[${i}].body`, "is required (any JSON value)");
     const body = JSON.stringify(m.body);
@@ -47,18 +53,55 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[]): 
       headers,
       body,
       priority: m.priority ?? DEFAULT_PRIORITY,
-      delayMs: (m.delay_seconds ?? 0) * 1000,
+      delayMs: delayMs(m, i, topic, now),
     };
   });
 }
 
-/** The produce route. */
+function delayMs(m: z.infer<typeof MessageInput>, i: number, topic: TopicRecord, now: number): number {
+  if (m.deliver_at !== undefined) {
+    if (m.delay_seconds !== undefined) {
+      throw invalidField(`messages[${i}].deliver_at`, "give either delay_seconds or deliver_at, not both");
+    }
+    const ms = Date.parse(m.deliver_at) - now;
+    if (ms > MAX_DELAY_SECONDS * 1000) {
+      throw invalidField(`messages[${i}].deliver_at`, `must be at most ${MAX_DELAY_SECONDS} seconds (365 days) ahead`);
+    }
+    return Math.max(0, ms);
+  }
+  return (m.delay_seconds ?? topic.defaultDelaySeconds) * 1000;
+}
+
+const MessageParams = TopicParams.extend({
+  id: z
+    .string()
+    .min(1)
+    .max(MAX_MESSAGE_ID_LENGTH)
+    .openapi({ param: { name: "id", in: "path" }, example: "order-1" }),
+});
+
+const cancelRoute = createRoute({
+  method: "delete",
+  path: "/v1/topics/{topic}/messages/{id}",
+  tags: ["Messages"],
+  summary: "Cancel a message that no subscription has received yet",
+  description: "Typically a scheduled (delayed) message. It is never delivered.",
+  request: { params: MessageParams },
+  responses: {
+    204: { description: "Cancelled" },
+    ...commonErrors,
+    ...notFound,
+    ...conflict,
+  },
+});
+
+/** The produce and cancel routes. */
 export function registerMessageRoutes(app: App): void {
   app.openapi(produceRoute, async (c) => {
     const { topic: name } = c.req.valid("param");
     const { messages } = c.req.valid("json");
-    const prepared = toNewMessages(messages);
     const topic = await requireTopic(c.env, name);
+    const prepared = toNewMessages(messages, topic);
     const produced = await produce(c.env, topic, prepared);
     return c.json(
       {
@@ -71,5 +114,19 @@ export function registerMessageRoutes(app: App): void {
       },
       200,
     );
+  });
+
+  app.openapi(cancelRoute, async (c) => {
+    const { topic: name, id } = c.req.valid("param");
+    const topic = await requireTopic(c.env, name);
+    // A keyed message sits on its key's partition, which the id alone does not tell: ask all.
+    const outcomes = await Promise.all(
+      topicPartitions(c.env, topic).map((p) => callPartition(async () => p.stub.cancel(id))),
+    );
+    if (outcomes.some((o) => !o.ok && o.code === "message_delivered")) {
+      throw new ApiError("message_delivered", `message ${id} was already received by a subscription; it can no longer be cancelled`);
+    }
+    if (!outcomes.some((o) => o.ok)) throw new ApiError("message_not_found", `topic ${name} has no message ${id}`);
+    return c.body(null, 204);
   });
 }

@@ -29,13 +29,28 @@ const int = () => z.number().int();
 
 // --- topics and subscriptions ---
 
+// PUT bodies: a field left out keeps its current value, or its default for a new resource.
+
 export const TopicSettingsBody = z
   .strictObject({
     partitions: int()
       .min(L.MIN_PARTITIONS)
       .max(L.MAX_PARTITIONS)
-      .default(L.DEFAULT_PARTITIONS)
-      .openapi({ description: "Number of partitions; can grow later, never shrink." }),
+      .optional()
+      .openapi({ default: L.DEFAULT_PARTITIONS, description: "Number of partitions; can grow later, never shrink." }),
+    dedup_window_seconds: int()
+      .min(0)
+      .max(L.MAX_RETENTION_SECONDS)
+      .optional()
+      .openapi({
+        default: L.DEFAULT_DEDUP_WINDOW_SECONDS,
+        description: "A producer-chosen message id seen within this window is stored once. At most the retention.",
+      }),
+    default_delay_seconds: int()
+      .min(0)
+      .max(L.MAX_DELAY_SECONDS)
+      .optional()
+      .openapi({ default: 0, description: "Delay for messages that set neither delay_seconds nor deliver_at." }),
   })
   .openapi("TopicSettings");
 
@@ -43,6 +58,8 @@ export const TopicSchema = z
   .object({
     name: TopicName,
     partitions: int(),
+    dedup_window_seconds: int(),
+    default_delay_seconds: int(),
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   })
@@ -52,19 +69,24 @@ export const TopicListSchema = z.object({ topics: z.array(TopicSchema) }).openap
 
 export const SubscriptionSettingsBody = z
   .strictObject({
-    mode: z
-      .enum(["shared", "ordered"])
-      .default("shared")
-      .openapi({ description: "shared: parallel, by priority; ordered: one message of a key at a time." }),
-    start_position: z
-      .enum(["earliest", "latest"])
-      .default("latest")
-      .openapi({ description: "Where a new subscription starts: the whole retained log, or new messages only." }),
+    mode: z.enum(["shared", "ordered"]).optional().openapi({
+      default: "shared",
+      description: "shared: parallel, by priority; ordered: one message of a key at a time. Fixed at creation.",
+    }),
+    start_position: z.enum(["earliest", "latest"]).optional().openapi({
+      default: "latest",
+      description: "Where a new subscription starts: the whole retained log, or new messages only. Fixed at creation.",
+    }),
     visibility_timeout_seconds: int()
       .min(L.MIN_VISIBILITY_TIMEOUT_SECONDS)
       .max(L.MAX_VISIBILITY_TIMEOUT_SECONDS)
-      .default(L.DEFAULT_VISIBILITY_TIMEOUT_SECONDS),
-    max_deliveries: int().min(L.MIN_MAX_DELIVERIES).max(L.MAX_MAX_DELIVERIES).default(L.DEFAULT_MAX_DELIVERIES),
+      .optional()
+      .openapi({ default: L.DEFAULT_VISIBILITY_TIMEOUT_SECONDS }),
+    max_deliveries: int()
+      .min(L.MIN_MAX_DELIVERIES)
+      .max(L.MAX_MAX_DELIVERIES)
+      .optional()
+      .openapi({ default: L.DEFAULT_MAX_DELIVERIES }),
   })
   .openapi("SubscriptionSettings");
 
@@ -76,6 +98,7 @@ export const SubscriptionSchema = z
     start_position: z.enum(["earliest", "latest"]),
     visibility_timeout_seconds: int(),
     max_deliveries: int(),
+    last_seek: z.object({ at: z.string(), to: z.string() }).nullable(),
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   })
@@ -94,7 +117,7 @@ export const MessageInput = z
       .min(1)
       .max(L.MAX_MESSAGE_ID_LENGTH)
       .optional()
-      .openapi({ description: "Idempotency id; repeats within 24 hours are stored once." }),
+      .openapi({ description: "Idempotency id; a repeat within the topic's dedup window (24 h) is stored once." }),
     key: z
       .string()
       .min(1)
@@ -109,7 +132,15 @@ export const MessageInput = z
       .optional(),
     body: z.unknown().openapi({ description: "Any JSON value, up to 1 MiB serialized." }),
     priority: int().min(L.MIN_PRIORITY).max(L.MAX_PRIORITY).optional().openapi({ description: "0..9, higher first" }),
-    delay_seconds: int().min(0).max(L.MAX_DELAY_SECONDS).optional(),
+    delay_seconds: int()
+      .min(0)
+      .max(L.MAX_DELAY_SECONDS)
+      .optional()
+      .openapi({ description: "Not deliverable before this many seconds from now. Default: the topic's default delay." }),
+    deliver_at: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "Not deliverable before this time (RFC 3339, up to 365 days ahead). Excludes delay_seconds." }),
   })
   .openapi("MessageInput");
 
@@ -136,8 +167,39 @@ export const ReceiveBody = z
       .max(L.MAX_VISIBILITY_TIMEOUT_SECONDS)
       .optional()
       .openapi({ description: "Defaults to the subscription's." }),
+    filter: z
+      .strictObject({
+        headers: z
+          .record(z.string().min(1).max(L.MAX_HEADER_NAME_LENGTH), z.string().max(L.MAX_HEADER_VALUE_LENGTH))
+          .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= L.MAX_HEADER_FILTERS, {
+            message: `give 1 to ${L.MAX_HEADER_FILTERS} headers`,
+          }),
+      })
+      .optional()
+      .openapi({
+        description:
+          "Lease only messages whose headers have all these values; the others stay deliverable to the subscription's other consumers.",
+        example: { headers: { version: "2" } },
+      }),
   })
   .openapi("ReceiveRequest");
+
+export const SeekBody = z
+  .strictObject({
+    to: z.union([
+      z.enum(["earliest", "latest"]),
+      z.iso.datetime({ offset: true }).openapi({ description: "the first message produced at or after this time" }),
+      z
+        .record(z.string().regex(/^(0|[1-9][0-9]{0,2})$/, "must be a partition number"), int().min(0))
+        .refine((m) => Object.keys(m).length > 0, { message: "name at least one partition" })
+        .openapi({ description: "partition → offset; partitions left out keep their position", example: { "0": 120, "3": 0 } }),
+    ]),
+  })
+  .openapi("SeekRequest");
+
+export const SeekResponse = z
+  .object({ partitions: z.array(z.object({ partition: int(), offset: int() })) })
+  .openapi("SeekResponse");
 
 export const DeliveredMessage = z
   .object({
@@ -204,6 +266,7 @@ export const StatsResponse = z
         mode: z.enum(["shared", "ordered"]),
         ...Counts,
         oldest_unacked_age_seconds: z.number().nullable(),
+        last_seek: z.object({ at: z.string(), to: z.string() }).nullable(),
         partitions: z.array(z.object({ partition: int(), ...Counts })),
       }),
     ),

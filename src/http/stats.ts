@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Catalog } from "../catalog/catalog";
 import { callPartition, topicPartitions } from "../routing/partitions";
-import { requireTopic, type App } from "./context";
+import { requireTopic, subscriptionView, type App } from "./context";
 import { commonErrors, jsonResponse, notFound } from "./responses";
 import { StatsResponse, TopicParams } from "./schemas";
 
@@ -52,6 +52,7 @@ export function registerStatsRoutes(app: App): void {
             delayed: parts.reduce((n, p) => n + p.delayed, 0),
             in_flight: parts.reduce((n, p) => n + p.in_flight, 0),
             oldest_unacked_age_seconds: Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : null,
+            last_seek: subscriptionView(sub).last_seek,
             partitions: parts.map(({ oldest: _oldest, ...counts }) => counts),
           };
         }),

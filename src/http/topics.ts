@@ -1,7 +1,9 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import { Catalog, CatalogConflict } from "../catalog/catalog";
+import { SUBSCRIPTION_DEFAULTS, TOPIC_DEFAULTS } from "../catalog/defaults";
+import type { SubscriptionSettings, TopicSettings } from "../catalog/records";
 import { callPartition, subscriptionSpec, topicPartitions } from "../routing/partitions";
-import { ApiError, subscriptionNotFound, topicNotFound } from "./errors";
+import { ApiError, invalidField, subscriptionNotFound, topicNotFound } from "./errors";
 import { requireTopic, subscriptionView, topicView, type App } from "./context";
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound } from "./responses";
 import {
@@ -99,6 +101,40 @@ const listSubscriptions = createRoute({
   responses: { 200: jsonResponse(SubscriptionListSchema, "Subscriptions, by name"), ...commonErrors, ...notFound },
 });
 
+/** The settings `body` asks for: its fields over `base` (the current settings, or the defaults). */
+function topicSettings(base: TopicSettings, body: z.infer<typeof TopicSettingsBody>): TopicSettings {
+  const settings: TopicSettings = {
+    ...pick(base, TOPIC_DEFAULTS),
+    partitions: body.partitions ?? base.partitions,
+    dedupWindowSeconds: body.dedup_window_seconds ?? base.dedupWindowSeconds,
+    defaultDelaySeconds: body.default_delay_seconds ?? base.defaultDelaySeconds,
+  };
+  if (settings.dedupWindowSeconds > settings.retentionSeconds) {
+    throw invalidField("dedup_window_seconds", `must not exceed the retention (${settings.retentionSeconds} s)`);
+  }
+  return settings;
+}
+
+function subscriptionSettings(
+  base: SubscriptionSettings,
+  body: z.infer<typeof SubscriptionSettingsBody>,
+): SubscriptionSettings {
+  return {
+    ...pick(base, SUBSCRIPTION_DEFAULTS),
+    mode: body.mode ?? base.mode,
+    startPosition: body.start_position ?? base.startPosition,
+    visibilityTimeoutSeconds: body.visibility_timeout_seconds ?? base.visibilityTimeoutSeconds,
+    maxDeliveries: body.max_deliveries ?? base.maxDeliveries,
+  };
+}
+
+/** The fields of `record` that `shape` has: settings without the record's identity. */
+function pick<S extends object>(record: S, shape: S): S {
+  const out = {} as S;
+  for (const key of Object.keys(shape) as (keyof S)[]) out[key] = record[key];
+  return out;
+}
+
 function asConflict(error: unknown): never {
   if (error instanceof CatalogConflict) {
     throw new ApiError("conflict", `${error.field}: ${error.message}`, [{ path: error.field, message: error.message }]);
@@ -110,10 +146,10 @@ function asConflict(error: unknown): never {
 export function registerTopicRoutes(app: App): void {
   app.openapi(putTopic, async (c) => {
     const { topic: name } = c.req.valid("param");
-    const settings = c.req.valid("json");
-    const { topic, created } = await new Catalog(c.env.CATALOG)
-      .putTopic(name, { partitions: settings.partitions })
-      .catch(asConflict);
+    const body = c.req.valid("json");
+    const catalog = new Catalog(c.env.CATALOG);
+    const settings = topicSettings((await catalog.getTopic(name)) ?? TOPIC_DEFAULTS, body);
+    const { topic, created } = await catalog.putTopic(name, settings).catch(asConflict);
     return c.json(topicView(topic), created ? 201 : 200);
   });
 
@@ -139,16 +175,11 @@ export function registerTopicRoutes(app: App): void {
 
   app.openapi(putSubscription, async (c) => {
     const { topic: topicName, subscription: name } = c.req.valid("param");
-    const settings = c.req.valid("json");
+    const body = c.req.valid("json");
     const topic = await requireTopic(c.env, topicName);
-    const { subscription, created } = await new Catalog(c.env.CATALOG)
-      .putSubscription(topic, name, {
-        mode: settings.mode,
-        startPosition: settings.start_position,
-        visibilityTimeoutSeconds: settings.visibility_timeout_seconds,
-        maxDeliveries: settings.max_deliveries,
-      })
-      .catch(asConflict);
+    const catalog = new Catalog(c.env.CATALOG);
+    const settings = subscriptionSettings((await catalog.getSubscription(topicName, name)) ?? SUBSCRIPTION_DEFAULTS, body);
+    const { subscription, created } = await catalog.putSubscription(topic, name, settings).catch(asConflict);
     if (created) {
       // Partitions also learn of a subscription on its first receive; telling them now makes
       // produce record deliveries for it from the start.

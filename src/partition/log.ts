@@ -1,5 +1,7 @@
 import type {
   Appended,
+  CancelOutcome,
+  HeaderFilter,
   LeasedMessage,
   NewMessage,
   PartitionStats,
@@ -7,11 +9,12 @@ import type {
   ReceiptRef,
   SubscriptionCounts,
   SubscriptionMode,
+  SeekTarget,
   SubscriptionSpec,
 } from "../shared/partition-api";
 import { randomToken } from "../shared/ids";
 import type { Clock } from "./clock";
-import { DELAYED, LEASED, READY, SQL } from "./statements";
+import { candidatesQuery, DELAYED, LEASED, READY, SQL } from "./statements";
 
 interface SubscriptionRow {
   mode: SubscriptionMode;
@@ -81,7 +84,7 @@ export class PartitionLog {
     if (this.subscriptions.has(spec.uid)) return false;
     this.storage.transactionSync(() => {
       this.sql.exec(SQL.subscriptionInsert, spec.uid, spec.mode, spec.sinceMs);
-      this.sql.exec(SQL.deliveriesBackfill, spec.uid, spec.mode, spec.sinceMs);
+      this.sql.exec(SQL.deliveriesBackfillSince, spec.uid, spec.mode, spec.sinceMs, this.clock.now());
     });
     this.subscriptions.set(spec.uid, { mode: spec.mode, sinceMs: spec.sinceMs });
     return true;
@@ -118,6 +121,7 @@ export class PartitionLog {
         }
         const offset = next++;
         const bytes = m.body.length + (m.headers?.length ?? 0) + (m.key?.length ?? 0) + m.id.length;
+        const dueAt = m.delayMs > 0 ? now + m.delayMs : 0;
         this.sql.exec(
           SQL.logInsert,
           offset,
@@ -127,11 +131,11 @@ export class PartitionLog {
           m.body,
           m.priority,
           now,
+          dueAt,
           m.idFromProducer ? 1 : 0,
           bytes,
         );
         const state = m.delayMs > 0 ? DELAYED : READY;
-        const dueAt = m.delayMs > 0 ? now + m.delayMs : 0;
         for (const [uid, sub] of this.subscriptions) {
           const priority = sub.mode === "ordered" ? 0 : m.priority;
           this.sql.exec(SQL.deliveryInsert, uid, offset, state, dueAt, m.key ?? "", priority);
@@ -144,16 +148,20 @@ export class PartitionLog {
   }
 
   /**
-   * Leases up to `max` deliverable messages to one consumer of `uid` for `visibilityMs`.
-   * Returns them with their new attempt number and nonce, and whether more were deliverable.
+   * Leases up to `max` deliverable messages (matching `filter`) to one consumer of `uid` for
+   * `visibilityMs`. Returns them with their new attempt number and nonce, and whether more
+   * were deliverable.
    */
-  lease(uid: string, max: number, visibilityMs: number): { messages: LeasedMessage[]; more: boolean } {
-    const sub = this.subscriptions.get(uid);
-    if (!sub) return { messages: [], more: false };
+  lease(
+    uid: string,
+    max: number,
+    visibilityMs: number,
+    filter: HeaderFilter | null = null,
+  ): { messages: LeasedMessage[]; more: boolean } {
+    if (!this.subscriptions.has(uid)) return { messages: [], more: false };
     const now = this.clock.now();
     return this.storage.transactionSync(() => {
-      const query = sub.mode === "ordered" ? SQL.leaseCandidatesOrdered : SQL.leaseCandidatesShared;
-      const rows = this.sql.exec<CandidateRow>(query, uid, max + 1).toArray();
+      const rows = this.candidates(uid, max + 1, filter);
       const more = rows.length > max;
       const messages: LeasedMessage[] = [];
       for (const row of rows.slice(0, max)) {
@@ -175,12 +183,67 @@ export class PartitionLog {
     });
   }
 
-  /** Whether `uid` has a message it could lease now. */
-  hasDeliverable(uid: string): boolean {
+  /** Whether `uid` has a message (matching `filter`) that it could lease now. */
+  hasDeliverable(uid: string, filter: HeaderFilter | null = null): boolean {
+    return this.candidates(uid, 1, filter).length > 0;
+  }
+
+  private candidates(uid: string, limit: number, filter: HeaderFilter | null): CandidateRow[] {
     const sub = this.subscriptions.get(uid);
-    if (!sub) return false;
-    const query = sub.mode === "ordered" ? SQL.leaseCandidatesOrdered : SQL.leaseCandidatesShared;
-    return this.sql.exec(query, uid, 1).toArray().length > 0;
+    if (!sub) return [];
+    const pairs = filter ? Object.entries(filter) : [];
+    const query = candidatesQuery(sub.mode === "ordered", pairs.length);
+    return this.sql.exec<CandidateRow>(query, uid, limit, ...pairs.flat()).toArray();
+  }
+
+  /**
+   * Cancels the messages with this id that no subscription has received yet: they are never
+   * delivered. Refused (`message_delivered`) if any subscription has received one of them.
+   */
+  cancel(id: string): CancelOutcome {
+    return this.storage.transactionSync(() => {
+      const rows = this.sql.exec<{ offset: number; produced_at: number }>(SQL.logById, id).toArray();
+      if (rows.length === 0) return { ok: false, code: "message_not_found" };
+      for (const row of rows) {
+        for (const [uid, sub] of this.subscriptions) {
+          // A subscription created after the message was produced never sees it.
+          if (sub.sinceMs > row.produced_at) continue;
+          const delivery = this.sql.exec<{ attempt: number }>(SQL.deliveryAttempt, uid, row.offset).toArray()[0];
+          if (!delivery || delivery.attempt > 0) return { ok: false, code: "message_delivered" };
+        }
+      }
+      for (const row of rows) {
+        this.sql.exec(SQL.deliveriesDeleteForOffset, row.offset);
+        this.sql.exec(SQL.logCancel, row.offset);
+      }
+      return { ok: true, cancelled: rows.length };
+    });
+  }
+
+  /**
+   * Moves a subscription's position: every retained message from the target on becomes
+   * deliverable again (attempt counts start over), every message before it counts as done.
+   * Leases held at the time end; their receipts are refused from then on.
+   * Returns the offset the subscription now starts at.
+   */
+  seek(uid: string, target: SeekTarget): number {
+    const sub = this.subscriptions.get(uid);
+    if (!sub) return this.nextOffset();
+    const now = this.clock.now();
+    return this.storage.transactionSync(() => {
+      let from: number;
+      if (target.to === "earliest") from = 0;
+      else if (target.to === "latest") from = this.nextOffset();
+      else if (target.to === "offset") from = target.offset;
+      else {
+        const row = this.sql.exec<{ offset: number | null }>(SQL.logFirstOffsetSince, target.atMs).one();
+        from = row.offset ?? this.nextOffset();
+      }
+      from = Math.min(from, this.nextOffset());
+      this.sql.exec(SQL.deliveriesDeleteForSubscription, uid);
+      this.sql.exec(SQL.deliveriesBackfillFromOffset, uid, sub.mode, from, now);
+      return from;
+    });
   }
 
   /**

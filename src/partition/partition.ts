@@ -2,11 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type {
   AppendOutcome,
+  CancelOutcome,
+  HeaderFilter,
   LeaseOutcome,
   NewMessage,
   PartitionStats,
   ReceiptOutcome,
   ReceiptRef,
+  SeekTarget,
   SubscriptionSpec,
 } from "../shared/partition-api";
 import { systemClock, type Clock } from "./clock";
@@ -57,13 +60,18 @@ export class Partition extends DurableObject<Env> {
   }
 
   /**
-   * Leases up to `max` messages for `visibilityMs` milliseconds. `max` 0 only reports, in
-   * `more`, whether anything is deliverable.
+   * Leases up to `max` messages (matching `filter`, if given) for `visibilityMs` milliseconds.
+   * `max` 0 only reports, in `more`, whether anything is deliverable.
    */
-  async lease(spec: SubscriptionSpec, max: number, visibilityMs: number): Promise<LeaseOutcome> {
+  async lease(
+    spec: SubscriptionSpec,
+    max: number,
+    visibilityMs: number,
+    filter: HeaderFilter | null = null,
+  ): Promise<LeaseOutcome> {
     if (this.log.isDeleted()) return DELETED;
     this.prepare(spec);
-    const result = this.log.lease(spec.uid, max, visibilityMs);
+    const result = this.log.lease(spec.uid, max, visibilityMs, filter);
     if (result.messages.length > 0) await this.scheduleAlarm();
     return { ok: true, ...result };
   }
@@ -72,11 +80,29 @@ export class Partition extends DurableObject<Env> {
    * Resolves true as soon as `spec` has a deliverable message here, or false after `waitMs`.
    * Leases nothing: the caller follows up with `lease`.
    */
-  async awaitDeliverable(spec: SubscriptionSpec, waitMs: number): Promise<boolean> {
+  async awaitDeliverable(spec: SubscriptionSpec, waitMs: number, filter: HeaderFilter | null = null): Promise<boolean> {
     if (this.log.isDeleted()) return false;
     this.prepare(spec);
-    if (this.log.hasDeliverable(spec.uid)) return true;
+    if (this.log.hasDeliverable(spec.uid, filter)) return true;
     return this.waiters.wait(spec.uid, waitMs);
+  }
+
+  /** Cancels the not yet received messages with this id. */
+  async cancel(id: string): Promise<CancelOutcome> {
+    if (this.log.isDeleted()) return DELETED;
+    const outcome = this.log.cancel(id);
+    if (outcome.ok) await this.scheduleAlarm();
+    return outcome;
+  }
+
+  /** Moves the subscription's position here; returns the offset it now starts at. */
+  async seek(spec: SubscriptionSpec, target: SeekTarget): Promise<number> {
+    this.log.subscribe(spec);
+    const from = this.log.seek(spec.uid, target);
+    this.promote();
+    await this.scheduleAlarm();
+    this.waiters.wake(spec.uid);
+    return from;
   }
 
   async ack(uid: string, refs: ReceiptRef[]): Promise<ReceiptOutcome[]> {

@@ -13,10 +13,15 @@ const STEPS: readonly string[] = [
     body TEXT NOT NULL,
     priority INTEGER NOT NULL,
     produced_at INTEGER NOT NULL,
+    -- When the message first becomes deliverable (0: at once).
+    deliver_at INTEGER NOT NULL,
+    -- 1 when the id was chosen by the producer and counts for deduplication.
     dedup INTEGER NOT NULL,
+    -- 1 once cancelled by id before any subscription received it.
+    cancelled INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL
   );
-  CREATE INDEX log_by_id ON log (id) WHERE dedup = 1;
+  CREATE INDEX log_by_id ON log (id);
   CREATE TABLE subscriptions (
     uid TEXT PRIMARY KEY,
     mode TEXT NOT NULL,

@@ -6,9 +6,6 @@ import type { NewMessage } from "../shared/partition-api";
 import { ApiError, topicNotFound } from "../http/errors";
 import { callPartition, partitionHandle } from "./partitions";
 
-// How far back a producer-chosen id counts as a duplicate (issue: configurable per topic).
-export const DEDUP_WINDOW_MS = 24 * 3600 * 1000;
-
 export interface Produced {
   id: string;
   partition: number;
@@ -51,7 +48,7 @@ export async function produce(env: Env, topic: TopicRecord, messages: readonly N
     [...byPartition].map(async ([index, positions]) => {
       const { stub } = partitionHandle(env, topic, index);
       const batch = positions.map((i) => messages[i]!);
-      const outcome = await callPartition(async () => stub.append(batch, DEDUP_WINDOW_MS));
+      const outcome = await callPartition(async () => stub.append(batch, topic.dedupWindowSeconds * 1000));
       if (!outcome.ok) {
         forgetCachedTopic(topic.name);
         throw topicNotFound(topic.name);

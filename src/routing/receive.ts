@@ -1,4 +1,4 @@
-import type { LeasedMessage, SubscriptionSpec } from "../shared/partition-api";
+import type { HeaderFilter, LeasedMessage, SubscriptionSpec } from "../shared/partition-api";
 import { callPartition, type PartitionHandle } from "./partitions";
 
 export interface Delivery {
@@ -10,6 +10,8 @@ export interface ReceiveOptions {
   max: number;
   visibilityMs: number;
   waitMs: number;
+  /** Only messages whose headers match; the others stay for other consumers. */
+  filter: HeaderFilter | null;
   /** Aborted when the client has gone: nothing more is leased for it. */
   signal?: AbortSignal;
 }
@@ -30,7 +32,7 @@ export async function receive(
   options: ReceiveOptions,
 ): Promise<Delivery[]> {
   const deadline = Date.now() + options.waitMs;
-  const first = await leasePass(partitions, spec, options.max, options.visibilityMs);
+  const first = await leasePass(partitions, spec, options);
   if (first.length > 0 || options.waitMs <= 0) return first;
 
   const waiting = new Map<number, Promise<{ handle: PartitionHandle; ready: boolean }>>();
@@ -39,7 +41,7 @@ export async function receive(
     if (remaining <= 0) return;
     waiting.set(
       handle.index,
-      callPartition(() => handle.stub.awaitDeliverable(spec, remaining)).then(
+      callPartition(() => handle.stub.awaitDeliverable(spec, remaining, options.filter)).then(
         (ready) => ({ handle, ready }),
         () => ({ handle, ready: false }),
       ),
@@ -51,7 +53,7 @@ export async function receive(
     const { handle, ready } = await Promise.race(waiting.values());
     waiting.delete(handle.index);
     if (!ready || options.signal?.aborted) continue;
-    const got = await leasePass([handle], spec, options.max, options.visibilityMs);
+    const got = await leasePass([handle], spec, options);
     if (got.length > 0) return got;
     // Another consumer was faster: wait on this partition again.
     park(handle);
@@ -63,8 +65,7 @@ export async function receive(
 async function leasePass(
   partitions: readonly PartitionHandle[],
   spec: SubscriptionSpec,
-  max: number,
-  visibilityMs: number,
+  { max, visibilityMs, filter }: ReceiveOptions,
 ): Promise<Delivery[]> {
   const start = Math.floor(Math.random() * partitions.length);
   const order = partitions.map((_, i) => partitions[(start + i) % partitions.length]!);
@@ -78,7 +79,7 @@ async function leasePass(
     const settled = await Promise.allSettled(
       round.map(async ({ handle, share }) => ({
         handle,
-        outcome: await callPartition(async () => handle.stub.lease(spec, share, visibilityMs)),
+        outcome: await callPartition(async () => handle.stub.lease(spec, share, visibilityMs, filter)),
       })),
     );
     const withMore: PartitionHandle[] = [];

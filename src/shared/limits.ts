@@ -42,3 +42,9 @@ export const CATALOG_CACHE_TTL_MS = 5_000;
 
 // How many partitions one cron run sweeps; the rest wait for the next minute's run.
 export const MAX_PARTITIONS_PER_SWEEP = 500;
+
+export const DEFAULT_RETENTION_SECONDS = 4 * 24 * 3600;
+export const MAX_RETENTION_SECONDS = 30 * 24 * 3600;
+export const MIN_RETENTION_SECONDS = 60;
+export const DEFAULT_DEDUP_WINDOW_SECONDS = 24 * 3600;
+export const MAX_HEADER_FILTERS = 16;

@@ -56,6 +56,24 @@ export type LeaseOutcome =
     }
   | { ok: false; code: "topic_deleted" };
 
+/**
+ * Receive only messages whose headers have these values (all of them). Messages that do not
+ * match stay deliverable to the subscription's other consumers.
+ */
+export type HeaderFilter = Record<string, string>;
+
+/** Where a seek puts a subscription on one partition. */
+export type SeekTarget =
+  | { to: "earliest" }
+  | { to: "latest" }
+  /** The first message produced at or after this time (ms since epoch). */
+  | { to: "timestamp"; atMs: number }
+  | { to: "offset"; offset: number };
+
+export type CancelOutcome =
+  | { ok: true; cancelled: number }
+  | { ok: false; code: "message_not_found" | "message_delivered" | "topic_deleted" };
+
 /** A receipt's coordinates inside one partition. */
 export interface ReceiptRef {
   offset: number;

@@ -114,3 +114,16 @@ describe("subscriptions", () => {
     expect(gone.body.error.code).toBe("subscription_not_found");
   });
 });
+
+describe("settings left out of a PUT", () => {
+  it("keep their current values", async () => {
+    const topic = await createTopic(4);
+    await call("PUT", `/v1/topics/${topic}`, { dedup_window_seconds: 600 });
+    const read = await call("GET", `/v1/topics/${topic}`);
+    expect(read.body).toMatchObject({ partitions: 4, dedup_window_seconds: 600 });
+    const sub = await createSubscription(topic, { mode: "ordered", visibility_timeout_seconds: 45 });
+    const changed = await call("PUT", `/v1/topics/${topic}/subscriptions/${sub}`, { max_deliveries: 7 });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ mode: "ordered", visibility_timeout_seconds: 45, max_deliveries: 7 });
+  });
+});
