@@ -17,13 +17,15 @@ const LATENCY_RATE = 200;
 const payload = "x".repeat(BODY_BYTES - 2); // a JSON string of 256 bytes
 const message = () => ({ body: payload });
 
-async function produceThroughput(api, topic) {
+/** Produces PRODUCE_MESSAGES in batches; `make(i)` builds the i-th message. */
+async function produceThroughput(api, topic, make = message) {
   let sent = 0;
   const started = performance.now();
   await parallel(CONCURRENCY, async () => {
     if (sent >= PRODUCE_MESSAGES) return false;
+    const first = sent;
     sent += BATCH;
-    await api.produce(topic, Array.from({ length: BATCH }, message));
+    await api.produce(topic, Array.from({ length: BATCH }, (_, i) => make(first + i)));
     return true;
   });
   const seconds = (performance.now() - started) / 1000;
@@ -93,6 +95,18 @@ try {
   results.produce = await produceThroughput(api, topic);
   results.receiveAck = await receiveAckThroughput(api, topic, "s", results.produce.messages);
 
+  // The same produce with one message in ten delayed by a minute, and with producer ids.
+  const delayedTopic = `delayed-${run}`;
+  await api.createTopic(delayedTopic, 4);
+  await api.createSubscription(delayedTopic, "s");
+  results.produceDelayed = await produceThroughput(api, delayedTopic, (i) =>
+    i % 10 === 0 ? { body: payload, delay_seconds: 60 } : { body: payload },
+  );
+  const dedupTopic = `dedup-${run}`;
+  await api.createTopic(dedupTopic, 4);
+  await api.createSubscription(dedupTopic, "s");
+  results.produceDedup = await produceThroughput(api, dedupTopic, (i) => ({ id: `${run}-${i}`, body: payload }));
+
   const latencyTopic = `latency-${run}`;
   await api.createTopic(latencyTopic, 4);
   await api.createSubscription(latencyTopic, "s");
@@ -103,6 +117,8 @@ try {
 
 const rows = [
   ["produce, batches of 100 × 256 B, concurrency 8, 4 partitions", `${results.produce.msgsPerSecond.toFixed(0)} msg/s`, `${results.produce.messages} msgs in ${results.produce.seconds.toFixed(2)} s`],
+  ["  … with 10% of messages delayed 60 s", `${results.produceDelayed.msgsPerSecond.toFixed(0)} msg/s`, `${(results.produceDelayed.msgsPerSecond / results.produce.msgsPerSecond * 100).toFixed(0)}% of plain`],
+  ["  … with producer ids (deduplication)", `${results.produceDedup.msgsPerSecond.toFixed(0)} msg/s`, `${(results.produceDedup.msgsPerSecond / results.produce.msgsPerSecond * 100).toFixed(0)}% of plain`],
   ["receive + ack, batches of 100, concurrency 8, 4 partitions", `${results.receiveAck.msgsPerSecond.toFixed(0)} msg/s`, `${results.receiveAck.messages} msgs in ${results.receiveAck.seconds.toFixed(2)} s`],
   [`produce → delivery, waiting consumer, ${LATENCY_RATE} msg/s`, `p50 ${results.latency.p50.toFixed(1)} ms`, `p99 ${results.latency.p99.toFixed(1)} ms over ${results.latency.samples} msgs`],
 ];
