@@ -71,9 +71,13 @@ export class Catalog {
   /**
    * Creates the topic with `settings`, or gives an existing one these settings. Partitions can
    * grow (keys then map onto the new count) but never shrink: that would strand messages.
-   * Throws CatalogConflict.
+   * With `onlyCreate`, an existing topic is left as it is. Throws CatalogConflict.
    */
-  async putTopic(name: string, settings: TopicSettings): Promise<{ topic: TopicRecord; created: boolean }> {
+  async putTopic(
+    name: string,
+    settings: TopicSettings,
+    options: { onlyCreate?: boolean } = {},
+  ): Promise<{ topic: TopicRecord; created: boolean }> {
     const now = Date.now();
     const columns = Object.values(TOPIC_COLUMNS);
     const values = (Object.keys(TOPIC_COLUMNS) as (keyof TopicSettings)[]).map((k) => settings[k]);
@@ -86,7 +90,7 @@ export class Catalog {
       .run();
     topicCache.delete(name);
     const created = inserted.meta.changes === 1;
-    if (!created) {
+    if (!created && !options.onlyCreate) {
       const updated = await this.db
         .prepare(
           `UPDATE topics SET ${columns.map((c) => `${c} = ?`).join(", ")}, updated_at = ?

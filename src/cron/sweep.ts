@@ -1,46 +1,61 @@
 import type { Env } from "../env";
 import { Catalog } from "../catalog/catalog";
 import { MAX_PARTITIONS_PER_SWEEP } from "../shared/limits";
-import { topicPartitions, type PartitionHandle } from "../routing/partitions";
+import type { PartitionContext, SubscriptionSpec } from "../shared/partition-api";
+import { partitionContext, resolveSubscriptionSpec, topicPartitions, type PartitionHandle } from "../routing/partitions";
 
 const CONCURRENCY = 16;
 
 export interface SweepReport {
   partitions: number;
   total: number;
-  promoted: number;
+  woken: number;
+  deleted: number;
   failed: number;
 }
 
 /**
- * The cron's safety net over every partition: each forgets deleted subscriptions, makes due
- * messages ready (waking long polls) and re-arms its alarm. Partitions keep their own alarms,
- * so this only matters for one whose alarm was lost. One run visits at most
- * MAX_PARTITIONS_PER_SWEEP partitions, starting at a place that moves with `runIndex`, so
- * that every partition is visited within ceil(total / MAX_PARTITIONS_PER_SWEEP) runs.
+ * The cron's safety net over every partition: each takes up its topic's rules and its
+ * subscriptions' policies, forgets deleted subscriptions, does what is due (redelivery, dead
+ * letters, TTL, retention) and re-arms its alarm. Partitions keep their own alarms, so this
+ * matters for a partition whose alarm was lost and for retention blocked by unacked messages.
+ * One run visits at most MAX_PARTITIONS_PER_SWEEP partitions, starting at a place that moves
+ * with `runIndex`, so that every partition is visited within
+ * ceil(total / MAX_PARTITIONS_PER_SWEEP) runs.
  */
 export async function sweepPartitions(env: Env, runIndex: number): Promise<SweepReport> {
   const catalog = new Catalog(env.CATALOG);
-  const [topics, uidsByTopic] = await Promise.all([catalog.listTopics(), catalog.subscriptionUidsByTopic()]);
-  const all: { handle: PartitionHandle; live: string[] }[] = [];
+  const topics = await catalog.listTopics();
+  const all: { handle: PartitionHandle; context: PartitionContext; specs: () => Promise<SubscriptionSpec[]> }[] = [];
   for (const topic of topics) {
-    const live = uidsByTopic.get(topic.name) ?? [];
-    for (const handle of topicPartitions(env, topic)) all.push({ handle, live });
+    let specs: Promise<SubscriptionSpec[]> | null = null;
+    // Resolved once per topic, and only for topics this run visits.
+    const resolve = () =>
+      (specs ??= catalog
+        .listSubscriptions(topic.name)
+        .then((subs) => Promise.all(subs.map((sub) => resolveSubscriptionSpec(env, topic, sub)))));
+    for (const handle of topicPartitions(env, topic)) {
+      all.push({ handle, context: partitionContext(topic, handle.index), specs: resolve });
+    }
   }
   const count = Math.min(all.length, MAX_PARTITIONS_PER_SWEEP);
   const start = all.length === 0 ? 0 : (runIndex * MAX_PARTITIONS_PER_SWEEP) % all.length;
   const batch = Array.from({ length: count }, (_, i) => all[(start + i) % all.length]!);
 
-  let promoted = 0;
-  let failed = 0;
+  const report: SweepReport = { partitions: batch.length, total: all.length, woken: 0, deleted: 0, failed: 0 };
   for (let i = 0; i < batch.length; i += CONCURRENCY) {
     const results = await Promise.allSettled(
-      batch.slice(i, i + CONCURRENCY).map(({ handle, live }) => handle.stub.sweep(live)),
+      batch.slice(i, i + CONCURRENCY).map(async ({ handle, context, specs }) => handle.stub.sweep(context, await specs())),
     );
     for (const r of results) {
-      if (r.status === "fulfilled") promoted += r.value.promoted;
-      else failed++;
+      if (r.status === "fulfilled") {
+        report.woken += r.value.woken;
+        report.deleted += r.value.deleted;
+      } else {
+        report.failed++;
+        console.error(JSON.stringify({ event: "sweep_partition_failed", message: String(r.reason) }));
+      }
     }
   }
-  return { partitions: batch.length, total: all.length, promoted, failed };
+  return report;
 }

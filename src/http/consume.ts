@@ -3,10 +3,11 @@ import { Catalog } from "../catalog/catalog";
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { Partition } from "../partition/partition";
-import { callPartition, partitionHandle, subscriptionPartitions, subscriptionSpec } from "../routing/partitions";
+import { callPartition, partitionHandle, resolveSubscriptionSpec, subscriptionPartitions } from "../routing/partitions";
+import { redrive } from "../routing/redrive";
 import { receive, type Delivery } from "../routing/receive";
 import { decodeReceipt, encodeReceipt } from "../shared/receipt";
-import type { ReceiptOutcome, ReceiptRef, SeekTarget } from "../shared/partition-api";
+import type { NackOptions, ReceiptOutcome, ReceiptRef, SeekTarget } from "../shared/partition-api";
 import { invalidField } from "./errors";
 import { iso, requireSubscription, type App } from "./context";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
@@ -17,6 +18,8 @@ import {
   ReceiptResults,
   ReceiveBody,
   ReceiveResponse,
+  RedriveBody,
+  RedriveResponse,
   SeekBody,
   SeekResponse,
   SubscriptionParams,
@@ -62,6 +65,18 @@ const seekRoute = createRoute({
     "Leases held at the time end, and their receipts are refused from then on.",
   request: { params: SubscriptionParams, body: jsonBody(SeekBody) },
   responses: { 200: jsonResponse(SeekResponse, "Where each partition now starts"), ...commonErrors, ...notFound },
+});
+
+const redriveRoute = createRoute({
+  method: "post",
+  path: `${base}/redrive`,
+  tags,
+  summary: "Move dead letters back to the subscription",
+  description:
+    "Each dead letter of this subscription (all, up to max, or only one reason) becomes deliverable to it again, " +
+    "with fresh attempts; other subscriptions are not touched. Safe to repeat after a failure: nothing moves twice.",
+  request: { params: SubscriptionParams, body: jsonBody(RedriveBody) },
+  responses: { 200: jsonResponse(RedriveResponse, "How many moved"), ...commonErrors, ...notFound },
 });
 
 const ackRoute = receiptRoute("ack", "Acknowledge deliveries: the messages are done", AckBody);
@@ -169,13 +184,14 @@ function seekTargets(to: z.infer<typeof SeekBody>["to"], topic: TopicRecord): { 
   return Array.from({ length: topic.partitions }, (_, partition) => ({ partition, target }));
 }
 
-/** Receive, ack, nack, extend and seek. */
+/** Receive, ack, nack, extend, seek and redrive. */
 export function registerConsumeRoutes(app: App): void {
   app.openapi(receiveRoute, async (c) => {
     const params = c.req.valid("param");
     const body = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const deliveries = await receive(subscriptionPartitions(c.env, topic, subscription), subscriptionSpec(subscription), {
+    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
+    const deliveries = await receive(subscriptionPartitions(c.env, topic, subscription), spec, {
       max: body.max_messages,
       visibilityMs: (body.visibility_timeout_seconds ?? subscription.visibilityTimeoutSeconds) * 1000,
       waitMs: body.wait_seconds * 1000,
@@ -189,7 +205,7 @@ export function registerConsumeRoutes(app: App): void {
     const params = c.req.valid("param");
     const { to } = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const spec = subscriptionSpec(subscription);
+    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
     const targets = seekTargets(to, topic);
     const partitions = await Promise.all(
       targets.map(async ({ partition, target }) => ({
@@ -199,6 +215,18 @@ export function registerConsumeRoutes(app: App): void {
     );
     await new Catalog(c.env.CATALOG).recordSeek(subscription, typeof to === "string" ? to : JSON.stringify(to));
     return c.json({ partitions }, 200);
+  });
+
+  app.openapi(redriveRoute, async (c) => {
+    const params = c.req.valid("param");
+    const body = c.req.valid("json");
+    const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
+    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
+    const report = await redrive(c.env, topic, subscription, spec, {
+      max: body.max ?? Number.MAX_SAFE_INTEGER,
+      reason: body.reason ?? null,
+    });
+    return c.json(report, 200);
   });
 
   app.openapi(ackRoute, async (c) => {
@@ -211,10 +239,15 @@ export function registerConsumeRoutes(app: App): void {
 
   app.openapi(nackRoute, async (c) => {
     const params = c.req.valid("param");
-    const { receipts, delay_seconds } = c.req.valid("json");
+    const { receipts, delay_seconds, dead_letter, reason } = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
+    const options: NackOptions = {
+      delayMs: delay_seconds === undefined ? null : delay_seconds * 1000,
+      deadLetter: dead_letter ?? false,
+      reason: reason ?? null,
+    };
     const results = await settle(c.env, topic, subscription, receipts, (stub, refs) =>
-      stub.nack(subscription.uid, refs, delay_seconds * 1000),
+      stub.nack(subscription.uid, refs, options),
     );
     return c.json({ results }, 200);
   });

@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { Catalog } from "../catalog/catalog";
+import { deadLetterTopicName } from "../catalog/dead-letters";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import { subscriptionNotFound, topicNotFound } from "./errors";
 
@@ -35,6 +36,12 @@ export function topicView(t: TopicRecord) {
     partitions: t.partitions,
     dedup_window_seconds: t.dedupWindowSeconds,
     default_delay_seconds: t.defaultDelaySeconds,
+    retention_seconds: t.retentionSeconds,
+    message_ttl_seconds: t.messageTtlSeconds,
+    expired_action: t.expiredAction,
+    max_messages: t.maxMessages,
+    max_bytes: t.maxBytes,
+    overflow: t.overflow,
     created_at: iso(t.createdAt),
     updated_at: iso(t.updatedAt),
   };
@@ -48,6 +55,13 @@ export function subscriptionView(s: SubscriptionRecord) {
     start_position: s.startPosition,
     visibility_timeout_seconds: s.visibilityTimeoutSeconds,
     max_deliveries: s.maxDeliveries,
+    dead_letter_topic: deadLetterTopicName(s.topic, s),
+    retry_backoff: {
+      kind: s.backoff,
+      initial_seconds: s.backoffInitialSeconds,
+      max_seconds: s.backoffMaxSeconds,
+      jitter: s.backoffJitter,
+    },
     last_seek: s.lastSeekAt === null ? null : { at: iso(s.lastSeekAt), to: s.lastSeekTo ?? "" },
     created_at: iso(s.createdAt),
     updated_at: iso(s.updatedAt),

@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   message_too_large: 413,
   unsupported_media_type: 415,
+  topic_full: 429,
   unavailable: 503,
   not_configured: 503,
   internal: 500,

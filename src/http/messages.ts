@@ -54,6 +54,7 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], t
       body,
       priority: m.priority ?? DEFAULT_PRIORITY,
       delayMs: delayMs(m, i, topic, now),
+      ttlMs: m.ttl_seconds === undefined ? null : m.ttl_seconds * 1000,
     };
   });
 }

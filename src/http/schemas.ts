@@ -51,6 +51,38 @@ export const TopicSettingsBody = z
       .max(L.MAX_DELAY_SECONDS)
       .optional()
       .openapi({ default: 0, description: "Delay for messages that set neither delay_seconds nor deliver_at." }),
+    retention_seconds: int()
+      .min(L.MIN_RETENTION_SECONDS)
+      .max(L.MAX_RETENTION_SECONDS)
+      .optional()
+      .openapi({
+        default: L.DEFAULT_RETENTION_SECONDS,
+        description: "How long acked messages stay in the log for replay. Unacked ones stay until acked or expired.",
+      }),
+    message_ttl_seconds: int()
+      .min(1)
+      .max(L.MAX_DELAY_SECONDS)
+      .nullable()
+      .optional()
+      .openapi({ default: null, description: "Messages not delivered within this time expire; null: never." }),
+    expired_action: z
+      .enum(["drop", "dead_letter"])
+      .optional()
+      .openapi({ default: "drop", description: "What happens to an expired message." }),
+    max_messages: int()
+      .min(1)
+      .nullable()
+      .optional()
+      .openapi({ default: null, description: "Backlog limit in messages, split evenly over the partitions; null: none." }),
+    max_bytes: int()
+      .min(1)
+      .nullable()
+      .optional()
+      .openapi({ default: null, description: "Backlog limit in bytes, split evenly over the partitions; null: none." }),
+    overflow: z.enum(["reject", "drop_oldest"]).optional().openapi({
+      default: "reject",
+      description: "At the limit: refuse produce with 429 topic_full, or dead-letter the oldest messages (reason overflow).",
+    }),
   })
   .openapi("TopicSettings");
 
@@ -60,12 +92,31 @@ export const TopicSchema = z
     partitions: int(),
     dedup_window_seconds: int(),
     default_delay_seconds: int(),
+    retention_seconds: int(),
+    message_ttl_seconds: int().nullable(),
+    expired_action: z.enum(["drop", "dead_letter"]),
+    max_messages: int().nullable(),
+    max_bytes: int().nullable(),
+    overflow: z.enum(["reject", "drop_oldest"]),
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   })
   .openapi("Topic");
 
 export const TopicListSchema = z.object({ topics: z.array(TopicSchema) }).openapi("TopicList");
+
+export const RetryBackoff = z
+  .strictObject({
+    kind: z.enum(["fixed", "exponential"]).optional().openapi({ default: "exponential" }),
+    initial_seconds: int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional().openapi({ default: 0 }),
+    max_seconds: int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional().openapi({ default: 300 }),
+    jitter: z.number().min(0).max(1).optional().openapi({ default: 0.1 }),
+  })
+  .openapi("RetryBackoff", {
+    description:
+      "Wait before attempt n+1: fixed: initial_seconds; exponential: initial_seconds × 2^(n-1), at most max_seconds. " +
+      "Jitter shortens each wait by up to that fraction, at random. initial_seconds 0 (the default): no wait.",
+  });
 
 export const SubscriptionSettingsBody = z
   .strictObject({
@@ -86,7 +137,11 @@ export const SubscriptionSettingsBody = z
       .min(L.MIN_MAX_DELIVERIES)
       .max(L.MAX_MAX_DELIVERIES)
       .optional()
-      .openapi({ default: L.DEFAULT_MAX_DELIVERIES }),
+      .openapi({ default: L.DEFAULT_MAX_DELIVERIES, description: "After this many attempts a message is dead-lettered." }),
+    dead_letter_topic: TopicName.nullable()
+      .optional()
+      .openapi({ default: null, description: "Where dead letters go; null: <topic>.dlq. Created if missing." }),
+    retry_backoff: RetryBackoff.optional(),
   })
   .openapi("SubscriptionSettings");
 
@@ -98,6 +153,13 @@ export const SubscriptionSchema = z
     start_position: z.enum(["earliest", "latest"]),
     visibility_timeout_seconds: int(),
     max_deliveries: int(),
+    dead_letter_topic: TopicName,
+    retry_backoff: z.object({
+      kind: z.enum(["fixed", "exponential"]),
+      initial_seconds: int(),
+      max_seconds: int(),
+      jitter: z.number(),
+    }),
     last_seek: z.object({ at: z.string(), to: z.string() }).nullable(),
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
@@ -141,6 +203,11 @@ export const MessageInput = z
       .datetime({ offset: true })
       .optional()
       .openapi({ description: "Not deliverable before this time (RFC 3339, up to 365 days ahead). Excludes delay_seconds." }),
+    ttl_seconds: int()
+      .min(1)
+      .max(L.MAX_DELAY_SECONDS)
+      .optional()
+      .openapi({ description: "Expires if not delivered within this time. Default: the topic's message_ttl_seconds." }),
   })
   .openapi("MessageInput");
 
@@ -222,8 +289,41 @@ const Receipts = z.array(z.string().min(1).max(512)).min(1).max(L.MAX_RECEIPTS_P
 
 export const AckBody = z.strictObject({ receipts: Receipts }).openapi("AckRequest");
 export const NackBody = z
-  .strictObject({ receipts: Receipts, delay_seconds: int().min(0).max(L.MAX_DELAY_SECONDS).default(0) })
+  .strictObject({
+    receipts: Receipts,
+    delay_seconds: int()
+      .min(0)
+      .max(L.MAX_DELAY_SECONDS)
+      .optional()
+      .openapi({ description: "Wait before the next attempt; default: the subscription's retry back-off." }),
+    dead_letter: z
+      .boolean()
+      .optional()
+      .openapi({ default: false, description: "Dead-letter at once (reason rejected) instead of trying again." }),
+    reason: z
+      .string()
+      .max(L.MAX_HEADER_VALUE_LENGTH)
+      .optional()
+      .openapi({ description: "Why; a dead letter carries the last one in weir-nack-reason." }),
+  })
   .openapi("NackRequest");
+
+export const RedriveBody = z
+  .strictObject({
+    max: int().min(1).max(1_000_000).optional().openapi({ description: "At most this many; default: all." }),
+    reason: z
+      .enum(["max_deliveries", "rejected", "expired", "overflow"])
+      .optional()
+      .openapi({ description: "Only dead letters with this reason." }),
+  })
+  .openapi("RedriveRequest");
+
+export const RedriveResponse = z
+  .object({
+    moved: int().openapi({ description: "Dead letters the subscription will receive again" }),
+    missing: int().openapi({ description: "Dead letters whose message is past the source's retention; they stay" }),
+  })
+  .openapi("RedriveResponse");
 export const ExtendBody = z
   .strictObject({
     receipts: Receipts,
@@ -266,6 +366,7 @@ export const StatsResponse = z
         mode: z.enum(["shared", "ordered"]),
         ...Counts,
         oldest_unacked_age_seconds: z.number().nullable(),
+        dead_letters_pending: int().openapi({ description: "Dead letters on their way to the dead-letter topic" }),
         last_seek: z.object({ at: z.string(), to: z.string() }).nullable(),
         partitions: z.array(z.object({ partition: int(), ...Counts })),
       }),

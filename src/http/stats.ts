@@ -42,6 +42,7 @@ export function registerStatsRoutes(app: App): void {
               delayed: counts?.delayed ?? 0,
               in_flight: counts?.inFlight ?? 0,
               oldest: counts?.oldestUnackedAt ?? null,
+              pending: counts?.deadLettersPending ?? 0,
             };
           });
           const oldest = Math.min(...parts.map((p) => p.oldest ?? Infinity));
@@ -52,8 +53,9 @@ export function registerStatsRoutes(app: App): void {
             delayed: parts.reduce((n, p) => n + p.delayed, 0),
             in_flight: parts.reduce((n, p) => n + p.in_flight, 0),
             oldest_unacked_age_seconds: Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : null,
+            dead_letters_pending: parts.reduce((n, p) => n + p.pending, 0),
             last_seek: subscriptionView(sub).last_seek,
-            partitions: parts.map(({ oldest: _oldest, ...counts }) => counts),
+            partitions: parts.map(({ partition, ready, delayed, in_flight }) => ({ partition, ready, delayed, in_flight })),
           };
         }),
       },

@@ -2,7 +2,8 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { Catalog, CatalogConflict } from "../catalog/catalog";
 import { SUBSCRIPTION_DEFAULTS, TOPIC_DEFAULTS } from "../catalog/defaults";
 import type { SubscriptionSettings, TopicSettings } from "../catalog/records";
-import { callPartition, subscriptionSpec, topicPartitions } from "../routing/partitions";
+import { callPartition, resolveSubscriptionSpec, topicPartitions } from "../routing/partitions";
+import { deadLetterTopicName, deadLetterTopicProblem } from "../catalog/dead-letters";
 import { ApiError, invalidField, subscriptionNotFound, topicNotFound } from "./errors";
 import { requireTopic, subscriptionView, topicView, type App } from "./context";
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound } from "./responses";
@@ -108,6 +109,12 @@ function topicSettings(base: TopicSettings, body: z.infer<typeof TopicSettingsBo
     partitions: body.partitions ?? base.partitions,
     dedupWindowSeconds: body.dedup_window_seconds ?? base.dedupWindowSeconds,
     defaultDelaySeconds: body.default_delay_seconds ?? base.defaultDelaySeconds,
+    retentionSeconds: body.retention_seconds ?? base.retentionSeconds,
+    messageTtlSeconds: body.message_ttl_seconds === undefined ? base.messageTtlSeconds : body.message_ttl_seconds,
+    expiredAction: body.expired_action ?? base.expiredAction,
+    maxMessages: body.max_messages === undefined ? base.maxMessages : body.max_messages,
+    maxBytes: body.max_bytes === undefined ? base.maxBytes : body.max_bytes,
+    overflow: body.overflow ?? base.overflow,
   };
   if (settings.dedupWindowSeconds > settings.retentionSeconds) {
     throw invalidField("dedup_window_seconds", `must not exceed the retention (${settings.retentionSeconds} s)`);
@@ -116,16 +123,29 @@ function topicSettings(base: TopicSettings, body: z.infer<typeof TopicSettingsBo
 }
 
 function subscriptionSettings(
+  topic: string,
   base: SubscriptionSettings,
   body: z.infer<typeof SubscriptionSettingsBody>,
 ): SubscriptionSettings {
-  return {
+  const backoff = body.retry_backoff ?? {};
+  const settings: SubscriptionSettings = {
     ...pick(base, SUBSCRIPTION_DEFAULTS),
     mode: body.mode ?? base.mode,
     startPosition: body.start_position ?? base.startPosition,
     visibilityTimeoutSeconds: body.visibility_timeout_seconds ?? base.visibilityTimeoutSeconds,
     maxDeliveries: body.max_deliveries ?? base.maxDeliveries,
+    deadLetterTopic: body.dead_letter_topic === undefined ? base.deadLetterTopic : body.dead_letter_topic,
+    backoff: backoff.kind ?? base.backoff,
+    backoffInitialSeconds: backoff.initial_seconds ?? base.backoffInitialSeconds,
+    backoffMaxSeconds: backoff.max_seconds ?? base.backoffMaxSeconds,
+    backoffJitter: backoff.jitter ?? base.backoffJitter,
   };
+  const problem = deadLetterTopicProblem(topic, deadLetterTopicName(topic, settings));
+  if (problem) throw invalidField("dead_letter_topic", problem);
+  if (settings.backoffInitialSeconds > settings.backoffMaxSeconds) {
+    throw invalidField("retry_backoff.initial_seconds", "must not exceed retry_backoff.max_seconds");
+  }
+  return settings;
 }
 
 /** The fields of `record` that `shape` has: settings without the record's identity. */
@@ -178,14 +198,17 @@ export function registerTopicRoutes(app: App): void {
     const body = c.req.valid("json");
     const topic = await requireTopic(c.env, topicName);
     const catalog = new Catalog(c.env.CATALOG);
-    const settings = subscriptionSettings((await catalog.getSubscription(topicName, name)) ?? SUBSCRIPTION_DEFAULTS, body);
+    const settings = subscriptionSettings(
+      topicName,
+      (await catalog.getSubscription(topicName, name)) ?? SUBSCRIPTION_DEFAULTS,
+      body,
+    );
     const { subscription, created } = await catalog.putSubscription(topic, name, settings).catch(asConflict);
-    if (created) {
-      // Partitions also learn of a subscription on its first receive; telling them now makes
-      // produce record deliveries for it from the start.
-      const spec = subscriptionSpec(subscription);
-      await Promise.all(topicPartitions(c.env, topic).map((p) => callPartition(() => p.stub.subscribe(spec))));
-    }
+    // Partitions also learn of a subscription (and its policy) with each receive; telling them
+    // now makes produce record deliveries for it from the start, and creates the dead-letter
+    // topic.
+    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
+    await Promise.all(topicPartitions(c.env, topic).map((p) => callPartition(() => p.stub.subscribe(spec))));
     return c.json(subscriptionView(subscription), created ? 201 : 200);
   });
 

@@ -1,24 +1,42 @@
 import type {
   Appended,
+  AppendOutcome,
   CancelOutcome,
+  DeliveryPolicy,
   HeaderFilter,
   LeasedMessage,
+  NackOptions,
   NewMessage,
+  PartitionContext,
   PartitionStats,
   ReceiptOutcome,
   ReceiptRef,
+  RedriveItem,
+  RedriveRequest,
+  SeekTarget,
   SubscriptionCounts,
   SubscriptionMode,
-  SeekTarget,
   SubscriptionSpec,
+  TopicPolicy,
 } from "../shared/partition-api";
 import { randomToken } from "../shared/ids";
 import type { Clock } from "./clock";
+import {
+  backoffMs,
+  DEAD_LETTER_HEADERS,
+  deadLetterKey,
+  deadLetterKeyPrefix,
+  DEFAULT_TOPIC_POLICY,
+  parseDeadLetterKey,
+  type DeadLetterReason,
+} from "./policy";
 import { candidatesQuery, DELAYED, LEASED, READY, SQL } from "./statements";
 
 interface SubscriptionRow {
   mode: SubscriptionMode;
   sinceMs: number;
+  /** null until a caller sent one: such a subscription retries without end. */
+  policy: DeliveryPolicy | null;
 }
 
 type CandidateRow = {
@@ -32,25 +50,47 @@ type CandidateRow = {
   produced_at: number;
 };
 
+/** A dead letter waiting in the outbox to be appended to its topic. */
+export interface OutboxEntry {
+  seq: number;
+  sub: string;
+  message: NewMessage;
+}
+
+const RETENTION_BATCH = 5_000;
+
 /**
  * The ordered log of one partition and, per subscription, the state of every unacked message.
- * Every method is one synchronous transaction: a state change of the log, named as a verb.
- * Times are milliseconds since the epoch, read from the injected clock.
+ * Every public method is one synchronous transaction: a state change of the log, named as a
+ * verb. Times are milliseconds since the epoch, read from the injected clock.
  */
 export class PartitionLog {
   private readonly subscriptions = new Map<string, SubscriptionRow>();
+  private context: PartitionContext | null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly clock: Clock,
   ) {
-    for (const row of this.sql.exec<{ uid: string; mode: string; since_ms: number }>(SQL.subscriptionsAll)) {
-      this.subscriptions.set(row.uid, { mode: row.mode as SubscriptionMode, sinceMs: row.since_ms });
+    for (const row of this.sql.exec<{ uid: string; mode: string; since_ms: number; policy: string | null }>(
+      SQL.subscriptionsAll,
+    )) {
+      this.subscriptions.set(row.uid, {
+        mode: row.mode as SubscriptionMode,
+        sinceMs: row.since_ms,
+        policy: row.policy ? (JSON.parse(row.policy) as DeliveryPolicy) : null,
+      });
     }
+    const stored = this.sql.exec<{ value: string }>(SQL.settingGet, "context").toArray()[0];
+    this.context = stored ? (JSON.parse(stored.value) as PartitionContext) : null;
   }
 
   private get sql(): SqlStorage {
     return this.storage.sql;
+  }
+
+  private get topicPolicy(): TopicPolicy {
+    return this.context?.policy ?? DEFAULT_TOPIC_POLICY;
   }
 
   private meta(name: string): number | null {
@@ -71,48 +111,74 @@ export class PartitionLog {
     return this.meta("next_offset") ?? 0;
   }
 
+  /** Keeps who this partition is and its topic's rules, for work no caller starts (alarms). */
+  setContext(context: PartitionContext): void {
+    const text = JSON.stringify(context);
+    if (this.context && JSON.stringify(this.context) === text) return;
+    this.sql.exec(SQL.settingSet, "context", text);
+    this.context = context;
+  }
+
   subscriptionUids(): string[] {
     return [...this.subscriptions.keys()];
   }
 
   /**
    * Starts serving a subscription here, with a delivery row for every retained message
-   * produced at or after `spec.sinceMs`. A known subscription is left as it is.
-   * Returns whether it was new.
+   * produced at or after `spec.sinceMs`, or takes up its newer policy. Returns whether it was new.
    */
   subscribe(spec: SubscriptionSpec): boolean {
-    if (this.subscriptions.has(spec.uid)) return false;
+    const known = this.subscriptions.get(spec.uid);
+    if (known) {
+      if (spec.policy && JSON.stringify(spec.policy) !== JSON.stringify(known.policy)) {
+        this.sql.exec(SQL.subscriptionSetPolicy, JSON.stringify(spec.policy), spec.uid);
+        known.policy = spec.policy;
+      }
+      return false;
+    }
+    const policy = spec.policy ?? null;
     this.storage.transactionSync(() => {
-      this.sql.exec(SQL.subscriptionInsert, spec.uid, spec.mode, spec.sinceMs);
+      this.sql.exec(SQL.subscriptionInsert, spec.uid, spec.mode, spec.sinceMs, policy ? JSON.stringify(policy) : null);
       this.sql.exec(SQL.deliveriesBackfillSince, spec.uid, spec.mode, spec.sinceMs, this.clock.now());
     });
-    this.subscriptions.set(spec.uid, { mode: spec.mode, sinceMs: spec.sinceMs });
+    this.subscriptions.set(spec.uid, { mode: spec.mode, sinceMs: spec.sinceMs, policy });
     return true;
   }
 
-  /** Forgets a subscription and its delivery state. */
+  /** Forgets a subscription, its delivery state and its undelivered dead letters. */
   unsubscribe(uid: string): void {
     this.storage.transactionSync(() => {
       this.sql.exec(SQL.subscriptionDelete, uid);
       this.sql.exec(SQL.deliveriesDeleteForSubscription, uid);
+      this.sql.exec(SQL.outboxDeleteForSubscription, uid);
     });
     this.subscriptions.delete(uid);
   }
 
   /**
    * Appends messages in order, with gap-free offsets, and makes each deliverable to every
-   * subscription. A message whose producer-chosen id was appended within `dedupWindowMs`
-   * is not stored again: its first copy's offset comes back with `duplicate: true`.
+   * subscription. A message whose dedup key (the producer's id) was appended within the dedup
+   * window is not stored again: its first copy's offset comes back with `duplicate: true`.
+   * With `overflow: reject`, a batch that would take the backlog past the topic's limits is
+   * refused whole (`topic_full`); with `drop_oldest`, the oldest unacked messages are
+   * dead-lettered (reason `overflow`) until the backlog fits.
    */
-  append(messages: readonly NewMessage[], dedupWindowMs: number): Appended[] {
+  append(messages: readonly NewMessage[]): AppendOutcome {
     const now = this.clock.now();
-    return this.storage.transactionSync(() => {
+    const policy = this.topicPolicy;
+    return this.storage.transactionSync((): AppendOutcome => {
+      if (policy.overflow === "reject" && (policy.maxMessages !== null || policy.maxBytes !== null)) {
+        const full = this.wouldOverflow(messages, policy);
+        if (full) return { ok: false, code: "topic_full", message: full };
+      }
       let next = this.nextOffset();
+      let cumBytes = this.meta("cum_bytes") ?? 0;
       const appended: Appended[] = [];
       for (const m of messages) {
-        if (m.idFromProducer) {
+        const dedupKey = m.dedupKey ?? (m.idFromProducer ? m.id : null);
+        if (dedupKey !== null) {
           const first = this.sql
-            .exec<{ offset: number; produced_at: number }>(SQL.logFindDuplicate, m.id, now - dedupWindowMs)
+            .exec<{ offset: number; produced_at: number }>(SQL.logFindDuplicate, dedupKey, now - policy.dedupWindowMs)
             .toArray()[0];
           if (first) {
             appended.push({ offset: first.offset, producedAt: first.produced_at, duplicate: true });
@@ -121,7 +187,10 @@ export class PartitionLog {
         }
         const offset = next++;
         const bytes = m.body.length + (m.headers?.length ?? 0) + (m.key?.length ?? 0) + m.id.length;
+        cumBytes += bytes;
         const dueAt = m.delayMs > 0 ? now + m.delayMs : 0;
+        const ttlMs = m.ttlMs ?? policy.ttlMs;
+        const expiresAt = ttlMs === null ? 0 : now + ttlMs;
         this.sql.exec(
           SQL.logInsert,
           offset,
@@ -132,19 +201,67 @@ export class PartitionLog {
           m.priority,
           now,
           dueAt,
-          m.idFromProducer ? 1 : 0,
+          expiresAt,
+          dedupKey,
           bytes,
+          cumBytes,
         );
         const state = m.delayMs > 0 ? DELAYED : READY;
         for (const [uid, sub] of this.subscriptions) {
           const priority = sub.mode === "ordered" ? 0 : m.priority;
-          this.sql.exec(SQL.deliveryInsert, uid, offset, state, dueAt, m.key ?? "", priority);
+          this.sql.exec(SQL.deliveryInsert, uid, offset, state, dueAt, m.key ?? "", priority, expiresAt);
         }
         appended.push({ offset, producedAt: now, duplicate: false });
       }
       this.sql.exec(SQL.metaSet, "next_offset", next);
-      return appended;
+      this.sql.exec(SQL.metaSet, "cum_bytes", cumBytes);
+      if (policy.overflow === "drop_oldest") this.dropOldestWhileOver(policy, now);
+      return { ok: true, appended };
     });
+  }
+
+  /**
+   * The backlog: from the oldest message some subscription has not acked to the newest, in
+   * messages and bytes. A partition without subscriptions has no backlog.
+   */
+  private backlog(): { messages: number; bytes: number; oldest: number | null } {
+    const next = this.nextOffset();
+    let oldest: number | null = null;
+    for (const uid of this.subscriptions.keys()) {
+      const row = this.sql.exec<{ offset: number | null }>(SQL.subscriptionOldestOffset, uid).one();
+      if (row.offset !== null && (oldest === null || row.offset < oldest)) oldest = row.offset;
+    }
+    if (oldest === null) return { messages: 0, bytes: 0, oldest: null };
+    const before = this.sql.exec<{ before: number }>(SQL.logCumBytesBefore, oldest).toArray()[0]?.before ?? 0;
+    return { messages: next - oldest, bytes: (this.meta("cum_bytes") ?? 0) - before, oldest };
+  }
+
+  private wouldOverflow(messages: readonly NewMessage[], policy: TopicPolicy): string | null {
+    if (this.subscriptions.size === 0) return null;
+    const backlog = this.backlog();
+    const bytes = messages.reduce((n, m) => n + m.body.length + (m.headers?.length ?? 0) + (m.key?.length ?? 0) + m.id.length, 0);
+    if (policy.maxMessages !== null && backlog.messages + messages.length > policy.maxMessages) {
+      return `the partition holds ${backlog.messages} unconsumed messages; ${messages.length} more would pass its limit of ${policy.maxMessages}`;
+    }
+    if (policy.maxBytes !== null && backlog.bytes + bytes > policy.maxBytes) {
+      return `the partition holds ${backlog.bytes} unconsumed bytes; ${bytes} more would pass its limit of ${policy.maxBytes}`;
+    }
+    return null;
+  }
+
+  private dropOldestWhileOver(policy: TopicPolicy, now: number): void {
+    for (;;) {
+      const backlog = this.backlog();
+      const over =
+        (policy.maxMessages !== null && backlog.messages > policy.maxMessages) ||
+        (policy.maxBytes !== null && backlog.bytes > policy.maxBytes);
+      if (!over || backlog.oldest === null) return;
+      for (const uid of this.subscriptions.keys()) {
+        if (this.sql.exec(SQL.deliveriesAtOffset, backlog.oldest, uid).toArray().length > 0) {
+          this.moveToDeadLetter(uid, backlog.oldest, "overflow", now);
+        }
+      }
+    }
   }
 
   /**
@@ -161,7 +278,7 @@ export class PartitionLog {
     if (!this.subscriptions.has(uid)) return { messages: [], more: false };
     const now = this.clock.now();
     return this.storage.transactionSync(() => {
-      const rows = this.candidates(uid, max + 1, filter);
+      const rows = this.candidates(uid, max + 1, filter, now);
       const more = rows.length > max;
       const messages: LeasedMessage[] = [];
       for (const row of rows.slice(0, max)) {
@@ -185,15 +302,71 @@ export class PartitionLog {
 
   /** Whether `uid` has a message (matching `filter`) that it could lease now. */
   hasDeliverable(uid: string, filter: HeaderFilter | null = null): boolean {
-    return this.candidates(uid, 1, filter).length > 0;
+    return this.candidates(uid, 1, filter, this.clock.now()).length > 0;
   }
 
-  private candidates(uid: string, limit: number, filter: HeaderFilter | null): CandidateRow[] {
+  private candidates(uid: string, limit: number, filter: HeaderFilter | null, now: number): CandidateRow[] {
     const sub = this.subscriptions.get(uid);
     if (!sub) return [];
     const pairs = filter ? Object.entries(filter) : [];
     const query = candidatesQuery(sub.mode === "ordered", pairs.length);
-    return this.sql.exec<CandidateRow>(query, uid, limit, ...pairs.flat()).toArray();
+    return this.sql.exec<CandidateRow>(query, uid, limit, now, ...pairs.flat()).toArray();
+  }
+
+  /**
+   * Acks deliveries. Idempotent: a message already acked answers ok. A receipt whose message
+   * was delivered again since is refused (`receipt_stale`) and changes nothing.
+   */
+  ack(uid: string, refs: readonly ReceiptRef[]): ReceiptOutcome[] {
+    return this.storage.transactionSync(() =>
+      refs.map((ref) => {
+        const row = this.delivery(uid, ref.offset);
+        if (!row) return ref.offset < this.nextOffset() ? OK : notInFlight("no such message");
+        if (row.nonce !== ref.nonce) return STALE;
+        this.sql.exec(SQL.deliveryDelete, uid, ref.offset);
+        return OK;
+      }),
+    );
+  }
+
+  /**
+   * Ends leases early. The message is tried again after `delayMs` (or the back-off), unless
+   * that was its last attempt (then it is dead-lettered, reason `max_deliveries`) or the nack
+   * asks to dead-letter it at once (reason `rejected`). Repeating a nack of the same receipt
+   * answers ok and changes nothing.
+   */
+  nack(uid: string, refs: readonly ReceiptRef[], options: NackOptions): ReceiptOutcome[] {
+    const now = this.clock.now();
+    return this.storage.transactionSync(() =>
+      refs.map((ref) => {
+        const row = this.delivery(uid, ref.offset);
+        if (!row) return notInFlight("the message is already acked");
+        if (row.nonce !== ref.nonce) return STALE;
+        if (row.state !== LEASED) return OK;
+        if (options.reason !== null) this.sql.exec(SQL.deliverySetNackReason, options.reason, uid, ref.offset);
+        if (options.deadLetter) this.moveToDeadLetter(uid, ref.offset, "rejected", now);
+        else this.retryOrDeadLetter(uid, ref.offset, row.attempt, options.delayMs, now);
+        return OK;
+      }),
+    );
+  }
+
+  /**
+   * Sets the lease of each delivery to end `visibilityMs` from now. A lease that ran out but
+   * whose message nobody has received since is taken up again.
+   */
+  extend(uid: string, refs: readonly ReceiptRef[], visibilityMs: number): ReceiptOutcome[] {
+    const now = this.clock.now();
+    return this.storage.transactionSync(() =>
+      refs.map((ref) => {
+        const row = this.delivery(uid, ref.offset);
+        if (!row) return notInFlight("the message is already acked or dead-lettered");
+        if (row.nonce !== ref.nonce) return STALE;
+        if (row.state === DELAYED) return notInFlight("the message was nacked");
+        this.sql.exec(SQL.deliverySetState, LEASED, now + visibilityMs, uid, ref.offset);
+        return OK;
+      }),
+    );
   }
 
   /**
@@ -201,7 +374,7 @@ export class PartitionLog {
    * delivered. Refused (`message_delivered`) if any subscription has received one of them.
    */
   cancel(id: string): CancelOutcome {
-    return this.storage.transactionSync(() => {
+    return this.storage.transactionSync((): CancelOutcome => {
       const rows = this.sql.exec<{ offset: number; produced_at: number }>(SQL.logById, id).toArray();
       if (rows.length === 0) return { ok: false, code: "message_not_found" };
       for (const row of rows) {
@@ -247,74 +420,211 @@ export class PartitionLog {
   }
 
   /**
-   * Acks deliveries. Idempotent: a message already acked answers ok. A receipt whose message
-   * was delivered again since is refused (`receipt_stale`) and changes nothing.
+   * Does what time has made due, and returns the subscriptions that gained ready messages:
+   * delayed messages become ready; a lease that ended is retried (after the back-off) or, at
+   * its last attempt, dead-lettered; an unleased message past its TTL is dropped or
+   * dead-lettered, as the topic says.
    */
-  ack(uid: string, refs: readonly ReceiptRef[]): ReceiptOutcome[] {
-    return this.storage.transactionSync(() =>
-      refs.map((ref) => {
-        const row = this.delivery(uid, ref.offset);
-        if (!row) return ref.offset < this.nextOffset() ? OK : notInFlight("no such message");
-        if (row.nonce !== ref.nonce) return STALE;
-        this.sql.exec(SQL.deliveryDelete, uid, ref.offset);
-        return OK;
-      }),
-    );
-  }
-
-  /**
-   * Ends leases early: the message is deliverable again now, or after `delayMs`.
-   * Repeating a nack of the same receipt answers ok and changes nothing.
-   */
-  nack(uid: string, refs: readonly ReceiptRef[], delayMs: number): ReceiptOutcome[] {
-    const now = this.clock.now();
-    return this.storage.transactionSync(() =>
-      refs.map((ref) => {
-        const row = this.delivery(uid, ref.offset);
-        if (!row) return notInFlight("the message is already acked");
-        if (row.nonce !== ref.nonce) return STALE;
-        if (row.state !== LEASED) return OK;
-        if (delayMs > 0) this.sql.exec(SQL.deliverySetState, DELAYED, now + delayMs, uid, ref.offset);
-        else this.sql.exec(SQL.deliverySetState, READY, 0, uid, ref.offset);
-        return OK;
-      }),
-    );
-  }
-
-  /**
-   * Sets the lease of each delivery to end `visibilityMs` from now. A lease that ran out but
-   * whose message nobody has received since is taken up again.
-   */
-  extend(uid: string, refs: readonly ReceiptRef[], visibilityMs: number): ReceiptOutcome[] {
-    const now = this.clock.now();
-    return this.storage.transactionSync(() =>
-      refs.map((ref) => {
-        const row = this.delivery(uid, ref.offset);
-        if (!row) return notInFlight("the message is already acked");
-        if (row.nonce !== ref.nonce) return STALE;
-        if (row.state === DELAYED) return notInFlight("the message was nacked");
-        this.sql.exec(SQL.deliverySetState, LEASED, now + visibilityMs, uid, ref.offset);
-        return OK;
-      }),
-    );
-  }
-
-  /**
-   * Makes delayed messages whose time has come, and leased ones whose lease ended, ready.
-   * Returns the subscriptions that gained ready messages.
-   */
-  promoteDue(): string[] {
+  processDue(): string[] {
     const now = this.clock.now();
     return this.storage.transactionSync(() => {
-      const subs = this.sql.exec<{ sub: string }>(SQL.dueSubscriptions, now).toArray();
-      if (subs.length > 0) this.sql.exec(SQL.duePromote, now);
-      return subs.map((row) => row.sub);
+      const woken = new Set(this.sql.exec<{ sub: string }>(SQL.delayedDue, now).toArray().map((r) => r.sub));
+      if (woken.size > 0) this.sql.exec(SQL.delayedPromote, now);
+      for (const row of this.sql.exec<{ sub: string; offset: number; attempt: number }>(SQL.leasesEnded, now).toArray()) {
+        if (this.retryOrDeadLetter(row.sub, row.offset, row.attempt, null, now) === READY) woken.add(row.sub);
+      }
+      const expired = this.sql.exec<{ sub: string; offset: number }>(SQL.expiredUnleased, now).toArray();
+      for (const row of expired) {
+        if (this.topicPolicy.expiredAction === "dead_letter") this.moveToDeadLetter(row.sub, row.offset, "expired", now);
+        else this.sql.exec(SQL.deliveryDelete, row.sub, row.offset);
+      }
+      return [...woken];
     });
   }
 
-  /** When the next delayed message or lease is due, or null. */
+  /**
+   * After attempt `attempt` of a delivery failed: dead-letter it if that was the last
+   * attempt and a dead-letter topic is known, else make it ready after `delayMs` (or the
+   * subscription's back-off). Returns the row's new state, or null when dead-lettered.
+   */
+  private retryOrDeadLetter(uid: string, offset: number, attempt: number, delayMs: number | null, now: number): number | null {
+    const policy = this.subscriptions.get(uid)?.policy ?? null;
+    if (policy?.deadLetter && attempt >= policy.maxDeliveries) {
+      this.moveToDeadLetter(uid, offset, "max_deliveries", now);
+      return null;
+    }
+    const wait = delayMs ?? (policy ? backoffMs(policy, attempt) : 0);
+    if (wait > 0) {
+      this.sql.exec(SQL.deliverySetState, DELAYED, now + wait, uid, offset);
+      return DELAYED;
+    }
+    this.sql.exec(SQL.deliverySetState, READY, 0, uid, offset);
+    return READY;
+  }
+
+  /**
+   * Takes a message out of a subscription's delivery state and, in the same transaction,
+   * writes it to the outbox as a dead letter: body, key and headers as produced, plus headers
+   * naming where it came from and why. The partition then appends the outbox to the
+   * dead-letter topic (Partition.forwardDeadLetters), deduplicated by the dead letter's key,
+   * so a message is never deliverable in both places and never lost between them.
+   */
+  private moveToDeadLetter(uid: string, offset: number, reason: DeadLetterReason, now: number): void {
+    const row = this.sql
+      .exec<{
+        attempt: number;
+        nack_reason: string | null;
+        generation: number;
+        id: string;
+        key: string | null;
+        headers: string | null;
+        body: string;
+        priority: number;
+      }>(SQL.deliveryForDeadLetter, uid, offset)
+      .toArray()[0];
+    if (!row) return;
+    this.sql.exec(SQL.deliveryDelete, uid, offset);
+    const context = this.context;
+    const policy = this.subscriptions.get(uid)?.policy ?? null;
+    const headers: Record<string, string> = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
+    headers[DEAD_LETTER_HEADERS.reason] = reason;
+    headers[DEAD_LETTER_HEADERS.topic] = context?.topic ?? "";
+    headers[DEAD_LETTER_HEADERS.subscription] = policy?.subscription ?? uid;
+    headers[DEAD_LETTER_HEADERS.partition] = String(context?.index ?? 0);
+    headers[DEAD_LETTER_HEADERS.offset] = String(offset);
+    headers[DEAD_LETTER_HEADERS.attempts] = String(row.attempt);
+    if (row.nack_reason !== null) headers[DEAD_LETTER_HEADERS.nackReason] = row.nack_reason;
+    headers[DEAD_LETTER_HEADERS.at] = new Date(now).toISOString();
+    const message: NewMessage = {
+      id: row.id,
+      idFromProducer: false,
+      key: row.key,
+      headers: JSON.stringify(headers),
+      body: row.body,
+      priority: row.priority,
+      delayMs: 0,
+      ttlMs: null,
+      dedupKey: deadLetterKey(context?.topicUid ?? "", uid, context?.index ?? 0, offset, row.generation),
+    };
+    this.sql.exec(SQL.outboxInsert, uid, JSON.stringify(message), now);
+  }
+
+  /** The oldest dead letters still to append to their topic. */
+  outbox(limit: number): OutboxEntry[] {
+    return this.sql
+      .exec<{ seq: number; sub: string; message: string }>(SQL.outboxTake, limit)
+      .toArray()
+      .map((row) => ({ seq: row.seq, sub: row.sub, message: JSON.parse(row.message) as NewMessage }));
+  }
+
+  /** Forgets dead letters that their topic has stored. */
+  outboxDone(seqs: readonly number[]): void {
+    this.storage.transactionSync(() => {
+      for (const seq of seqs) this.sql.exec(SQL.outboxDelete, seq);
+    });
+  }
+
+  hasOutbox(): boolean {
+    return this.sql.exec(SQL.outboxAny).toArray().length > 0;
+  }
+
+  policyOf(uid: string): DeliveryPolicy | null {
+    return this.subscriptions.get(uid)?.policy ?? null;
+  }
+
+  /**
+   * Deletes messages past the retention that no subscription still needs (acked,
+   * dead-lettered, cancelled), oldest first, at most RETENTION_BATCH. Returns how many.
+   */
+  enforceRetention(): number {
+    const cutoff = this.clock.now() - this.topicPolicy.retentionMs;
+    return this.sql.exec(SQL.retentionDelete, cutoff, RETENTION_BATCH).rowsWritten;
+  }
+
+  /**
+   * Dead-letter partition side of a redrive: the dead letters of one source subscription not
+   * yet moved back, oldest first (optionally only those with `reason`), at most `max`.
+   */
+  deadLettersFor(request: RedriveRequest): RedriveItem[] {
+    const prefix = deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid);
+    // Keys are ASCII; ";" sorts right after ":", so [prefix, prefix with ";") is the range.
+    const end = `${prefix.slice(0, -1)};`;
+    const items: RedriveItem[] = [];
+    const rows = this.sql
+      .exec<{ offset: number; dedup_key: string; headers: string | null }>(SQL.deadLettersOf, prefix, end, request.after, 100_000)
+      .toArray();
+    for (const row of rows) {
+      if (items.length >= request.max) break;
+      if (request.reason !== null) {
+        const headers = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
+        if (headers[DEAD_LETTER_HEADERS.reason] !== request.reason) continue;
+      }
+      const origin = parseDeadLetterKey(row.dedup_key);
+      if (origin) items.push({ at: row.offset, dedupKey: row.dedup_key, ...origin });
+    }
+    return items;
+  }
+
+  /** Dead-letter partition side: these dead letters went back; nobody here receives them now. */
+  markRedriven(dedupKeys: readonly string[]): void {
+    this.storage.transactionSync(() => {
+      for (const key of dedupKeys) {
+        for (const row of this.sql.exec<{ offset: number }>(SQL.logByDedupKey, key).toArray()) {
+          this.sql.exec(SQL.logMarkRedriven, row.offset);
+          this.sql.exec(SQL.deliveriesDeleteForOffset, row.offset);
+        }
+      }
+    });
+  }
+
+  /**
+   * Source partition side of a redrive: makes each dead-lettered message deliverable to the
+   * subscription again, with fresh attempts. A dead letter restored before is skipped, so a
+   * retried redrive moves nothing twice. A message the log no longer has (past retention) is
+   * reported missing and its dead letter stays where it is.
+   */
+  restore(uid: string, items: readonly RedriveItem[]): { restored: string[]; missing: string[] } {
+    const sub = this.subscriptions.get(uid);
+    const restored: string[] = [];
+    const missing: string[] = [];
+    if (!sub) return { restored, missing: items.map((i) => i.dedupKey) };
+    this.storage.transactionSync(() => {
+      for (const item of items) {
+        if (this.sql.exec(SQL.redrivenGet, item.dedupKey).toArray().length > 0) {
+          restored.push(item.dedupKey);
+          continue;
+        }
+        const log = this.sql.exec<{ key: string | null; priority: number }>(SQL.logExists, item.offset).toArray()[0];
+        if (!log) {
+          missing.push(item.dedupKey);
+          continue;
+        }
+        const priority = sub.mode === "ordered" ? 0 : log.priority;
+        this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority, item.generation + 1);
+        this.sql.exec(SQL.redrivenInsert, item.dedupKey);
+        restored.push(item.dedupKey);
+      }
+    });
+    return { restored, missing };
+  }
+
+  /**
+   * When something next falls due here: a delayed message, a lease's end, a TTL, or the
+   * oldest message's end of retention. Null if nothing will.
+   */
   nextDueAt(): number | null {
-    return this.sql.exec<{ due: number | null }>(SQL.nextDue).one().due;
+    const times = [
+      this.sql.exec<{ due: number | null }>(SQL.nextDelayedOrLease).one().due,
+      this.sql.exec<{ due: number | null }>(SQL.nextExpiry).one().due,
+    ];
+    const oldest = this.sql.exec<{ produced_at: number }>(SQL.oldestProduced).toArray()[0];
+    if (oldest) {
+      const retentionEnd = oldest.produced_at + this.topicPolicy.retentionMs;
+      // An end already past is blocked by unacked messages: the cron sweep retries it.
+      if (retentionEnd > this.clock.now()) times.push(retentionEnd);
+    }
+    const due = times.filter((t): t is number => t !== null);
+    return due.length === 0 ? null : Math.min(...due);
   }
 
   stats(): PartitionStats {
@@ -323,7 +633,7 @@ export class PartitionLog {
       .one();
     const counts = new Map<string, SubscriptionCounts>();
     for (const uid of this.subscriptions.keys()) {
-      counts.set(uid, { uid, ready: 0, delayed: 0, inFlight: 0, oldestUnackedAt: null });
+      counts.set(uid, { uid, ready: 0, delayed: 0, inFlight: 0, oldestUnackedAt: null, deadLettersPending: 0 });
     }
     for (const row of this.sql.exec<{ sub: string; state: number; n: number }>(SQL.statsStates)) {
       const c = counts.get(row.sub);
@@ -336,6 +646,10 @@ export class PartitionLog {
       const c = counts.get(row.sub);
       if (c) c.oldestUnackedAt = row.oldest;
     }
+    for (const row of this.sql.exec<{ sub: string; n: number }>(SQL.outboxCount)) {
+      const c = counts.get(row.sub);
+      if (c) c.deadLettersPending = row.n;
+    }
     return {
       nextOffset: this.nextOffset(),
       firstOffset: log.first,
@@ -345,8 +659,10 @@ export class PartitionLog {
     };
   }
 
-  private delivery(uid: string, offset: number): { state: number; nonce: string | null } | undefined {
-    return this.sql.exec<{ state: number; nonce: string | null }>(SQL.deliveryGet, uid, offset).toArray()[0];
+  private delivery(uid: string, offset: number): { state: number; nonce: string | null; attempt: number } | undefined {
+    return this.sql
+      .exec<{ state: number; nonce: string | null; attempt: number }>(SQL.deliveryGet, uid, offset)
+      .toArray()[0];
   }
 }
 

@@ -1,14 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { partitionForKey } from "../shared/hash";
 import type {
   AppendOutcome,
   CancelOutcome,
   HeaderFilter,
   LeaseOutcome,
+  NackOptions,
   NewMessage,
+  PartitionContext,
   PartitionStats,
   ReceiptOutcome,
   ReceiptRef,
+  RedriveItem,
+  RedriveRequest,
   SeekTarget,
   SubscriptionSpec,
 } from "../shared/partition-api";
@@ -18,10 +23,13 @@ import { migrate } from "./schema";
 import { Waiters } from "./waiters";
 
 const DELETED: { ok: false; code: "topic_deleted" } = { ok: false, code: "topic_deleted" };
+/** How soon a dead letter that could not be appended to its topic is tried again. */
+const OUTBOX_RETRY_MS = 5_000;
+const OUTBOX_BATCH = 500;
 
 /**
  * One partition of a topic: a thin RPC surface over its log (log.ts), its long-poll waiters
- * and one alarm for the next due time (a delayed message becoming ready or a lease ending).
+ * and one alarm for the next due time (a delayed message, a lease's end, a TTL, retention).
  * Expected failures come back as values; only `name` and `message` of a throw cross RPC.
  */
 export class Partition extends DurableObject<Env> {
@@ -31,6 +39,7 @@ export class Partition extends DurableObject<Env> {
   private readonly waiters = new Waiters();
   /** The alarm time this instance last set, so that unchanged times cost no storage call. */
   private alarmAt: number | null = null;
+  private forwarding: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -38,16 +47,21 @@ export class Partition extends DurableObject<Env> {
     this.log = new PartitionLog(ctx.storage, { now: () => this.clock.now() });
   }
 
-  /** Appends a batch in one transaction. `dedupWindowMs`: how far back a producer id counts. */
-  async append(messages: NewMessage[], dedupWindowMs: number): Promise<AppendOutcome> {
+  /**
+   * Appends a batch in one transaction. `context` (who this partition is, its topic's rules)
+   * is kept for later; an append without one (a dead letter) uses the last one kept.
+   */
+  async append(messages: NewMessage[], context: PartitionContext | null = null): Promise<AppendOutcome> {
     if (this.log.isDeleted()) return DELETED;
-    const appended = this.log.append(messages, dedupWindowMs);
-    if (messages.some((m) => m.delayMs > 0)) await this.scheduleAlarm();
+    if (context) this.log.setContext(context);
+    const outcome = this.log.append(messages);
+    if (!outcome.ok) return outcome;
+    await this.afterChange();
     this.waiters.wakeAll();
-    return { ok: true, appended };
+    return outcome;
   }
 
-  /** Starts serving a subscription (idempotent). */
+  /** Starts serving a subscription, or takes up its new policy (idempotent). */
   async subscribe(spec: SubscriptionSpec): Promise<void> {
     if (!this.log.isDeleted()) this.log.subscribe(spec);
   }
@@ -70,7 +84,7 @@ export class Partition extends DurableObject<Env> {
     filter: HeaderFilter | null = null,
   ): Promise<LeaseOutcome> {
     if (this.log.isDeleted()) return DELETED;
-    this.prepare(spec);
+    await this.prepare(spec);
     const result = this.log.lease(spec.uid, max, visibilityMs, filter);
     if (result.messages.length > 0) await this.scheduleAlarm();
     return { ok: true, ...result };
@@ -82,9 +96,28 @@ export class Partition extends DurableObject<Env> {
    */
   async awaitDeliverable(spec: SubscriptionSpec, waitMs: number, filter: HeaderFilter | null = null): Promise<boolean> {
     if (this.log.isDeleted()) return false;
-    this.prepare(spec);
+    await this.prepare(spec);
     if (this.log.hasDeliverable(spec.uid, filter)) return true;
     return this.waiters.wait(spec.uid, waitMs);
+  }
+
+  async ack(uid: string, refs: ReceiptRef[]): Promise<ReceiptOutcome[]> {
+    return this.log.ack(uid, refs);
+  }
+
+  /** Releases leases: to be tried again (after a delay or the back-off), or dead-lettered. */
+  async nack(uid: string, refs: ReceiptRef[], options: NackOptions): Promise<ReceiptOutcome[]> {
+    const outcomes = this.log.nack(uid, refs, options);
+    await this.afterChange();
+    this.waiters.wake(uid);
+    return outcomes;
+  }
+
+  /** Sets leases to end `visibilityMs` from now. */
+  async extend(uid: string, refs: ReceiptRef[], visibilityMs: number): Promise<ReceiptOutcome[]> {
+    const outcomes = this.log.extend(uid, refs, visibilityMs);
+    await this.scheduleAlarm();
+    return outcomes;
   }
 
   /** Cancels the not yet received messages with this id. */
@@ -99,48 +132,50 @@ export class Partition extends DurableObject<Env> {
   async seek(spec: SubscriptionSpec, target: SeekTarget): Promise<number> {
     this.log.subscribe(spec);
     const from = this.log.seek(spec.uid, target);
-    this.promote();
-    await this.scheduleAlarm();
+    await this.afterChange();
     this.waiters.wake(spec.uid);
     return from;
   }
 
-  async ack(uid: string, refs: ReceiptRef[]): Promise<ReceiptOutcome[]> {
-    return this.log.ack(uid, refs);
+  /** Dead-letter partition side of a redrive: which dead letters of a subscription are here. */
+  async deadLettersFor(request: RedriveRequest): Promise<RedriveItem[]> {
+    return this.log.deadLettersFor(request);
   }
 
-  /** Releases leases now, or after `delayMs`. */
-  async nack(uid: string, refs: ReceiptRef[], delayMs: number): Promise<ReceiptOutcome[]> {
-    const outcomes = this.log.nack(uid, refs, delayMs);
-    await this.scheduleAlarm();
-    if (delayMs === 0) this.waiters.wake(uid);
-    return outcomes;
+  /** Dead-letter partition side of a redrive: these went back to their source. */
+  async markRedriven(dedupKeys: string[]): Promise<void> {
+    this.log.markRedriven(dedupKeys);
   }
 
-  /** Sets leases to end `visibilityMs` from now. */
-  async extend(uid: string, refs: ReceiptRef[], visibilityMs: number): Promise<ReceiptOutcome[]> {
-    const outcomes = this.log.extend(uid, refs, visibilityMs);
-    await this.scheduleAlarm();
-    return outcomes;
+  /** Source partition side of a redrive: makes dead-lettered messages deliverable again. */
+  async restore(spec: SubscriptionSpec, items: RedriveItem[]): Promise<{ restored: string[]; missing: string[] }> {
+    this.log.subscribe(spec);
+    const result = this.log.restore(spec.uid, items);
+    if (result.restored.length > 0) this.waiters.wake(spec.uid);
+    return result;
   }
 
   async stats(): Promise<PartitionStats> {
-    this.promote();
+    this.processDue();
     return this.log.stats();
   }
 
   /**
-   * The cron's safety net: forgets subscriptions that no longer exist, makes due messages
-   * ready, wakes their waiters and re-arms the alarm. Returns how many subscriptions gained
-   * ready messages.
+   * The cron's safety net: takes up the topic's rules and the live subscriptions' policies,
+   * forgets subscriptions that no longer exist, does what is due (redelivery, dead letters,
+   * TTL, retention), appends waiting dead letters and re-arms the alarm.
    */
-  async sweep(liveSubscriptionUids: string[]): Promise<{ promoted: number }> {
-    const live = new Set(liveSubscriptionUids);
+  async sweep(context: PartitionContext, subscriptions: SubscriptionSpec[]): Promise<{ woken: number; deleted: number }> {
+    if (this.log.isDeleted()) return { woken: 0, deleted: 0 };
+    this.log.setContext(context);
+    const live = new Set(subscriptions.map((s) => s.uid));
     for (const uid of this.log.subscriptionUids()) if (!live.has(uid)) this.log.unsubscribe(uid);
-    const promoted = this.promote();
+    for (const spec of subscriptions) this.log.subscribe(spec);
+    const woken = this.processDue();
+    const deleted = this.log.enforceRetention();
     this.alarmAt = null;
-    await this.scheduleAlarm();
-    return { promoted };
+    await this.afterChange();
+    return { woken, deleted };
   }
 
   /** Deletes everything and refuses further writes: the topic is gone. */
@@ -156,23 +191,82 @@ export class Partition extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     // The alarm can be the first event after an eviction: the constructor has migrated.
     this.alarmAt = null;
-    this.promote();
+    this.processDue();
+    this.log.enforceRetention();
+    await this.forwardDeadLetters();
     await this.scheduleAlarm();
   }
 
-  private prepare(spec: SubscriptionSpec): void {
+  private async prepare(spec: SubscriptionSpec): Promise<void> {
     this.log.subscribe(spec);
-    this.promote();
+    if (this.processDue() > 0 || this.log.hasOutbox()) await this.afterChange();
   }
 
-  private promote(): number {
-    const subs = this.log.promoteDue();
+  /** Does what is due and wakes the long polls of subscriptions that gained messages. */
+  private processDue(): number {
+    const subs = this.log.processDue();
     for (const uid of subs) this.waiters.wake(uid);
     return subs.length;
   }
 
+  /** After a change: send dead letters on their way (without holding up the caller), re-arm. */
+  private async afterChange(): Promise<void> {
+    if (this.log.hasOutbox()) void this.forwardDeadLetters();
+    await this.scheduleAlarm();
+  }
+
+  /**
+   * Appends the outbox's dead letters to their dead-letter topic's partitions and forgets
+   * those stored. Deduplication by each dead letter's key makes a repeat after a crash
+   * harmless. What fails stays in the outbox; the alarm tries again.
+   */
+  private forwardDeadLetters(): Promise<void> {
+    this.forwarding ??= (async () => {
+      try {
+        for (let round = 0; round < 20; round++) {
+          const entries = this.log.outbox(OUTBOX_BATCH);
+          if (entries.length === 0) break;
+          const groups = new Map<string, { uid: string; partition: number; seqs: number[]; messages: NewMessage[] }>();
+          for (const entry of entries) {
+            const target = this.log.policyOf(entry.sub)?.deadLetter;
+            if (!target) continue;
+            const partition = partitionForKey(entry.message.key ?? entry.message.id, target.partitions);
+            const name = `${target.uid}:${partition}`;
+            let group = groups.get(name);
+            if (!group) groups.set(name, (group = { uid: target.uid, partition, seqs: [], messages: [] }));
+            group.seqs.push(entry.seq);
+            group.messages.push(entry.message);
+          }
+          if (groups.size === 0) break;
+          let progress = false;
+          for (const [name, group] of groups) {
+            const stub = this.env.PARTITION.get(this.env.PARTITION.idFromName(name));
+            const outcome = await stub.append(group.messages, null);
+            if (outcome.ok) {
+              this.log.outboxDone(group.seqs);
+              progress = true;
+            } else {
+              console.error(JSON.stringify({ event: "dead_letter_refused", target: name, code: outcome.code }));
+            }
+          }
+          if (!progress) break;
+        }
+      } catch (error) {
+        console.error(JSON.stringify({ event: "dead_letter_forward_failed", message: String(error) }));
+      } finally {
+        this.forwarding = null;
+      }
+      await this.scheduleAlarm();
+    })();
+    return this.forwarding;
+  }
+
   private async scheduleAlarm(): Promise<void> {
-    const next = this.log.nextDueAt();
+    let next = this.log.nextDueAt();
+    if (this.log.hasOutbox()) {
+      const retry = this.clock.now() + OUTBOX_RETRY_MS;
+      next = next === null ? retry : Math.min(next, retry);
+    }
     if (next === this.alarmAt) return;
     this.alarmAt = next;
     if (next === null) await this.ctx.storage.deleteAlarm();

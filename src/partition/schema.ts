@@ -2,9 +2,11 @@
 // one. The number applied is kept in `meta` (PRAGMA user_version is not available here).
 
 const STEPS: readonly string[] = [
-  // 1: the log, the subscriptions this partition serves, and their delivery state.
+  // 1: the log, the subscriptions this partition serves, their delivery state, and the
+  // dead letters on their way out.
   `
   CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE log (
     offset INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
@@ -15,22 +17,32 @@ const STEPS: readonly string[] = [
     produced_at INTEGER NOT NULL,
     -- When the message first becomes deliverable (0: at once).
     deliver_at INTEGER NOT NULL,
-    -- 1 when the id was chosen by the producer and counts for deduplication.
-    dedup INTEGER NOT NULL,
+    -- When it expires undelivered (message TTL; 0: never).
+    expires_at INTEGER NOT NULL,
+    -- What deduplicates it: the producer's id, or a dead letter's origin; NULL: nothing.
+    dedup_key TEXT,
     -- 1 once cancelled by id before any subscription received it.
     cancelled INTEGER NOT NULL DEFAULT 0,
-    bytes INTEGER NOT NULL
+    -- 1 once a dead letter has been moved back to its source by a redrive.
+    redriven INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL,
+    -- Bytes of all messages up to and including this one, for backlog sizes.
+    cum_bytes INTEGER NOT NULL
   );
   CREATE INDEX log_by_id ON log (id);
+  CREATE INDEX log_by_dedup_key ON log (dedup_key) WHERE dedup_key IS NOT NULL;
+  -- policy: the subscription's DeliveryPolicy as JSON, refreshed by every call that names it.
   CREATE TABLE subscriptions (
     uid TEXT PRIMARY KEY,
     mode TEXT NOT NULL,
-    since_ms INTEGER NOT NULL
+    since_ms INTEGER NOT NULL,
+    policy TEXT
   );
   -- One row per (subscription, unacked message). An ack deletes the row.
   -- state: 0 ready, 1 delayed (due_at = when it becomes ready), 2 leased (due_at = lease end).
   -- okey groups messages whose order an ordered subscription keeps: the key, or '' if keyless.
   -- priority is the message's for shared subscriptions and 0 for ordered ones.
+  -- generation counts how often the message came back to this subscription by a redrive.
   CREATE TABLE deliveries (
     sub TEXT NOT NULL,
     offset INTEGER NOT NULL,
@@ -40,11 +52,25 @@ const STEPS: readonly string[] = [
     nonce TEXT,
     okey TEXT NOT NULL,
     priority INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    nack_reason TEXT,
+    generation INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (sub, offset)
   ) WITHOUT ROWID;
   CREATE INDEX deliveries_ready ON deliveries (sub, state, priority DESC, offset);
   CREATE INDEX deliveries_due ON deliveries (state, due_at);
   CREATE INDEX deliveries_by_key ON deliveries (sub, okey, offset);
+  CREATE INDEX deliveries_expiring ON deliveries (expires_at) WHERE expires_at > 0;
+  -- Dead letters written here in the same transaction that takes them out of deliveries, then
+  -- appended to the dead-letter topic (deduplicated by their key) and deleted.
+  CREATE TABLE dead_letter_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sub TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  -- Dead letters already brought back by a redrive, so that a retried redrive is a no-op.
+  CREATE TABLE redriven (dedup_key TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
 ];
 

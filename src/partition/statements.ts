@@ -7,32 +7,39 @@ export const LEASED = 2;
 export const SQL = {
   metaGet: "SELECT value FROM meta WHERE name = ?",
   metaSet: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+  settingGet: "SELECT value FROM settings WHERE name = ?",
+  settingSet: "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
 
-  subscriptionsAll: "SELECT uid, mode, since_ms FROM subscriptions",
-  subscriptionInsert: "INSERT INTO subscriptions (uid, mode, since_ms) VALUES (?, ?, ?)",
+  subscriptionsAll: "SELECT uid, mode, since_ms, policy FROM subscriptions",
+  subscriptionInsert: "INSERT INTO subscriptions (uid, mode, since_ms, policy) VALUES (?, ?, ?, ?)",
+  subscriptionSetPolicy: "UPDATE subscriptions SET policy = ? WHERE uid = ?",
   subscriptionDelete: "DELETE FROM subscriptions WHERE uid = ?",
   deliveriesDeleteForSubscription: "DELETE FROM deliveries WHERE sub = ?",
+  outboxDeleteForSubscription: "DELETE FROM dead_letter_outbox WHERE sub = ?",
   // Materializes delivery rows for a subscription from the retained log: ?3 is the first
   // produced_at (backfillSince) or the first offset (backfillFromOffset); ?4 is now.
   deliveriesBackfillSince: `
-    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority)
+    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
     SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN 1 ELSE 0 END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
-           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END
-    FROM log WHERE produced_at >= ?3 AND cancelled = 0`,
+           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
+    FROM log WHERE produced_at >= ?3 AND cancelled = 0 AND redriven = 0`,
   deliveriesBackfillFromOffset: `
-    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority)
+    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
     SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN 1 ELSE 0 END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
-           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END
-    FROM log WHERE offset >= ?3 AND cancelled = 0`,
+           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
+    FROM log WHERE offset >= ?3 AND cancelled = 0 AND redriven = 0 AND (expires_at = 0 OR expires_at > ?4)`,
 
   logFindDuplicate:
-    "SELECT offset, produced_at FROM log WHERE id = ? AND dedup = 1 AND produced_at >= ? ORDER BY offset LIMIT 1",
+    "SELECT offset, produced_at FROM log WHERE dedup_key = ? AND produced_at >= ? ORDER BY offset LIMIT 1",
   logInsert: `
-    INSERT INTO log (offset, id, key, headers, body, priority, produced_at, deliver_at, dedup, bytes)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    INSERT INTO log (offset, id, key, headers, body, priority, produced_at, deliver_at, expires_at, dedup_key, bytes, cum_bytes)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   deliveryInsert: `
-    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority)
-    VALUES (?, ?, ?, ?, 0, NULL, ?, ?)`,
+    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
+    VALUES (?, ?, ?, ?, 0, NULL, ?, ?, ?)`,
+  logCumBytesBefore: "SELECT cum_bytes - bytes AS before FROM log WHERE offset = ?",
+  subscriptionOldestOffset: "SELECT MIN(offset) AS offset FROM deliveries WHERE sub = ?",
+  deliveriesAtOffset: "SELECT sub FROM deliveries WHERE offset = ? AND sub = ?",
 
   logById: "SELECT offset, produced_at FROM log WHERE id = ? AND cancelled = 0",
   deliveryAttempt: "SELECT attempt FROM deliveries WHERE sub = ? AND offset = ?",
@@ -42,14 +49,48 @@ export const SQL = {
 
   deliveryLease:
     "UPDATE deliveries SET state = 2, due_at = ?, attempt = attempt + 1, nonce = ? WHERE sub = ? AND offset = ?",
-
-  deliveryGet: "SELECT state, nonce FROM deliveries WHERE sub = ? AND offset = ?",
+  deliveryGet: "SELECT state, nonce, attempt FROM deliveries WHERE sub = ? AND offset = ?",
   deliveryDelete: "DELETE FROM deliveries WHERE sub = ? AND offset = ?",
   deliverySetState: "UPDATE deliveries SET state = ?, due_at = ? WHERE sub = ? AND offset = ?",
+  deliverySetNackReason: "UPDATE deliveries SET nack_reason = ? WHERE sub = ? AND offset = ?",
+  deliveryForDeadLetter: `
+    SELECT d.attempt AS attempt, d.nack_reason AS nack_reason, d.generation AS generation, l.id AS id, l.key AS key,
+           l.headers AS headers, l.body AS body, l.priority AS priority
+    FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.sub = ? AND d.offset = ?`,
 
-  dueSubscriptions: "SELECT DISTINCT sub FROM deliveries WHERE state IN (1, 2) AND due_at <= ?",
-  duePromote: "UPDATE deliveries SET state = 0 WHERE state IN (1, 2) AND due_at <= ?",
-  nextDue: "SELECT MIN(due_at) AS due FROM deliveries WHERE state IN (1, 2)",
+  delayedDue: "SELECT DISTINCT sub FROM deliveries WHERE state = 1 AND due_at <= ?",
+  delayedPromote: "UPDATE deliveries SET state = 0 WHERE state = 1 AND due_at <= ?",
+  leasesEnded: "SELECT sub, offset, attempt FROM deliveries WHERE state = 2 AND due_at <= ? LIMIT 1000",
+  expiredUnleased: `
+    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND state <> 2 LIMIT 1000`,
+  nextDelayedOrLease: "SELECT MIN(due_at) AS due FROM deliveries WHERE state IN (1, 2)",
+  nextExpiry: "SELECT MIN(expires_at) AS due FROM deliveries WHERE expires_at > 0 AND state <> 2",
+  oldestProduced: "SELECT produced_at FROM log ORDER BY offset LIMIT 1",
+  // Acked (or dead-lettered, or cancelled) messages past retention; unacked ones stay.
+  retentionDelete: `
+    DELETE FROM log WHERE offset IN (
+      SELECT l.offset FROM log l
+      WHERE l.produced_at < ?1
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.sub IN (SELECT uid FROM subscriptions) AND d.offset = l.offset)
+      ORDER BY l.offset LIMIT ?2)`,
+
+  outboxInsert: "INSERT INTO dead_letter_outbox (sub, message, created_at) VALUES (?, ?, ?)",
+  outboxTake: "SELECT seq, sub, message FROM dead_letter_outbox ORDER BY seq LIMIT ?",
+  outboxDelete: "DELETE FROM dead_letter_outbox WHERE seq = ?",
+  outboxCount: "SELECT sub, COUNT(*) AS n FROM dead_letter_outbox GROUP BY sub",
+  outboxAny: "SELECT 1 FROM dead_letter_outbox LIMIT 1",
+
+  deadLettersOf: `
+    SELECT offset, dedup_key, headers FROM log
+    WHERE dedup_key >= ? AND dedup_key < ? AND offset > ? AND redriven = 0 AND cancelled = 0 ORDER BY offset LIMIT ?`,
+  logByDedupKey: "SELECT offset FROM log WHERE dedup_key = ?",
+  logMarkRedriven: "UPDATE log SET redriven = 1 WHERE offset = ?",
+  redrivenGet: "SELECT 1 FROM redriven WHERE dedup_key = ?",
+  redrivenInsert: "INSERT OR IGNORE INTO redriven (dedup_key) VALUES (?)",
+  logExists: "SELECT key, priority FROM log WHERE offset = ?",
+  deliveryRestore: `
+    INSERT OR IGNORE INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at, generation)
+    VALUES (?, ?, 0, 0, 0, NULL, ?, ?, 0, ?)`,
 
   statsLog: "SELECT COUNT(*) AS messages, COALESCE(SUM(bytes), 0) AS bytes, MIN(offset) AS first FROM log",
   statsStates: "SELECT sub, state, COUNT(*) AS n FROM deliveries GROUP BY sub, state",
@@ -62,20 +103,20 @@ export const SQL = {
  * The deliverable messages of a subscription, best first, with their log rows.
  * Shared: highest priority first, then oldest. Ordered: only the oldest unacked message of
  * each ordering key is a candidate (priority is 0 for ordered rows, so the order is by offset).
- * Each header filter adds one condition; its name and value are bound as ?3, ?4, ?5, ?6, ….
- * ?1 is the subscription, ?2 the limit.
+ * Messages past their TTL are never candidates. Each header filter adds one condition; its
+ * name and value are bound as ?4, ?5, ?6, ?7, …. ?1 is the subscription, ?2 the limit, ?3 now.
  */
 export function candidatesQuery(ordered: boolean, filters: number): string {
   const key = `${ordered ? "o" : "s"}${filters}`;
   let query = candidateQueries.get(key);
   if (query === undefined) {
-    const conditions = ["d.sub = ?1", "d.state = 0"];
+    const conditions = ["d.sub = ?1", "d.state = 0", "(d.expires_at = 0 OR d.expires_at > ?3)"];
     if (ordered) {
       conditions.push("NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = ?1 AND e.okey = d.okey AND e.offset < d.offset)");
     }
     for (let i = 0; i < filters; i++) {
       conditions.push(
-        `EXISTS (SELECT 1 FROM json_each(l.headers) h WHERE h.key = ?${3 + 2 * i} AND h.value = ?${4 + 2 * i})`,
+        `EXISTS (SELECT 1 FROM json_each(l.headers) h WHERE h.key = ?${4 + 2 * i} AND h.value = ?${5 + 2 * i})`,
       );
     }
     query = `

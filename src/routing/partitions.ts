@@ -1,7 +1,9 @@
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { Partition } from "../partition/partition";
-import type { SubscriptionSpec } from "../shared/partition-api";
+import type { PartitionContext, SubscriptionSpec } from "../shared/partition-api";
+import { Catalog } from "../catalog/catalog";
+import { deadLetterTopicName, deadLetterTopicProblem, ensureDeadLetterTopic } from "../catalog/dead-letters";
 import { ApiError } from "../http/errors";
 
 /** A partition as the Worker sees it: its index in the topic and the stub to call. */
@@ -37,11 +39,55 @@ export function subscriptionPartitions(
   return topicPartitions(env, topic);
 }
 
-export function subscriptionSpec(subscription: SubscriptionRecord): SubscriptionSpec {
+/**
+ * What a partition needs to know of a subscription, with its dead-letter topic (created here
+ * if it does not exist yet).
+ */
+export async function resolveSubscriptionSpec(
+  env: Env,
+  topic: TopicRecord,
+  subscription: SubscriptionRecord,
+): Promise<SubscriptionSpec> {
+  const name = deadLetterTopicName(topic.name, subscription);
+  const deadLetter = deadLetterTopicProblem(topic.name, name)
+    ? null
+    : await ensureDeadLetterTopic(new Catalog(env.CATALOG), name);
+  return subscriptionSpec(subscription, deadLetter);
+}
+
+export function subscriptionSpec(subscription: SubscriptionRecord, deadLetter: TopicRecord | null): SubscriptionSpec {
   return {
     uid: subscription.uid,
     mode: subscription.mode,
     sinceMs: subscription.startPosition === "earliest" ? 0 : subscription.createdAt,
+    policy: {
+      subscription: subscription.name,
+      maxDeliveries: subscription.maxDeliveries,
+      backoff: subscription.backoff,
+      backoffInitialMs: subscription.backoffInitialSeconds * 1000,
+      backoffMaxMs: subscription.backoffMaxSeconds * 1000,
+      backoffJitter: subscription.backoffJitter,
+      deadLetter: deadLetter ? { topic: deadLetter.name, uid: deadLetter.uid, partitions: deadLetter.partitions } : null,
+    },
+  };
+}
+
+/** Who partition `index` of `topic` is and its topic's rules; limits are split per partition. */
+export function partitionContext(topic: TopicRecord, index: number): PartitionContext {
+  const perPartition = (limit: number | null) => (limit === null ? null : Math.ceil(limit / topic.partitions));
+  return {
+    topic: topic.name,
+    topicUid: topic.uid,
+    index,
+    policy: {
+      dedupWindowMs: topic.dedupWindowSeconds * 1000,
+      retentionMs: topic.retentionSeconds * 1000,
+      ttlMs: topic.messageTtlSeconds === null ? null : topic.messageTtlSeconds * 1000,
+      expiredAction: topic.expiredAction,
+      maxMessages: perPartition(topic.maxMessages),
+      maxBytes: perPartition(topic.maxBytes),
+      overflow: topic.overflow,
+    },
   };
 }
 

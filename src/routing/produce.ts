@@ -4,7 +4,10 @@ import { forgetCachedTopic } from "../catalog/catalog";
 import { partitionForKey } from "../shared/hash";
 import type { NewMessage } from "../shared/partition-api";
 import { ApiError, topicNotFound } from "../http/errors";
-import { callPartition, partitionHandle } from "./partitions";
+import { callPartition, partitionContext, partitionHandle } from "./partitions";
+
+/** What a producer refused by `overflow: reject` is told to wait before trying again. */
+const TOPIC_FULL_RETRY_AFTER_SECONDS = 1;
 
 export interface Produced {
   id: string;
@@ -32,7 +35,8 @@ export function routeMessages(messages: readonly NewMessage[], partitions: numbe
 /**
  * Appends messages to their partitions, one transaction per partition, all in parallel.
  * Resolves once every message is stored; a failure of any partition rejects the whole
- * request with a retryable 503 (a retry with the same ids stores nothing twice).
+ * request with a retryable 503 (a retry with the same ids stores nothing twice), a full
+ * partition with 429 `topic_full` (that partition stored nothing).
  */
 export async function produce(env: Env, topic: TopicRecord, messages: readonly NewMessage[]): Promise<Produced[]> {
   const targets = routeMessages(messages, topic.partitions);
@@ -48,8 +52,11 @@ export async function produce(env: Env, topic: TopicRecord, messages: readonly N
     [...byPartition].map(async ([index, positions]) => {
       const { stub } = partitionHandle(env, topic, index);
       const batch = positions.map((i) => messages[i]!);
-      const outcome = await callPartition(async () => stub.append(batch, topic.dedupWindowSeconds * 1000));
+      const outcome = await callPartition(async () => stub.append(batch, partitionContext(topic, index)));
       if (!outcome.ok) {
+        if (outcome.code === "topic_full") {
+          throw new ApiError("topic_full", `partition ${index} is full: ${outcome.message}`, undefined, TOPIC_FULL_RETRY_AFTER_SECONDS);
+        }
         forgetCachedTopic(topic.name);
         throw topicNotFound(topic.name);
       }

@@ -3,12 +3,54 @@
 
 export type SubscriptionMode = "shared" | "ordered";
 
+/** Where a subscription's dead letters go. */
+export interface DeadLetterTarget {
+  topic: string;
+  uid: string;
+  partitions: number;
+}
+
+/** How a subscription retries and gives up. Durations in milliseconds. */
+export interface DeliveryPolicy {
+  /** The subscription's name, for dead-letter headers. */
+  subscription: string;
+  maxDeliveries: number;
+  backoff: "fixed" | "exponential";
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** 0..1: each back-off delay is shortened by up to this fraction, at random. */
+  backoffJitter: number;
+  deadLetter: DeadLetterTarget | null;
+}
+
 /** What a partition needs to know of a subscription; sent with every call that names one. */
 export interface SubscriptionSpec {
   uid: string;
   mode: SubscriptionMode;
   /** Messages produced at or after this time (ms since epoch) are delivered; 0 = the whole log. */
   sinceMs: number;
+  /** Absent from callers that predate dead letters: the partition keeps the last one it got. */
+  policy?: DeliveryPolicy;
+}
+
+/** The topic's rules a partition applies. Durations in milliseconds; limits per partition. */
+export interface TopicPolicy {
+  dedupWindowMs: number;
+  retentionMs: number;
+  /** Default message TTL; null: messages do not expire. */
+  ttlMs: number | null;
+  expiredAction: "drop" | "dead_letter";
+  maxMessages: number | null;
+  maxBytes: number | null;
+  overflow: "reject" | "drop_oldest";
+}
+
+/** Who a partition is, and its topic's rules; sent with appends and sweeps, kept in storage. */
+export interface PartitionContext {
+  topic: string;
+  topicUid: string;
+  index: number;
+  policy: TopicPolicy;
 }
 
 /** A message ready to append: validated and serialized by the Worker. */
@@ -24,6 +66,10 @@ export interface NewMessage {
   priority: number;
   /** Not deliverable before this many milliseconds from now. */
   delayMs: number;
+  /** Expires undelivered this many milliseconds from now; null: the topic's TTL. */
+  ttlMs: number | null;
+  /** Deduplicates instead of the id (dead letters); when absent, a producer id does. */
+  dedupKey?: string;
 }
 
 export interface Appended {
@@ -32,7 +78,11 @@ export interface Appended {
   duplicate: boolean;
 }
 
-export type AppendOutcome = { ok: true; appended: Appended[] } | { ok: false; code: "topic_deleted" };
+export type AppendOutcome =
+  | { ok: true; appended: Appended[] }
+  | { ok: false; code: "topic_deleted" }
+  /** overflow: reject, and this batch would pass max_messages or max_bytes. Nothing stored. */
+  | { ok: false; code: "topic_full"; message: string };
 
 /** One delivery of a message, as a partition hands it out. */
 export interface LeasedMessage {
@@ -70,9 +120,40 @@ export type SeekTarget =
   | { to: "timestamp"; atMs: number }
   | { to: "offset"; offset: number };
 
+/** What a redrive asks of a dead-letter partition. */
+export interface RedriveRequest {
+  sourceTopicUid: string;
+  subscriptionUid: string;
+  /** Only dead letters with this reason. */
+  reason: string | null;
+  max: number;
+  /** Only dead letters after this offset of the dead-letter partition (-1: from the start). */
+  after: number;
+}
+
+/** A dead letter on its way back, with where it came from. */
+export interface RedriveItem {
+  /** Offset of the dead letter in its dead-letter partition. */
+  at: number;
+  dedupKey: string;
+  partition: number;
+  offset: number;
+  generation: number;
+}
+
 export type CancelOutcome =
   | { ok: true; cancelled: number }
   | { ok: false; code: "message_not_found" | "message_delivered" | "topic_deleted" };
+
+/** What a nack asks for. */
+export interface NackOptions {
+  /** Wait this long (ms) before the next attempt; null: the subscription's back-off. */
+  delayMs: number | null;
+  /** Dead-letter at once (reason `rejected`) instead of trying again. */
+  deadLetter: boolean;
+  /** Kept with the message; a dead letter carries the last one. */
+  reason: string | null;
+}
 
 /** A receipt's coordinates inside one partition. */
 export interface ReceiptRef {
@@ -85,6 +166,8 @@ export type ReceiptOutcome = { ok: true } | { ok: false; code: ReceiptErrorCode;
 
 export interface SubscriptionCounts {
   uid: string;
+  /** Dead letters written but not yet appended to the dead-letter topic. */
+  deadLettersPending: number;
   /** Deliverable now. */
   ready: number;
   /** Waiting for a delay or a nack's back-off to end. */
