@@ -161,3 +161,22 @@ export async function controlTime(
     }
   };
 }
+
+/**
+ * Collects `count` dead letters from `<topic>.dlq` through a subscription made for the test
+ * (from the start of that topic), waiting for them to arrive.
+ */
+export async function deadLetters(topic: string, count: number, timeoutMs = 5_000): Promise<Delivered[]> {
+  const dlq = `${topic}.dlq`;
+  const sub = "test-inspector";
+  const exists = await call("GET", `/v1/topics/${dlq}/subscriptions/${sub}`);
+  if (exists.status === 404) await createSubscription(dlq, { start_position: "earliest" }, sub);
+  const got: Delivered[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (got.length < count && Date.now() < deadline) {
+    const batch = await receive(dlq, sub, { max_messages: 100, wait_seconds: 1 });
+    if (batch.length > 0) await ack(dlq, sub, batch.map((m) => m.receipt));
+    got.push(...batch);
+  }
+  return got;
+}

@@ -221,44 +221,51 @@ export class Partition extends DurableObject<Env> {
    * harmless. What fails stays in the outbox; the alarm tries again.
    */
   private forwardDeadLetters(): Promise<void> {
-    this.forwarding ??= (async () => {
-      try {
-        for (let round = 0; round < 20; round++) {
-          const entries = this.log.outbox(OUTBOX_BATCH);
-          if (entries.length === 0) break;
-          const groups = new Map<string, { uid: string; partition: number; seqs: number[]; messages: NewMessage[] }>();
-          for (const entry of entries) {
-            const target = this.log.policyOf(entry.sub)?.deadLetter;
-            if (!target) continue;
-            const partition = partitionForKey(entry.message.key ?? entry.message.id, target.partitions);
-            const name = `${target.uid}:${partition}`;
-            let group = groups.get(name);
-            if (!group) groups.set(name, (group = { uid: target.uid, partition, seqs: [], messages: [] }));
-            group.seqs.push(entry.seq);
-            group.messages.push(entry.message);
-          }
-          if (groups.size === 0) break;
-          let progress = false;
-          for (const [name, group] of groups) {
-            const stub = this.env.PARTITION.get(this.env.PARTITION.idFromName(name));
-            const outcome = await stub.append(group.messages, null);
-            if (outcome.ok) {
-              this.log.outboxDone(group.seqs);
-              progress = true;
-            } else {
-              console.error(JSON.stringify({ event: "dead_letter_refused", target: name, code: outcome.code }));
-            }
-          }
-          if (!progress) break;
-        }
-      } catch (error) {
-        console.error(JSON.stringify({ event: "dead_letter_forward_failed", message: String(error) }));
-      } finally {
-        this.forwarding = null;
-      }
-      await this.scheduleAlarm();
-    })();
+    // One forward at a time; `finally` runs after the assignment, even when nothing awaits.
+    this.forwarding ??= this.forwardOutbox().finally(() => {
+      this.forwarding = null;
+    });
     return this.forwarding;
+  }
+
+  private async forwardOutbox(): Promise<void> {
+    try {
+      for (let round = 0; round < 20; round++) {
+        const groups = this.outboxByTarget();
+        if (groups.size === 0) break;
+        let progress = false;
+        for (const [name, group] of groups) {
+          const stub = this.env.PARTITION.get(this.env.PARTITION.idFromName(name));
+          const outcome = await stub.append(group.messages, null);
+          if (outcome.ok) {
+            this.log.outboxDone(group.seqs);
+            progress = true;
+          } else {
+            console.error(JSON.stringify({ event: "dead_letter_refused", target: name, code: outcome.code }));
+          }
+        }
+        if (!progress) break;
+      }
+    } catch (error) {
+      console.error(JSON.stringify({ event: "dead_letter_forward_failed", message: String(error) }));
+    }
+    await this.scheduleAlarm();
+  }
+
+  /** The next outbox batch, by dead-letter partition (object name). */
+  private outboxByTarget(): Map<string, { seqs: number[]; messages: NewMessage[] }> {
+    const groups = new Map<string, { seqs: number[]; messages: NewMessage[] }>();
+    for (const entry of this.log.outbox(OUTBOX_BATCH)) {
+      // A subscription whose policy names no dead-letter topic yet keeps its dead letters here.
+      const target = this.log.policyOf(entry.sub)?.deadLetter;
+      if (!target) continue;
+      const name = `${target.uid}:${partitionForKey(entry.message.key ?? entry.message.id, target.partitions)}`;
+      let group = groups.get(name);
+      if (!group) groups.set(name, (group = { seqs: [], messages: [] }));
+      group.seqs.push(entry.seq);
+      group.messages.push(entry.message);
+    }
+    return groups;
   }
 
   private async scheduleAlarm(): Promise<void> {
