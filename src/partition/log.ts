@@ -474,7 +474,6 @@ export class PartitionLog {
       .exec<{
         attempt: number;
         nack_reason: string | null;
-        generation: number;
         id: string;
         key: string | null;
         headers: string | null;
@@ -504,7 +503,7 @@ export class PartitionLog {
       priority: row.priority,
       delayMs: 0,
       ttlMs: null,
-      dedupKey: deadLetterKey(context?.topicUid ?? "", uid, context?.index ?? 0, offset, row.generation),
+      dedupKey: deadLetterKey(context?.topicUid ?? "", uid, context?.index ?? 0, offset, randomToken(10)),
     };
     this.sql.exec(SQL.outboxInsert, uid, JSON.stringify(message), now);
   }
@@ -600,7 +599,7 @@ export class PartitionLog {
           continue;
         }
         const priority = sub.mode === "ordered" ? 0 : log.priority;
-        this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority, item.generation + 1);
+        this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority);
         this.sql.exec(SQL.redrivenInsert, item.dedupKey);
         restored.push(item.dedupKey);
       }

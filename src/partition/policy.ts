@@ -40,9 +40,13 @@ export const DEAD_LETTER_HEADERS = {
 
 export type DeadLetterReason = "max_deliveries" | "rejected" | "expired" | "overflow";
 
-/** The key that deduplicates a dead letter in its topic and names its origin for a redrive. */
-export function deadLetterKey(topicUid: string, subscriptionUid: string, partition: number, offset: number, generation: number): string {
-  return `dl:${topicUid}:${subscriptionUid}:${partition}:${offset}:${generation}`;
+/**
+ * The key that deduplicates a dead letter in its topic and names its origin for a redrive.
+ * `unique` tells apart two dead-letterings of one message (after a seek or a redrive); the
+ * outbox keeps the key, so a repeated append of the same dead letter is still caught.
+ */
+export function deadLetterKey(topicUid: string, subscriptionUid: string, partition: number, offset: number, unique: string): string {
+  return `dl:${topicUid}:${subscriptionUid}:${partition}:${offset}:${unique}`;
 }
 
 /** The prefix shared by the dead-letter keys of one subscription of one topic. */
@@ -50,10 +54,10 @@ export function deadLetterKeyPrefix(topicUid: string, subscriptionUid: string): 
   return `dl:${topicUid}:${subscriptionUid}:`;
 }
 
-export function parseDeadLetterKey(key: string): { partition: number; offset: number; generation: number } | null {
+export function parseDeadLetterKey(key: string): { partition: number; offset: number } | null {
   const parts = key.split(":");
   if (parts.length !== 6 || parts[0] !== "dl") return null;
-  const [partition, offset, generation] = parts.slice(3).map(Number);
-  if (![partition, offset, generation].every((n) => Number.isSafeInteger(n) && n! >= 0)) return null;
-  return { partition: partition!, offset: offset!, generation: generation! };
+  const [partition, offset] = parts.slice(3, 5).map(Number);
+  if (![partition, offset].every((n) => Number.isSafeInteger(n) && n! >= 0)) return null;
+  return { partition: partition!, offset: offset! };
 }

@@ -42,7 +42,6 @@ const STEPS: readonly string[] = [
   -- state: 0 ready, 1 delayed (due_at = when it becomes ready), 2 leased (due_at = lease end).
   -- okey groups messages whose order an ordered subscription keeps: the key, or '' if keyless.
   -- priority is the message's for shared subscriptions and 0 for ordered ones.
-  -- generation counts how often the message came back to this subscription by a redrive.
   CREATE TABLE deliveries (
     sub TEXT NOT NULL,
     offset INTEGER NOT NULL,
@@ -54,7 +53,6 @@ const STEPS: readonly string[] = [
     priority INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     nack_reason TEXT,
-    generation INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (sub, offset)
   ) WITHOUT ROWID;
   CREATE INDEX deliveries_ready ON deliveries (sub, state, priority DESC, offset);

@@ -54,7 +54,7 @@ export const SQL = {
   deliverySetState: "UPDATE deliveries SET state = ?, due_at = ? WHERE sub = ? AND offset = ?",
   deliverySetNackReason: "UPDATE deliveries SET nack_reason = ? WHERE sub = ? AND offset = ?",
   deliveryForDeadLetter: `
-    SELECT d.attempt AS attempt, d.nack_reason AS nack_reason, d.generation AS generation, l.id AS id, l.key AS key,
+    SELECT d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key,
            l.headers AS headers, l.body AS body, l.priority AS priority
     FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.sub = ? AND d.offset = ?`,
 
@@ -89,8 +89,8 @@ export const SQL = {
   redrivenInsert: "INSERT OR IGNORE INTO redriven (dedup_key) VALUES (?)",
   logExists: "SELECT key, priority FROM log WHERE offset = ?",
   deliveryRestore: `
-    INSERT OR IGNORE INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at, generation)
-    VALUES (?, ?, 0, 0, 0, NULL, ?, ?, 0, ?)`,
+    INSERT OR IGNORE INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
+    VALUES (?, ?, 0, 0, 0, NULL, ?, ?, 0)`,
 
   statsLog: "SELECT COUNT(*) AS messages, COALESCE(SUM(bytes), 0) AS bytes, MIN(offset) AS first FROM log",
   statsStates: "SELECT sub, state, COUNT(*) AS n FROM deliveries GROUP BY sub, state",

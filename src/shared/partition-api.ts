@@ -138,7 +138,6 @@ export interface RedriveItem {
   dedupKey: string;
   partition: number;
   offset: number;
-  generation: number;
 }
 
 export type CancelOutcome =

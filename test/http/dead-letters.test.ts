@@ -124,6 +124,19 @@ describe("dead letters", () => {
     expect(read.body.dead_letter_topic).toBe(target);
   });
 
+  it("take a message again when it fails again after a seek", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { max_deliveries: 1 });
+    await produce(topic, [{ id: "m", body: 1 }]);
+    for (let round = 0; round < 2; round++) {
+      const [m] = await receive(topic, sub);
+      await settle("nack", topic, sub, { receipts: [m!.receipt], dead_letter: true });
+      await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/seek`, { to: "earliest" });
+    }
+    const letters = await deadLetters(topic, 2);
+    expect(letters.map((m) => m.id)).toEqual(["m", "m"]);
+  });
+
   it("refuse a topic as its own dead-letter topic", async () => {
     const topic = await createTopic(1);
     const r = await call("PUT", `/v1/topics/${topic}/subscriptions/s`, { dead_letter_topic: topic });
