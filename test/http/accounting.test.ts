@@ -37,6 +37,7 @@ describe("accounting", () => {
         if (rejected.length > 0) {
           await settle("nack", topic, sub, { receipts: rejected.map((m) => m.receipt), dead_letter: true });
         }
+        if (ok.length === 0) continue;
         const results = await ack(topic, sub, ok.map((m) => m.receipt));
         results.forEach((r, i) => r.ok && acked.add(ok[i]!.id));
       }
