@@ -280,22 +280,23 @@ export class PartitionLog {
     return this.storage.transactionSync(() => {
       const rows = this.candidates(uid, max + 1, filter, now);
       const more = rows.length > max;
-      const messages: LeasedMessage[] = [];
-      for (const row of rows.slice(0, max)) {
-        const nonce = randomToken(12);
-        this.sql.exec(SQL.deliveryLease, now + visibilityMs, nonce, uid, row.offset);
-        messages.push({
-          offset: row.offset,
-          id: row.id,
-          key: row.key,
-          headers: row.headers,
-          body: row.body,
-          priority: row.priority,
-          producedAt: row.produced_at,
-          attempt: row.attempt + 1,
-          nonce,
-        });
+      const leased = rows.slice(0, max);
+      // One nonce per lease call: a receipt is (offset, nonce), unique per delivery.
+      const nonce = randomToken(12);
+      if (leased.length > 0) {
+        this.sql.exec(SQL.deliveriesLease, now + visibilityMs, nonce, uid, JSON.stringify(leased.map((r) => r.offset)));
       }
+      const messages: LeasedMessage[] = leased.map((row) => ({
+        offset: row.offset,
+        id: row.id,
+        key: row.key,
+        headers: row.headers,
+        body: row.body,
+        priority: row.priority,
+        producedAt: row.produced_at,
+        attempt: row.attempt + 1,
+        nonce,
+      }));
       return { messages, more };
     });
   }
@@ -318,15 +319,19 @@ export class PartitionLog {
    * was delivered again since is refused (`receipt_stale`) and changes nothing.
    */
   ack(uid: string, refs: readonly ReceiptRef[]): ReceiptOutcome[] {
-    return this.storage.transactionSync(() =>
-      refs.map((ref) => {
-        const row = this.delivery(uid, ref.offset);
+    return this.storage.transactionSync(() => {
+      const rows = this.deliveries(uid, refs);
+      const done: number[] = [];
+      const outcomes = refs.map((ref) => {
+        const row = rows.get(ref.offset);
         if (!row) return ref.offset < this.nextOffset() ? OK : notInFlight("no such message");
         if (row.nonce !== ref.nonce) return STALE;
-        this.sql.exec(SQL.deliveryDelete, uid, ref.offset);
+        done.push(ref.offset);
         return OK;
-      }),
-    );
+      });
+      if (done.length > 0) this.sql.exec(SQL.deliveriesDelete, uid, JSON.stringify(done));
+      return outcomes;
+    });
   }
 
   /**
@@ -662,6 +667,18 @@ export class PartitionLog {
     return this.sql
       .exec<{ state: number; nonce: string | null; attempt: number }>(SQL.deliveryGet, uid, offset)
       .toArray()[0];
+  }
+
+  /** The delivery rows of `refs`' offsets, in one query. */
+  private deliveries(uid: string, refs: readonly ReceiptRef[]): Map<number, { state: number; nonce: string | null }> {
+    const rows = this.sql
+      .exec<{ offset: number; state: number; nonce: string | null }>(
+        SQL.deliveriesGet,
+        uid,
+        JSON.stringify(refs.map((r) => r.offset)),
+      )
+      .toArray();
+    return new Map(rows.map((r) => [r.offset, r]));
   }
 }
 

@@ -39,6 +39,8 @@ export class Partition extends DurableObject<Env> {
   private readonly waiters = new Waiters();
   /** The alarm time this instance last set, so that unchanged times cost no storage call. */
   private alarmAt: number | null = null;
+  /** Whether alarmAt is the next due time; until then every call checks for due work. */
+  private dueKnown = false;
   private forwarding: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -63,7 +65,8 @@ export class Partition extends DurableObject<Env> {
 
   /** Starts serving a subscription, or takes up its new policy (idempotent). */
   async subscribe(spec: SubscriptionSpec): Promise<void> {
-    if (!this.log.isDeleted()) this.log.subscribe(spec);
+    // A new subscription may start with delayed messages: their times go into the alarm.
+    if (!this.log.isDeleted() && this.log.subscribe(spec)) await this.scheduleAlarm();
   }
 
   /** Forgets a subscription and its delivery state (idempotent). */
@@ -197,9 +200,16 @@ export class Partition extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
+  /**
+   * Before serving a subscription: take up its spec, and do what has fallen due — checked only
+   * when the next due time has passed, so that a busy partition does not query for it on
+   * every call.
+   */
   private async prepare(spec: SubscriptionSpec): Promise<void> {
-    this.log.subscribe(spec);
-    if (this.processDue() > 0 || this.log.hasOutbox()) await this.afterChange();
+    const isNew = this.log.subscribe(spec);
+    const due = !this.dueKnown || (this.alarmAt !== null && this.alarmAt <= this.clock.now());
+    const woken = due ? this.processDue() : 0;
+    if (isNew || woken > 0 || (due && this.log.hasOutbox())) await this.afterChange();
   }
 
   /** Does what is due and wakes the long polls of subscriptions that gained messages. */
@@ -274,6 +284,7 @@ export class Partition extends DurableObject<Env> {
       const retry = this.clock.now() + OUTBOX_RETRY_MS;
       next = next === null ? retry : Math.min(next, retry);
     }
+    this.dueKnown = true;
     if (next === this.alarmAt) return;
     this.alarmAt = next;
     if (next === null) await this.ctx.storage.deleteAlarm();

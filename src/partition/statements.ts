@@ -47,8 +47,14 @@ export const SQL = {
   deliveriesDeleteForOffset: "DELETE FROM deliveries WHERE offset = ?",
   logFirstOffsetSince: "SELECT MIN(offset) AS offset FROM log WHERE produced_at >= ?",
 
-  deliveryLease:
-    "UPDATE deliveries SET state = 2, due_at = ?, attempt = attempt + 1, nonce = ? WHERE sub = ? AND offset = ?",
+  // ?4 is a JSON array of offsets: one statement for a whole batch.
+  deliveriesLease: `
+    UPDATE deliveries SET state = 2, due_at = ?1, attempt = attempt + 1, nonce = ?2
+    WHERE sub = ?3 AND offset IN (SELECT value FROM json_each(?4))`,
+  deliveriesGet: `
+    SELECT offset, state, nonce, attempt FROM deliveries
+    WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
+  deliveriesDelete: "DELETE FROM deliveries WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))",
   deliveryGet: "SELECT state, nonce, attempt FROM deliveries WHERE sub = ? AND offset = ?",
   deliveryDelete: "DELETE FROM deliveries WHERE sub = ? AND offset = ?",
   deliverySetState: "UPDATE deliveries SET state = ?, due_at = ? WHERE sub = ? AND offset = ?",

@@ -19,8 +19,8 @@ export interface ReceiveOptions {
 /**
  * One long poll of a subscription across its partitions (docs/architecture.md, "Receive").
  *
- * 1. A lease pass asks every partition at once, each for its share of `max` (shares start at
- *    a random partition, so none is starved), and tops up from those that had more.
+ * 1. A lease pass asks one random partition for the whole batch, then the others at once for
+ *    what is missing (see leasePass); random starts mean no partition is starved.
  * 2. If that found nothing and the caller may wait, one waiting call per partition parks on
  *    the partition until it has something deliverable or the wait ends. The first to report
  *    triggers a lease pass on that partition alone. Waiting calls lease nothing, so the
@@ -61,7 +61,13 @@ export async function receive(
   return [];
 }
 
-/** Leases up to `max` messages spread over `partitions`; see `receive`. */
+/**
+ * Leases up to `max` messages from `partitions`; see `receive`. Round 1 asks one partition,
+ * picked at random, for the whole batch: with a backlog that is one call per receive (and one
+ * per ack). If it falls short, round 2 asks all the others at once for their shares of what is
+ * missing (a share of 0 only asks whether a partition has anything), and round 3 splits what is
+ * still missing among those that had more. Shares never add up to more than `max`.
+ */
 async function leasePass(
   partitions: readonly PartitionHandle[],
   spec: SubscriptionSpec,
@@ -69,12 +75,10 @@ async function leasePass(
 ): Promise<Delivery[]> {
   const start = Math.floor(Math.random() * partitions.length);
   const order = partitions.map((_, i) => partitions[(start + i) % partitions.length]!);
-  const shares = order.map((_, i) => Math.floor(max / order.length) + (i < max % order.length ? 1 : 0));
-
   const deliveries: Delivery[] = [];
-  // A partition with share 0 is asked only whether it has anything, for the top-up round.
-  let round = order.map((handle, i) => ({ handle, share: shares[i]! }));
-  for (let pass = 0; pass < 2 && round.length > 0; pass++) {
+  let round = [{ handle: order[0]!, share: max }];
+  let rest = order.slice(1);
+  for (let pass = 0; pass < 3 && round.length > 0; pass++) {
     // allSettled: messages leased on one partition are returned even if another one failed.
     const settled = await Promise.allSettled(
       round.map(async ({ handle, share }) => ({
@@ -94,14 +98,23 @@ async function leasePass(
       for (const message of outcome.messages) deliveries.push({ partition: handle.index, message });
       if (outcome.more) withMore.push(handle);
     }
-    if (failure !== null && deliveries.length === 0 && withMore.length === 0) throw failure;
     const left = max - deliveries.length;
-    if (left <= 0 || withMore.length === 0) break;
-    round = withMore.map((handle, i) => ({
-      handle,
-      share: Math.floor(left / withMore.length) + (i < left % withMore.length ? 1 : 0),
-    }));
-    round = round.filter((r) => r.share > 0);
+    if (left <= 0) break;
+    // Round 2 asks the partitions not asked yet; later rounds those that had more.
+    const candidates = rest.length > 0 ? rest : withMore;
+    rest = [];
+    if (failure !== null && deliveries.length === 0 && candidates.length === 0) throw failure;
+    // In round 2 a share of 0 still asks whether the partition has anything, for round 3.
+    const next = split(left, candidates);
+    round = pass === 0 ? next : next.filter((r) => r.share > 0);
   }
   return deliveries;
+}
+
+/** `total` split as evenly as possible over `handles`, the first ones getting the remainder. */
+function split(total: number, handles: readonly PartitionHandle[]): { handle: PartitionHandle; share: number }[] {
+  return handles.map((handle, i) => ({
+    handle,
+    share: Math.floor(total / handles.length) + (i < total % handles.length ? 1 : 0),
+  }));
 }
