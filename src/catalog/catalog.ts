@@ -1,6 +1,6 @@
 import { CATALOG_CACHE_TTL_MS } from "../shared/limits";
 import { randomToken } from "../shared/ids";
-import type { SubscriptionRecord, SubscriptionSettings, TopicRecord, TopicSettings } from "./records";
+import type { SubscriptionRecord, SubscriptionSettings, SurgeState, TopicRecord, TopicSettings } from "./records";
 
 // Settings ↔ columns. A new setting is a migration, a record field and a line here.
 const TOPIC_COLUMNS = {
@@ -25,7 +25,20 @@ const SUBSCRIPTION_COLUMNS = {
   backoffInitialSeconds: "backoff_initial_seconds",
   backoffMaxSeconds: "backoff_max_seconds",
   backoffJitter: "backoff_jitter",
+  surgeEnabled: "surge_enabled",
+  surgeTriggerDepth: "surge_trigger_depth",
+  surgeTriggerAgeSeconds: "surge_trigger_age_seconds",
+  surgeFactor: "surge_factor",
+  surgeCooldownSeconds: "surge_cooldown_seconds",
 } as const satisfies Record<keyof SubscriptionSettings, string>;
+
+const SURGE_COLUMNS = {
+  surgeState: "surge_state",
+  surgePartitions: "surge_partitions",
+  surgeStartedAt: "surge_started_at",
+  surgeCalmSince: "surge_calm_since",
+  surgeNote: "surge_note",
+} as const satisfies Record<keyof SurgeState, string>;
 
 type Row = Record<string, unknown>;
 
@@ -167,7 +180,10 @@ export class Catalog {
   ): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
     const now = Date.now();
     const columns = Object.values(SUBSCRIPTION_COLUMNS);
-    const values = (Object.keys(SUBSCRIPTION_COLUMNS) as (keyof SubscriptionSettings)[]).map((k) => settings[k]);
+    const values = (Object.keys(SUBSCRIPTION_COLUMNS) as (keyof SubscriptionSettings)[]).map((k) => {
+      const value = settings[k];
+      return typeof value === "boolean" ? Number(value) : value;
+    });
     const inserted = await this.db
       .prepare(
         `INSERT INTO subscriptions (topic, name, uid, created_at, updated_at, ${columns.join(", ")})
@@ -204,6 +220,17 @@ export class Catalog {
     const subscription = await this.getSubscription(topic.name, name);
     if (!subscription) throw new CatalogConflict(`topic ${topic.name} was deleted meanwhile`, "topic");
     return { subscription, created };
+  }
+
+  /** Records the cron's view of a subscription's surge. */
+  async setSurge(subscription: SubscriptionRecord, state: SurgeState): Promise<void> {
+    const columns = Object.values(SURGE_COLUMNS);
+    const values = (Object.keys(SURGE_COLUMNS) as (keyof SurgeState)[]).map((k) => state[k]);
+    await this.db
+      .prepare(`UPDATE subscriptions SET ${columns.map((c) => `${c} = ?`).join(", ")} WHERE uid = ?`)
+      .bind(...values, subscription.uid)
+      .run();
+    subscriptionCache.delete(subscriptionKey(subscription.topic, subscription.name));
   }
 
   /** Records a seek, for stats. */
@@ -262,8 +289,11 @@ function topicFromRow(row: Row): TopicRecord {
 }
 
 function subscriptionFromRow(row: Row): SubscriptionRecord {
+  const settings = settingsFromRow<SubscriptionSettings>(row, SUBSCRIPTION_COLUMNS);
   return {
-    ...settingsFromRow<SubscriptionSettings>(row, SUBSCRIPTION_COLUMNS),
+    ...settings,
+    ...settingsFromRow<SurgeState>(row, SURGE_COLUMNS),
+    surgeEnabled: Boolean(settings.surgeEnabled),
     topic: row.topic as string,
     name: row.name as string,
     uid: row.uid as string,

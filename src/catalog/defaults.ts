@@ -25,4 +25,9 @@ export const SUBSCRIPTION_DEFAULTS: SubscriptionSettings = {
   backoffInitialSeconds: 0,
   backoffMaxSeconds: 300,
   backoffJitter: 0.1,
+  surgeEnabled: false,
+  surgeTriggerDepth: 10_000,
+  surgeTriggerAgeSeconds: null,
+  surgeFactor: 4,
+  surgeCooldownSeconds: 60,
 };

@@ -39,9 +39,31 @@ export interface SubscriptionSettings {
   backoffMaxSeconds: number;
   /** 0..1: each delay is shortened by up to this fraction, at random. */
   backoffJitter: number;
+  surgeEnabled: boolean;
+  /** Surge when this many messages are ready across the topic's partitions; null: not by depth. */
+  surgeTriggerDepth: number | null;
+  /** Surge when the oldest unacked message is this old; null: not by age. */
+  surgeTriggerAgeSeconds: number | null;
+  /** Temporary partitions per source partition, 1..16. */
+  surgeFactor: number;
+  /** How long the trigger must stay clear, with the temporary partitions empty, to fold back. */
+  surgeCooldownSeconds: number;
 }
 
-export interface SubscriptionRecord extends SubscriptionSettings {
+export type SurgeStatus = "off" | "active" | "draining";
+
+/** The cron's record of a subscription's surge. Times in ms since the epoch. */
+export interface SurgeState {
+  surgeState: SurgeStatus;
+  /** How many temporary partitions the subscription reads from (0 when off). */
+  surgePartitions: number;
+  surgeStartedAt: number | null;
+  surgeCalmSince: number | null;
+  /** Why a subscription over its trigger is not surged, if it is not. */
+  surgeNote: string | null;
+}
+
+export interface SubscriptionRecord extends SubscriptionSettings, SurgeState {
   topic: string;
   name: string;
   uid: string;

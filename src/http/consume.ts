@@ -3,12 +3,19 @@ import { Catalog } from "../catalog/catalog";
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { Partition } from "../partition/partition";
-import { callPartition, partitionHandle, resolveSubscriptionSpec, subscriptionPartitions } from "../routing/partitions";
+import {
+  callPartition,
+  partitionHandle,
+  receiptPartition,
+  resolveSubscriptionSpec,
+  subscriptionPartitions,
+  type PartitionHandle,
+} from "../routing/partitions";
 import { redrive } from "../routing/redrive";
 import { receive, type Delivery } from "../routing/receive";
 import { decodeReceipt, encodeReceipt } from "../shared/receipt";
 import type { NackOptions, ReceiptOutcome, ReceiptRef, SeekTarget } from "../shared/partition-api";
-import { invalidField } from "./errors";
+import { ApiError, invalidField } from "./errors";
 import { iso, requireSubscription, type App } from "./context";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
 import {
@@ -97,7 +104,8 @@ function deliveriesJson(topic: TopicRecord, subscription: SubscriptionRecord, de
     });
     return (
       `{"id":${JSON.stringify(m.id)},"key":${JSON.stringify(m.key)},"headers":${m.headers ?? "{}"},` +
-      `"body":${m.body},"priority":${m.priority},"partition":${partition},"offset":${m.offset},` +
+      `"body":${m.body},"priority":${m.priority},"partition":${m.originPartition ?? partition},` +
+      `"offset":${m.originOffset ?? m.offset},` +
       `"produced_at":"${iso(m.producedAt)}","attempt":${m.attempt},"receipt":"${receipt}"}`
     );
   });
@@ -116,10 +124,11 @@ async function settle(
   apply: (stub: DurableObjectStub<Partition>, refs: ReceiptRef[]) => Promise<ReceiptOutcome[]>,
 ): Promise<ItemResult[]> {
   const results: ItemResult[] = new Array(receipts.length);
-  const byPartition = new Map<number, { positions: number[]; refs: ReceiptRef[] }>();
+  const byPartition = new Map<number, { handle: PartitionHandle; positions: number[]; refs: ReceiptRef[] }>();
   receipts.forEach((token, i) => {
     const r = decodeReceipt(token);
-    if (!r || r.partition >= topic.partitions) {
+    const handle = r ? receiptPartition(env, topic, subscription, r.partition) : null;
+    if (!r || !handle) {
       results[i] = { receipt: token, ok: false, error: { code: "receipt_invalid", message: "not a receipt of this service" } };
     } else if (r.topicUid !== topic.uid || r.subscriptionUid !== subscription.uid) {
       results[i] = {
@@ -129,16 +138,16 @@ async function settle(
       };
     } else {
       let group = byPartition.get(r.partition);
-      if (!group) byPartition.set(r.partition, (group = { positions: [], refs: [] }));
+      if (!group) byPartition.set(r.partition, (group = { handle, positions: [], refs: [] }));
       group.positions.push(i);
       group.refs.push({ offset: r.offset, nonce: r.nonce });
     }
   });
   await Promise.all(
-    [...byPartition].map(async ([index, { positions, refs }]) => {
+    [...byPartition.values()].map(async ({ handle, positions, refs }) => {
       let outcomes: ReceiptOutcome[];
       try {
-        outcomes = await apply(partitionHandle(env, topic, index).stub, refs);
+        outcomes = await apply(handle.stub, refs);
       } catch (error) {
         console.error(JSON.stringify({ event: "partition_call_failed", message: String(error) }));
         positions.forEach((i) => {
@@ -206,6 +215,10 @@ export function registerConsumeRoutes(app: App): void {
     const { to } = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
     const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
+    if (subscription.surgeState !== "off") {
+      // Part of the backlog lives in temporary partitions that a seek of the sources cannot reach.
+      throw new ApiError("conflict", "the subscription is in a backlog surge; seek once it has folded back (see stats)");
+    }
     const targets = seekTargets(to, topic);
     const partitions = await Promise.all(
       targets.map(async ({ partition, target }) => ({

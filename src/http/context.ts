@@ -63,6 +63,17 @@ export function subscriptionView(s: SubscriptionRecord) {
       jitter: s.backoffJitter,
     },
     last_seek: s.lastSeekAt === null ? null : { at: iso(s.lastSeekAt), to: s.lastSeekTo ?? "" },
+    surge: {
+      enabled: s.surgeEnabled,
+      trigger_depth: s.surgeTriggerDepth,
+      trigger_age_seconds: s.surgeTriggerAgeSeconds,
+      factor: s.surgeFactor,
+      cooldown_seconds: s.surgeCooldownSeconds,
+      state: s.surgeState,
+      partitions: s.surgePartitions,
+      started_at: s.surgeStartedAt === null ? null : iso(s.surgeStartedAt),
+      note: s.surgeNote,
+    },
     created_at: iso(s.createdAt),
     updated_at: iso(s.updatedAt),
   };

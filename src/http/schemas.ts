@@ -118,6 +118,31 @@ export const RetryBackoff = z
       "Jitter shortens each wait by up to that fraction, at random. initial_seconds 0 (the default): no wait.",
   });
 
+export const SurgeSettings = z
+  .strictObject({
+    enabled: z.boolean().optional().openapi({ default: false }),
+    trigger_depth: int()
+      .min(1)
+      .nullable()
+      .optional()
+      .openapi({ default: 10_000, description: "Surge when this many messages are ready; null: not by depth." }),
+    trigger_age_seconds: int()
+      .min(1)
+      .nullable()
+      .optional()
+      .openapi({ default: null, description: "Surge when the oldest unacked message is this old; null: not by age." }),
+    factor: int().min(1).max(16).optional().openapi({ default: 4, description: "Temporary partitions per topic partition." }),
+    cooldown_seconds: int()
+      .min(0)
+      .max(L.MAX_VISIBILITY_TIMEOUT_SECONDS)
+      .optional()
+      .openapi({ default: 60, description: "How long the trigger must stay clear before folding back." }),
+  })
+  .openapi("SurgeSettings", {
+    description:
+      "Backlog surge (shared subscriptions): the cron spreads a backlog over temporary partitions and folds back when drained. See docs/surge.md.",
+  });
+
 export const SubscriptionSettingsBody = z
   .strictObject({
     mode: z.enum(["shared", "ordered"]).optional().openapi({
@@ -142,8 +167,21 @@ export const SubscriptionSettingsBody = z
       .optional()
       .openapi({ default: null, description: "Where dead letters go; null: <topic>.dlq. Created if missing." }),
     retry_backoff: RetryBackoff.optional(),
+    surge: SurgeSettings.optional(),
   })
   .openapi("SubscriptionSettings");
+
+const SurgeView = z.object({
+  enabled: z.boolean(),
+  trigger_depth: int().nullable(),
+  trigger_age_seconds: int().nullable(),
+  factor: int(),
+  cooldown_seconds: int(),
+  state: z.enum(["off", "active", "draining"]),
+  partitions: int().openapi({ description: "Temporary partitions now read from" }),
+  started_at: z.string().nullable(),
+  note: z.string().nullable().openapi({ description: "Why the subscription is not surged although over its trigger" }),
+});
 
 export const SubscriptionSchema = z
   .object({
@@ -161,6 +199,7 @@ export const SubscriptionSchema = z
       jitter: z.number(),
     }),
     last_seek: z.object({ at: z.string(), to: z.string() }).nullable(),
+    surge: SurgeView,
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   })
@@ -367,6 +406,9 @@ export const StatsResponse = z
         ...Counts,
         oldest_unacked_age_seconds: z.number().nullable(),
         dead_letters_pending: int().openapi({ description: "Dead letters on their way to the dead-letter topic" }),
+        surge: SurgeView.extend({
+          temporary: z.array(z.object({ partition: int(), ready: int(), delayed: int(), in_flight: int() })),
+        }),
         last_seek: z.object({ at: z.string(), to: z.string() }).nullable(),
         partitions: z.array(z.object({ partition: int(), ...Counts })),
       }),

@@ -1,6 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Catalog } from "../catalog/catalog";
-import { callPartition, topicPartitions } from "../routing/partitions";
+import type { SubscriptionRecord } from "../catalog/records";
+import { callPartition, surgePartitions, topicPartitions } from "../routing/partitions";
+import type { PartitionStats, SubscriptionCounts } from "../shared/partition-api";
 import { requireTopic, subscriptionView, type App } from "./context";
 import { commonErrors, jsonResponse, notFound } from "./responses";
 import { StatsResponse, TopicParams } from "./schemas";
@@ -14,7 +16,11 @@ const statsRoute = createRoute({
   responses: { 200: jsonResponse(StatsResponse, "The topic's current state"), ...commonErrors, ...notFound },
 });
 
-/** Topic statistics, gathered from every partition. */
+function countsOf(stats: PartitionStats, subscription: SubscriptionRecord): SubscriptionCounts | undefined {
+  return stats.subscriptions.find((x) => x.uid === subscription.uid);
+}
+
+/** Topic statistics, gathered from every partition (and every running surge's). */
 export function registerStatsRoutes(app: App): void {
   app.openapi(statsRoute, async (c) => {
     const topic = await requireTopic(c.env, c.req.valid("param").topic);
@@ -23,6 +29,52 @@ export function registerStatsRoutes(app: App): void {
       Promise.all(topicPartitions(c.env, topic).map((p) => callPartition(() => p.stub.stats()))),
     ]);
     const now = Date.now();
+    const subscriptionStats = await Promise.all(
+      subscriptions.map(async (sub) => {
+        const temps = surgePartitions(c.env, topic, sub);
+        const tempStats = await Promise.all(temps.map((p) => callPartition(() => p.stub.stats())));
+        const parts = perPartition.map((s, partition) => {
+          const counts = countsOf(s, sub);
+          return {
+            partition,
+            ready: counts?.ready ?? 0,
+            delayed: counts?.delayed ?? 0,
+            in_flight: counts?.inFlight ?? 0,
+            oldest: counts?.oldestUnackedAt ?? null,
+            pending: counts?.deadLettersPending ?? 0,
+          };
+        });
+        const temporary = tempStats.map((s, i) => {
+          const counts = countsOf(s, sub);
+          return {
+            partition: temps[i]!.index,
+            ready: counts?.ready ?? 0,
+            delayed: counts?.delayed ?? 0,
+            in_flight: counts?.inFlight ?? 0,
+            oldest: counts?.oldestUnackedAt ?? null,
+            pending: counts?.deadLettersPending ?? 0,
+          };
+        });
+        const all = [...parts, ...temporary];
+        const oldest = Math.min(...all.map((p) => p.oldest ?? Infinity));
+        const view = subscriptionView(sub);
+        return {
+          name: sub.name,
+          mode: sub.mode,
+          ready: all.reduce((n, p) => n + p.ready, 0),
+          delayed: all.reduce((n, p) => n + p.delayed, 0),
+          in_flight: all.reduce((n, p) => n + p.in_flight, 0),
+          oldest_unacked_age_seconds: Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : null,
+          dead_letters_pending: all.reduce((n, p) => n + p.pending, 0),
+          last_seek: view.last_seek,
+          surge: {
+            ...view.surge,
+            temporary: temporary.map(({ partition, ready, delayed, in_flight }) => ({ partition, ready, delayed, in_flight })),
+          },
+          partitions: parts.map(({ partition, ready, delayed, in_flight }) => ({ partition, ready, delayed, in_flight })),
+        };
+      }),
+    );
     return c.json(
       {
         topic: topic.name,
@@ -33,31 +85,7 @@ export function registerStatsRoutes(app: App): void {
           messages: s.messages,
           bytes: s.bytes,
         })),
-        subscriptions: subscriptions.map((sub) => {
-          const parts = perPartition.map((s, partition) => {
-            const counts = s.subscriptions.find((x) => x.uid === sub.uid);
-            return {
-              partition,
-              ready: counts?.ready ?? 0,
-              delayed: counts?.delayed ?? 0,
-              in_flight: counts?.inFlight ?? 0,
-              oldest: counts?.oldestUnackedAt ?? null,
-              pending: counts?.deadLettersPending ?? 0,
-            };
-          });
-          const oldest = Math.min(...parts.map((p) => p.oldest ?? Infinity));
-          return {
-            name: sub.name,
-            mode: sub.mode,
-            ready: parts.reduce((n, p) => n + p.ready, 0),
-            delayed: parts.reduce((n, p) => n + p.delayed, 0),
-            in_flight: parts.reduce((n, p) => n + p.in_flight, 0),
-            oldest_unacked_age_seconds: Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : null,
-            dead_letters_pending: parts.reduce((n, p) => n + p.pending, 0),
-            last_seek: subscriptionView(sub).last_seek,
-            partitions: parts.map(({ partition, ready, delayed, in_flight }) => ({ partition, ready, delayed, in_flight })),
-          };
-        }),
+        subscriptions: subscriptionStats,
       },
       200,
     );

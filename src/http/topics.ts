@@ -128,6 +128,7 @@ function subscriptionSettings(
   body: z.infer<typeof SubscriptionSettingsBody>,
 ): SubscriptionSettings {
   const backoff = body.retry_backoff ?? {};
+  const surge = body.surge ?? {};
   const settings: SubscriptionSettings = {
     ...pick(base, SUBSCRIPTION_DEFAULTS),
     mode: body.mode ?? base.mode,
@@ -139,6 +140,11 @@ function subscriptionSettings(
     backoffInitialSeconds: backoff.initial_seconds ?? base.backoffInitialSeconds,
     backoffMaxSeconds: backoff.max_seconds ?? base.backoffMaxSeconds,
     backoffJitter: backoff.jitter ?? base.backoffJitter,
+    surgeEnabled: surge.enabled ?? base.surgeEnabled,
+    surgeTriggerDepth: surge.trigger_depth === undefined ? base.surgeTriggerDepth : surge.trigger_depth,
+    surgeTriggerAgeSeconds: surge.trigger_age_seconds === undefined ? base.surgeTriggerAgeSeconds : surge.trigger_age_seconds,
+    surgeFactor: surge.factor ?? base.surgeFactor,
+    surgeCooldownSeconds: surge.cooldown_seconds ?? base.surgeCooldownSeconds,
   };
   const problem = deadLetterTopicProblem(topic, deadLetterTopicName(topic, settings));
   if (problem) throw invalidField("dead_letter_topic", problem);

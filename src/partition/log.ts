@@ -30,7 +30,7 @@ import {
   parseDeadLetterKey,
   type DeadLetterReason,
 } from "./policy";
-import { candidatesQuery, DELAYED, LEASED, READY, SQL } from "./statements";
+import { candidatesQuery, DELAYED, LEASED, MOVING, READY, SQL } from "./statements";
 
 interface SubscriptionRow {
   mode: SubscriptionMode;
@@ -48,7 +48,15 @@ type CandidateRow = {
   body: string;
   priority: number;
   produced_at: number;
+  origin_partition: number | null;
+  origin_offset: number | null;
 };
+
+/** A message on its way to a temporary surge partition. */
+export interface SurgeCopy {
+  offset: number;
+  message: NewMessage;
+}
 
 /** A dead letter waiting in the outbox to be appended to its topic. */
 export interface OutboxEntry {
@@ -177,9 +185,12 @@ export class PartitionLog {
       for (const m of messages) {
         const dedupKey = m.dedupKey ?? (m.idFromProducer ? m.id : null);
         if (dedupKey !== null) {
-          const first = this.sql
-            .exec<{ offset: number; produced_at: number }>(SQL.logFindDuplicate, dedupKey, now - policy.dedupWindowMs)
-            .toArray()[0];
+          // A surge copy is deduplicated forever: it keeps its original, possibly old, time.
+          const first = (
+            m.origin
+              ? this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindCopy, dedupKey)
+              : this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindDuplicate, dedupKey, now - policy.dedupWindowMs)
+          ).toArray()[0];
           if (first) {
             appended.push({ offset: first.offset, producedAt: first.produced_at, duplicate: true });
             continue;
@@ -199,12 +210,14 @@ export class PartitionLog {
           m.headers,
           m.body,
           m.priority,
-          now,
+          m.origin?.producedAt ?? now,
           dueAt,
           expiresAt,
           dedupKey,
           bytes,
           cumBytes,
+          m.origin?.partition ?? null,
+          m.origin?.offset ?? null,
         );
         const state = m.delayMs > 0 ? DELAYED : READY;
         for (const [uid, sub] of this.subscriptions) {
@@ -296,6 +309,8 @@ export class PartitionLog {
         producedAt: row.produced_at,
         attempt: row.attempt + 1,
         nonce,
+        originPartition: row.origin_partition,
+        originOffset: row.origin_offset,
       }));
       return { messages, more };
     });
@@ -484,6 +499,8 @@ export class PartitionLog {
         headers: string | null;
         body: string;
         priority: number;
+        origin_partition: number | null;
+        origin_offset: number | null;
       }>(SQL.deliveryForDeadLetter, uid, offset)
       .toArray()[0];
     if (!row) return;
@@ -494,8 +511,11 @@ export class PartitionLog {
     headers[DEAD_LETTER_HEADERS.reason] = reason;
     headers[DEAD_LETTER_HEADERS.topic] = context?.topic ?? "";
     headers[DEAD_LETTER_HEADERS.subscription] = policy?.subscription ?? uid;
-    headers[DEAD_LETTER_HEADERS.partition] = String(context?.index ?? 0);
-    headers[DEAD_LETTER_HEADERS.offset] = String(offset);
+    // A message in a temporary surge partition is named by its place in the topic.
+    const partition = row.origin_partition ?? context?.index ?? 0;
+    const sourceOffset = row.origin_offset ?? offset;
+    headers[DEAD_LETTER_HEADERS.partition] = String(partition);
+    headers[DEAD_LETTER_HEADERS.offset] = String(sourceOffset);
     headers[DEAD_LETTER_HEADERS.attempts] = String(row.attempt);
     if (row.nack_reason !== null) headers[DEAD_LETTER_HEADERS.nackReason] = row.nack_reason;
     headers[DEAD_LETTER_HEADERS.at] = new Date(now).toISOString();
@@ -508,9 +528,48 @@ export class PartitionLog {
       priority: row.priority,
       delayMs: 0,
       ttlMs: null,
-      dedupKey: deadLetterKey(context?.topicUid ?? "", uid, context?.index ?? 0, offset, randomToken(10)),
+      dedupKey: deadLetterKey(context?.topicUid ?? "", uid, partition, sourceOffset, randomToken(10)),
     };
     this.sql.exec(SQL.outboxInsert, uid, JSON.stringify(message), now);
+  }
+
+  /**
+   * Source side of a surge move, step 1: the next `limit` messages of `uid` to copy to the
+   * temporary partitions, marked moving (deliverable nowhere) in this transaction. Messages a
+   * previous move left moving come first; with `onlyPending`, only they. Step 2 appends the
+   * copies, deduplicated by their origin; step 3 (finishSurgeMove) takes them out of here.
+   */
+  takeForSurge(uid: string, limit: number, onlyPending: boolean): SurgeCopy[] {
+    const now = this.clock.now();
+    const index = this.context?.index ?? 0;
+    return this.storage.transactionSync(() => {
+      type Row = { offset: number; expires_at: number; id: string; key: string | null; headers: string | null; body: string; priority: number; produced_at: number };
+      let rows = this.sql.exec<Row>(SQL.surgeMoving, uid, limit).toArray();
+      if (rows.length === 0 && !onlyPending) {
+        rows = this.sql.exec<Row>(SQL.surgeReady, uid, limit, now).toArray();
+        if (rows.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(rows.map((r) => r.offset)));
+      }
+      return rows.map((row) => ({
+        offset: row.offset,
+        message: {
+          id: row.id,
+          idFromProducer: false,
+          key: row.key,
+          headers: row.headers,
+          body: row.body,
+          priority: row.priority,
+          delayMs: 0,
+          ttlMs: row.expires_at > 0 ? Math.max(1, row.expires_at - now) : null,
+          dedupKey: `mv:${index}:${row.offset}`,
+          origin: { partition: index, offset: row.offset, producedAt: row.produced_at },
+        },
+      }));
+    });
+  }
+
+  /** Source side of a surge move, step 3: the copies are stored; the messages leave here. */
+  finishSurgeMove(uid: string, offsets: readonly number[]): void {
+    this.sql.exec(SQL.surgeDone, uid, JSON.stringify(offsets));
   }
 
   /** The oldest dead letters still to append to their topic. */
@@ -637,7 +696,7 @@ export class PartitionLog {
       .one();
     const counts = new Map<string, SubscriptionCounts>();
     for (const uid of this.subscriptions.keys()) {
-      counts.set(uid, { uid, ready: 0, delayed: 0, inFlight: 0, oldestUnackedAt: null, deadLettersPending: 0 });
+      counts.set(uid, { uid, ready: 0, delayed: 0, inFlight: 0, oldestUnackedAt: null, deadLettersPending: 0, moving: 0 });
     }
     for (const row of this.sql.exec<{ sub: string; state: number; n: number }>(SQL.statsStates)) {
       const c = counts.get(row.sub);
@@ -645,6 +704,7 @@ export class PartitionLog {
       if (row.state === READY) c.ready = row.n;
       else if (row.state === DELAYED) c.delayed = row.n;
       else if (row.state === LEASED) c.inFlight = row.n;
+      else if (row.state === MOVING) c.moving = row.n;
     }
     for (const row of this.sql.exec<{ sub: string; oldest: number }>(SQL.statsOldest)) {
       const c = counts.get(row.sub);

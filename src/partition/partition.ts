@@ -16,7 +16,9 @@ import type {
   RedriveRequest,
   SeekTarget,
   SubscriptionSpec,
+  SurgeTarget,
 } from "../shared/partition-api";
+import { SURGE_INDEX_BASE, surgePartitionName } from "../shared/partition-api";
 import { systemClock, type Clock } from "./clock";
 import { PartitionLog } from "./log";
 import { migrate } from "./schema";
@@ -156,6 +158,62 @@ export class Partition extends DurableObject<Env> {
     const result = this.log.restore(spec.uid, items);
     if (result.restored.length > 0) this.waiters.wake(spec.uid);
     return result;
+  }
+
+  /**
+   * Source side of a surge: moves `spec`'s backlog (messages ready here) to its temporary
+   * partitions, a chunk at a time, for at most `budgetMs`. Each chunk is marked moving here,
+   * appended to the temporary partitions (which ignore a copy they already hold), and only
+   * then taken out of here: a crash in between repeats the copy and loses nothing, and no
+   * message is deliverable in two places. With `onlyPending`, only finishes chunks a previous
+   * move left half done. Returns how many messages moved.
+   */
+  async surgeMove(
+    spec: SubscriptionSpec,
+    target: SurgeTarget,
+    options: { chunk: number; budgetMs: number; onlyPending: boolean },
+  ): Promise<{ moved: number }> {
+    if (this.log.isDeleted() || target.partitions < 1) return { moved: 0 };
+    this.log.subscribe(spec);
+    const deadline = Date.now() + options.budgetMs;
+    const temps = Array.from({ length: target.partitions }, (_, k) =>
+      this.env.PARTITION.get(this.env.PARTITION.idFromName(surgePartitionName(target.context.topicUid, spec.uid, target.generation, k))),
+    );
+    const subscribed = new Set<number>();
+    let moved = 0;
+    while (Date.now() < deadline) {
+      const copies = this.log.takeForSurge(spec.uid, options.chunk, options.onlyPending);
+      if (copies.length === 0) break;
+      // Spread by offset, so that consecutive messages land on different partitions.
+      const groups = new Map<number, typeof copies>();
+      for (const copy of copies) {
+        const k = copy.offset % target.partitions;
+        const group = groups.get(k);
+        if (group) group.push(copy);
+        else groups.set(k, [copy]);
+      }
+      await Promise.all(
+        [...groups].map(async ([k, group]) => {
+          const temp = temps[k]!;
+          if (!subscribed.has(k)) {
+            await temp.subscribe({ ...spec, sinceMs: 0 });
+            subscribed.add(k);
+          }
+          const context = { ...target.context, index: SURGE_INDEX_BASE + k };
+          const outcome = await temp.append(
+            group.map((c) => c.message),
+            context,
+          );
+          if (!outcome.ok) throw new Error(`surge partition ${k} refused the copy: ${outcome.code}`);
+        }),
+      );
+      this.log.finishSurgeMove(
+        spec.uid,
+        copies.map((c) => c.offset),
+      );
+      moved += copies.length;
+    }
+    return { moved };
   }
 
   async stats(): Promise<PartitionStats> {

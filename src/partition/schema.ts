@@ -27,7 +27,10 @@ const STEPS: readonly string[] = [
     redriven INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL,
     -- Bytes of all messages up to and including this one, for backlog sizes.
-    cum_bytes INTEGER NOT NULL
+    cum_bytes INTEGER NOT NULL,
+    -- In a temporary (surge) partition: where the message was produced.
+    origin_partition INTEGER,
+    origin_offset INTEGER
   );
   CREATE INDEX log_by_id ON log (id);
   CREATE INDEX log_by_dedup_key ON log (dedup_key) WHERE dedup_key IS NOT NULL;
@@ -39,7 +42,8 @@ const STEPS: readonly string[] = [
     policy TEXT
   );
   -- One row per (subscription, unacked message). An ack deletes the row.
-  -- state: 0 ready, 1 delayed (due_at = when it becomes ready), 2 leased (due_at = lease end).
+  -- state: 0 ready, 1 delayed (due_at = when it becomes ready), 2 leased (due_at = lease end),
+  -- 4 moving (being copied to a temporary surge partition; deliverable nowhere until done).
   -- okey groups messages whose order an ordered subscription keeps: the key, or '' if keyless.
   -- priority is the message's for shared subscriptions and 0 for ordered ones.
   CREATE TABLE deliveries (

@@ -3,6 +3,7 @@
 export const READY = 0;
 export const DELAYED = 1;
 export const LEASED = 2;
+export const MOVING = 4;
 
 export const SQL = {
   metaGet: "SELECT value FROM meta WHERE name = ?",
@@ -32,8 +33,10 @@ export const SQL = {
   logFindDuplicate:
     "SELECT offset, produced_at FROM log WHERE dedup_key = ? AND produced_at >= ? ORDER BY offset LIMIT 1",
   logInsert: `
-    INSERT INTO log (offset, id, key, headers, body, priority, produced_at, deliver_at, expires_at, dedup_key, bytes, cum_bytes)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    INSERT INTO log (offset, id, key, headers, body, priority, produced_at, deliver_at, expires_at, dedup_key, bytes, cum_bytes,
+                     origin_partition, origin_offset)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  logFindCopy: "SELECT offset, produced_at FROM log WHERE dedup_key = ? LIMIT 1",
   deliveryInsert: `
     INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
     VALUES (?, ?, ?, ?, 0, NULL, ?, ?, ?)`,
@@ -61,16 +64,17 @@ export const SQL = {
   deliverySetNackReason: "UPDATE deliveries SET nack_reason = ? WHERE sub = ? AND offset = ?",
   deliveryForDeadLetter: `
     SELECT d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key,
-           l.headers AS headers, l.body AS body, l.priority AS priority
+           l.headers AS headers, l.body AS body, l.priority AS priority,
+           l.origin_partition AS origin_partition, l.origin_offset AS origin_offset
     FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.sub = ? AND d.offset = ?`,
 
   delayedDue: "SELECT DISTINCT sub FROM deliveries WHERE state = 1 AND due_at <= ?",
   delayedPromote: "UPDATE deliveries SET state = 0 WHERE state = 1 AND due_at <= ?",
   leasesEnded: "SELECT sub, offset, attempt FROM deliveries WHERE state = 2 AND due_at <= ? LIMIT 1000",
   expiredUnleased: `
-    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND state <> 2 LIMIT 1000`,
+    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND state IN (0, 1) LIMIT 1000`,
   nextDelayedOrLease: "SELECT MIN(due_at) AS due FROM deliveries WHERE state IN (1, 2)",
-  nextExpiry: "SELECT MIN(expires_at) AS due FROM deliveries WHERE expires_at > 0 AND state <> 2",
+  nextExpiry: "SELECT MIN(expires_at) AS due FROM deliveries WHERE expires_at > 0 AND state IN (0, 1)",
   oldestProduced: "SELECT produced_at FROM log ORDER BY offset LIMIT 1",
   // Acked (or dead-lettered, or cancelled) messages past retention; unacked ones stay.
   retentionDelete: `
@@ -97,6 +101,20 @@ export const SQL = {
   deliveryRestore: `
     INSERT OR IGNORE INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
     VALUES (?, ?, 0, 0, 0, NULL, ?, ?, 0)`,
+
+  // Surge: the rows a previous move left half done come first, then ready ones, oldest first.
+  surgeMoving: `
+    SELECT d.offset AS offset, d.expires_at AS expires_at, l.id AS id, l.key AS key, l.headers AS headers,
+           l.body AS body, l.priority AS priority, l.produced_at AS produced_at
+    FROM deliveries d JOIN log l ON l.offset = d.offset
+    WHERE d.sub = ?1 AND d.state = 4 ORDER BY d.offset LIMIT ?2`,
+  surgeReady: `
+    SELECT d.offset AS offset, d.expires_at AS expires_at, l.id AS id, l.key AS key, l.headers AS headers,
+           l.body AS body, l.priority AS priority, l.produced_at AS produced_at
+    FROM deliveries d JOIN log l ON l.offset = d.offset
+    WHERE d.sub = ?1 AND d.state = 0 AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,
+  surgeMark: "UPDATE deliveries SET state = 4 WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))",
+  surgeDone: "DELETE FROM deliveries WHERE sub = ?1 AND state = 4 AND offset IN (SELECT value FROM json_each(?2))",
 
   statsLog: "SELECT COUNT(*) AS messages, COALESCE(SUM(bytes), 0) AS bytes, MIN(offset) AS first FROM log",
   statsStates: "SELECT sub, state, COUNT(*) AS n FROM deliveries GROUP BY sub, state",
@@ -127,7 +145,8 @@ export function candidatesQuery(ordered: boolean, filters: number): string {
     }
     query = `
       SELECT d.offset AS offset, d.attempt AS attempt, l.id AS id, l.key AS key, l.headers AS headers,
-             l.body AS body, l.priority AS priority, l.produced_at AS produced_at
+             l.body AS body, l.priority AS priority, l.produced_at AS produced_at,
+             l.origin_partition AS origin_partition, l.origin_offset AS origin_offset
       FROM deliveries d JOIN log l ON l.offset = d.offset
       WHERE ${conditions.join(" AND ")}
       ORDER BY d.priority DESC, d.offset

@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { Partition } from "../partition/partition";
 import type { PartitionContext, SubscriptionSpec } from "../shared/partition-api";
+import { SURGE_INDEX_BASE, surgePartitionName } from "../shared/partition-api";
 import { Catalog } from "../catalog/catalog";
 import { deadLetterTopicName, deadLetterTopicProblem, ensureDeadLetterTopic } from "../catalog/dead-letters";
 import { ApiError } from "../http/errors";
@@ -27,16 +28,35 @@ export function topicPartitions(env: Env, topic: TopicRecord): PartitionHandle[]
   return Array.from({ length: topic.partitions }, (_, index) => partitionHandle(env, topic, index));
 }
 
+/** Temporary surge partition k of a subscription; it answers to index SURGE_INDEX_BASE + k. */
+export function surgePartitionHandle(env: Env, topic: TopicRecord, subscription: SubscriptionRecord, k: number): PartitionHandle {
+  const id = env.PARTITION.idFromName(surgePartitionName(topic.uid, subscription.uid, subscription.surgeStartedAt ?? 0, k));
+  return { index: SURGE_INDEX_BASE + k, stub: env.PARTITION.get(id) };
+}
+
+export function surgePartitions(env: Env, topic: TopicRecord, subscription: SubscriptionRecord): PartitionHandle[] {
+  return Array.from({ length: subscription.surgePartitions }, (_, k) => surgePartitionHandle(env, topic, subscription, k));
+}
+
 /**
- * The partitions one subscription reads from. Today that is the topic's partitions; the set is
- * computed per call so that it can grow and shrink at run time (temporary surge partitions).
+ * The partitions one subscription reads from: the topic's, and during a surge its temporary
+ * ones. Computed per call from the (cached) catalog, so the set grows and shrinks at run time.
  */
-export function subscriptionPartitions(
+export function subscriptionPartitions(env: Env, topic: TopicRecord, subscription: SubscriptionRecord): PartitionHandle[] {
+  return [...topicPartitions(env, topic), ...surgePartitions(env, topic, subscription)];
+}
+
+/** The partition a receipt names, or null if the subscription has no such partition now. */
+export function receiptPartition(
   env: Env,
   topic: TopicRecord,
-  _subscription: SubscriptionRecord,
-): PartitionHandle[] {
-  return topicPartitions(env, topic);
+  subscription: SubscriptionRecord,
+  index: number,
+): PartitionHandle | null {
+  if (index < topic.partitions) return partitionHandle(env, topic, index);
+  const k = index - SURGE_INDEX_BASE;
+  if (k >= 0 && k < subscription.surgePartitions) return surgePartitionHandle(env, topic, subscription, k);
+  return null;
 }
 
 /**

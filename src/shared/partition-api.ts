@@ -70,6 +70,8 @@ export interface NewMessage {
   ttlMs: number | null;
   /** Deduplicates instead of the id (dead letters); when absent, a producer id does. */
   dedupKey?: string;
+  /** A message copied into a temporary surge partition: where it was produced, and when. */
+  origin?: { partition: number; offset: number; producedAt: number };
 }
 
 export interface Appended {
@@ -95,6 +97,9 @@ export interface LeasedMessage {
   producedAt: number;
   attempt: number;
   nonce: string;
+  /** Set when the message lives in a temporary surge partition: its place in the topic. */
+  originPartition: number | null;
+  originOffset: number | null;
 }
 
 export type LeaseOutcome =
@@ -167,6 +172,8 @@ export interface SubscriptionCounts {
   uid: string;
   /** Dead letters written but not yet appended to the dead-letter topic. */
   deadLettersPending: number;
+  /** Being copied to a temporary surge partition. */
+  moving: number;
   /** Deliverable now. */
   ready: number;
   /** Waiting for a delay or a nack's back-off to end. */
@@ -183,4 +190,22 @@ export interface PartitionStats {
   messages: number;
   bytes: number;
   subscriptions: SubscriptionCounts[];
+}
+
+/** What a source partition needs to move a subscription's backlog to its surge partitions. */
+export interface SurgeTarget {
+  /** Tells this surge's temporary partitions from an earlier surge's (its start time). */
+  generation: number;
+  /** How many temporary partitions there are. */
+  partitions: number;
+  /** The context each temporary partition gets; its index is replaced by SURGE_INDEX_BASE + k. */
+  context: PartitionContext;
+}
+
+/** Receipts and deliveries name temporary surge partition k as partition SURGE_INDEX_BASE + k. */
+export const SURGE_INDEX_BASE = 1000;
+
+/** The Durable Object name of temporary partition k of one surge of one subscription. */
+export function surgePartitionName(topicUid: string, subscriptionUid: string, generation: number, k: number): string {
+  return `${topicUid}:surge:${subscriptionUid}:${generation}:${k}`;
 }
