@@ -12,8 +12,8 @@ import {
 
 /** Messages a source partition marks moving and copies at a time. */
 const SURGE_CHUNK = 500;
-/** How long one cron run lets each source partition move its backlog. */
-const MOVE_BUDGET_MS = 10_000;
+/** How long one cron run lets each source partition move its backlog (short: it competes with consumers). */
+const MOVE_BUDGET_MS = 2_000;
 export const MAX_SURGE_PARTITIONS = 256;
 
 export const ORDERED_SURGE_REFUSED =
