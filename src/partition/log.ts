@@ -234,6 +234,29 @@ export class PartitionLog {
   }
 
   /**
+   * The earliest time at which appending `messages` now makes something due here: a delay's
+   * end, a TTL, or the end of retention. The partition re-arms its alarm only if this comes
+   * before the alarm it has.
+   */
+  earliestDueOf(messages: readonly NewMessage[]): number {
+    const now = this.clock.now();
+    const policy = this.topicPolicy;
+    let due = now + policy.retentionMs;
+    for (const m of messages) {
+      if (m.delayMs > 0) due = Math.min(due, now + m.delayMs);
+      const ttl = m.ttlMs ?? policy.ttlMs;
+      if (ttl !== null) due = Math.min(due, now + ttl);
+    }
+    return due;
+  }
+
+  /** Whether an append can dead-letter messages (overflow: drop_oldest with a limit). */
+  appendMayDeadLetter(): boolean {
+    const policy = this.topicPolicy;
+    return policy.overflow === "drop_oldest" && (policy.maxMessages !== null || policy.maxBytes !== null);
+  }
+
+  /**
    * The backlog: from the oldest message some subscription has not acked to the newest, in
    * messages and bytes. A partition without subscriptions has no backlog.
    */

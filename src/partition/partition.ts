@@ -60,7 +60,11 @@ export class Partition extends DurableObject<Env> {
     if (context) this.log.setContext(context);
     const outcome = this.log.append(messages);
     if (!outcome.ok) return outcome;
-    await this.afterChange();
+    // Most appends change nothing the alarm waits for: skip the queries that recompute it.
+    const due = this.log.earliestDueOf(messages);
+    if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt || this.log.appendMayDeadLetter()) {
+      await this.afterChange();
+    }
     this.waiters.wakeAll();
     return outcome;
   }
