@@ -624,7 +624,13 @@ export class PartitionLog {
    */
   enforceRetention(): number {
     const cutoff = this.clock.now() - this.topicPolicy.retentionMs;
-    return this.sql.exec(SQL.retentionDelete, cutoff, RETENTION_BATCH).rowsWritten;
+    const old: number[] = [];
+    for (const row of this.sql.exec<{ offset: number; produced_at: number }>(SQL.logOldest, RETENTION_BATCH)) {
+      if (row.produced_at >= cutoff) break;
+      old.push(row.offset);
+    }
+    if (old.length === 0) return 0;
+    return this.sql.exec(SQL.retentionDelete, JSON.stringify(old)).rowsWritten;
   }
 
   /**
@@ -699,10 +705,9 @@ export class PartitionLog {
    * oldest message's end of retention. Null if nothing will.
    */
   nextDueAt(): number | null {
-    const times = [
-      this.sql.exec<{ due: number | null }>(SQL.nextDelayedOrLease).one().due,
-      this.sql.exec<{ due: number | null }>(SQL.nextExpiry).one().due,
-    ];
+    const first = (query: string, ...params: number[]): number | null =>
+      this.sql.exec<{ due: number }>(query, ...params).toArray()[0]?.due ?? null;
+    const times = [first(SQL.nextDueOfState, DELAYED), first(SQL.nextDueOfState, LEASED), first(SQL.nextExpiry)];
     const oldest = this.sql.exec<{ produced_at: number }>(SQL.oldestProduced).toArray()[0];
     if (oldest) {
       const retentionEnd = oldest.produced_at + this.topicPolicy.retentionMs;

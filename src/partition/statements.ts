@@ -72,17 +72,18 @@ export const SQL = {
   delayedPromote: "UPDATE deliveries SET state = 0 WHERE state = 1 AND due_at <= ?",
   leasesEnded: "SELECT sub, offset, attempt FROM deliveries WHERE state = 2 AND due_at <= ? LIMIT 1000",
   expiredUnleased: `
-    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND state IN (0, 1) LIMIT 1000`,
-  nextDelayedOrLease: "SELECT MIN(due_at) AS due FROM deliveries WHERE state IN (1, 2)",
-  nextExpiry: "SELECT MIN(expires_at) AS due FROM deliveries WHERE expires_at > 0 AND state IN (0, 1)",
+    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND +state IN (0, 1) LIMIT 1000`,
+  // Each walks its index from the start and stops at the first row: O(log n), whatever the backlog.
+  nextDueOfState: "SELECT due_at AS due FROM deliveries WHERE state = ? ORDER BY due_at LIMIT 1",
+  // "+state" keeps the planner on deliveries_expiring instead of scanning every ready row.
+  nextExpiry: "SELECT expires_at AS due FROM deliveries WHERE expires_at > 0 AND +state IN (0, 1) ORDER BY expires_at LIMIT 1",
   oldestProduced: "SELECT produced_at FROM log ORDER BY offset LIMIT 1",
-  // Acked (or dead-lettered, or cancelled) messages past retention; unacked ones stay.
+  // The oldest messages, for retention: it walks from the start and stops at the first young one.
+  logOldest: "SELECT offset, produced_at FROM log ORDER BY offset LIMIT ?",
+  // Acked (or dead-lettered, or cancelled) messages among ?1 (a JSON array of offsets); unacked stay.
   retentionDelete: `
-    DELETE FROM log WHERE offset IN (
-      SELECT l.offset FROM log l
-      WHERE l.produced_at < ?1
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.sub IN (SELECT uid FROM subscriptions) AND d.offset = l.offset)
-      ORDER BY l.offset LIMIT ?2)`,
+    DELETE FROM log WHERE offset IN (SELECT value FROM json_each(?1))
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.sub IN (SELECT uid FROM subscriptions) AND d.offset = log.offset)`,
 
   outboxInsert: "INSERT INTO dead_letter_outbox (sub, message, created_at) VALUES (?, ?, ?)",
   outboxTake: "SELECT seq, sub, message FROM dead_letter_outbox ORDER BY seq LIMIT ?",
