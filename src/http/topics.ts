@@ -2,7 +2,7 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { Catalog, CatalogConflict } from "../catalog/catalog";
 import { SUBSCRIPTION_DEFAULTS, TOPIC_DEFAULTS } from "../catalog/defaults";
 import type { SubscriptionSettings, TopicSettings } from "../catalog/records";
-import { callPartition, resolveSubscriptionSpec, topicPartitions } from "../routing/partitions";
+import { callPartition, resolveSubscriptionSpec, surgePartitions, topicPartitions } from "../routing/partitions";
 import { deadLetterTopicName, deadLetterTopicProblem } from "../catalog/dead-letters";
 import { ApiError, invalidField, subscriptionNotFound, topicNotFound } from "./errors";
 import { requireTopic, subscriptionView, topicView, type App } from "./context";
@@ -195,7 +195,11 @@ export function registerTopicRoutes(app: App): void {
     if (!removed) throw topicNotFound(name);
     // The catalog no longer names the topic; now empty its partitions and make them refuse
     // writes from isolates whose cache still knows the topic.
-    await Promise.all(topicPartitions(c.env, removed.topic).map((p) => callPartition(() => p.stub.destroy())));
+    const partitions = [
+      ...topicPartitions(c.env, removed.topic),
+      ...removed.subscriptions.flatMap((s) => surgePartitions(c.env, removed.topic, s)),
+    ];
+    await Promise.all(partitions.map((p) => callPartition(() => p.stub.destroy())));
     return c.body(null, 204);
   });
 
@@ -241,7 +245,10 @@ export function registerTopicRoutes(app: App): void {
     const removed = await new Catalog(c.env.CATALOG).deleteSubscription(topicName, name);
     if (!removed) throw subscriptionNotFound(topicName, name);
     // If a partition misses this, the cron sweep drops the orphaned state within a minute.
-    await Promise.allSettled(topicPartitions(c.env, topic).map((p) => p.stub.unsubscribe(removed.uid)));
+    await Promise.allSettled([
+      ...topicPartitions(c.env, topic).map((p) => p.stub.unsubscribe(removed.uid)),
+      ...surgePartitions(c.env, topic, removed).map((p) => p.stub.destroy()),
+    ]);
     return c.body(null, 204);
   });
 }
