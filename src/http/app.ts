@@ -8,6 +8,7 @@ import type { AppEnv } from "./context";
 import { registerDocsRoutes } from "./docs";
 import { ApiError } from "./errors";
 import { registerMessageRoutes } from "./messages";
+import { registerReplayRoutes } from "./replay";
 import { registerStatsRoutes } from "./stats";
 import { registerTopicRoutes } from "./topics";
 import { validationError } from "./validation";
@@ -47,6 +48,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerMessageRoutes(app);
   registerStatsRoutes(app);
   registerConsumeRoutes(app);
+  registerReplayRoutes(app);
 
   app.notFound((c) => c.json(new ApiError("not_found", "no such route; see /docs").toBody(), 404));
   app.onError((error, c) => {

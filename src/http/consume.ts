@@ -1,21 +1,16 @@
-import { createRoute, type z } from "@hono/zod-openapi";
-import { Catalog } from "../catalog/catalog";
+import { createRoute } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { Partition } from "../partition/partition";
 import {
-  callPartition,
-  partitionHandle,
   receiptPartition,
   resolveSubscriptionSpec,
   subscriptionPartitions,
   type PartitionHandle,
 } from "../routing/partitions";
-import { redrive } from "../routing/redrive";
 import { receive, type Delivery } from "../routing/receive";
 import { decodeReceipt, encodeReceipt } from "../shared/receipt";
-import type { NackOptions, ReceiptOutcome, ReceiptRef, SeekTarget } from "../shared/partition-api";
-import { ApiError, invalidField } from "./errors";
+import type { NackOptions, ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
 import { iso, requireSubscription, type App } from "./context";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
 import {
@@ -25,10 +20,6 @@ import {
   ReceiptResults,
   ReceiveBody,
   ReceiveResponse,
-  RedriveBody,
-  RedriveResponse,
-  SeekBody,
-  SeekResponse,
   SubscriptionParams,
 } from "./schemas";
 
@@ -61,30 +52,6 @@ const receiptRoute = <S extends typeof AckBody | typeof NackBody | typeof Extend
     request: { params: SubscriptionParams, body: jsonBody(schema) },
     responses: { 200: jsonResponse(ReceiptResults, "One result per receipt, in request order"), ...commonErrors, ...notFound },
   });
-
-const seekRoute = createRoute({
-  method: "post",
-  path: `${base}/seek`,
-  tags,
-  summary: "Replay from a point: earliest, latest, a time, or partition offsets",
-  description:
-    "Every retained message from the target on is delivered again (attempts start over); messages before it count as done. " +
-    "Leases held at the time end, and their receipts are refused from then on.",
-  request: { params: SubscriptionParams, body: jsonBody(SeekBody) },
-  responses: { 200: jsonResponse(SeekResponse, "Where each partition now starts"), ...commonErrors, ...notFound },
-});
-
-const redriveRoute = createRoute({
-  method: "post",
-  path: `${base}/redrive`,
-  tags,
-  summary: "Move dead letters back to the subscription",
-  description:
-    "Each dead letter of this subscription (all, up to max, or only one reason) becomes deliverable to it again, " +
-    "with fresh attempts; other subscriptions are not touched. Safe to repeat after a failure: nothing moves twice.",
-  request: { params: SubscriptionParams, body: jsonBody(RedriveBody) },
-  responses: { 200: jsonResponse(RedriveResponse, "How many moved"), ...commonErrors, ...notFound },
-});
 
 const ackRoute = receiptRoute("ack", "Acknowledge deliveries: the messages are done", AckBody);
 const nackRoute = receiptRoute("nack", "Give deliveries back, to be delivered again now or after delay_seconds", NackBody);
@@ -178,22 +145,7 @@ function rawJson(response: Response): never {
   return response as never;
 }
 
-/** What a seek asks of each partition it concerns. */
-function seekTargets(to: z.infer<typeof SeekBody>["to"], topic: TopicRecord): { partition: number; target: SeekTarget }[] {
-  if (typeof to === "object") {
-    return Object.entries(to).map(([key, offset]) => {
-      const partition = Number(key);
-      if (partition >= topic.partitions) {
-        throw invalidField(`to.${key}`, `the topic has partitions 0 to ${topic.partitions - 1}`);
-      }
-      return { partition, target: { to: "offset", offset } };
-    });
-  }
-  const target: SeekTarget = to === "earliest" || to === "latest" ? { to } : { to: "timestamp", atMs: Date.parse(to) };
-  return Array.from({ length: topic.partitions }, (_, partition) => ({ partition, target }));
-}
-
-/** Receive, ack, nack, extend, seek and redrive. */
+/** Receive, ack, nack and extend. */
 export function registerConsumeRoutes(app: App): void {
   app.openapi(receiveRoute, async (c) => {
     const params = c.req.valid("param");
@@ -208,38 +160,6 @@ export function registerConsumeRoutes(app: App): void {
       signal: c.req.raw.signal,
     });
     return rawJson(c.body(deliveriesJson(topic, subscription, deliveries), 200, { "content-type": "application/json" }));
-  });
-
-  app.openapi(seekRoute, async (c) => {
-    const params = c.req.valid("param");
-    const { to } = c.req.valid("json");
-    const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
-    if (subscription.surgeState !== "off") {
-      // Part of the backlog lives in temporary partitions that a seek of the sources cannot reach.
-      throw new ApiError("conflict", "the subscription is in a backlog surge; seek once it has folded back (see stats)");
-    }
-    const targets = seekTargets(to, topic);
-    const partitions = await Promise.all(
-      targets.map(async ({ partition, target }) => ({
-        partition,
-        offset: await callPartition(() => partitionHandle(c.env, topic, partition).stub.seek(spec, target)),
-      })),
-    );
-    await new Catalog(c.env.CATALOG).recordSeek(subscription, typeof to === "string" ? to : JSON.stringify(to));
-    return c.json({ partitions }, 200);
-  });
-
-  app.openapi(redriveRoute, async (c) => {
-    const params = c.req.valid("param");
-    const body = c.req.valid("json");
-    const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
-    const report = await redrive(c.env, topic, subscription, spec, {
-      max: body.max ?? Number.MAX_SAFE_INTEGER,
-      reason: body.reason ?? null,
-    });
-    return c.json(report, 200);
   });
 
   app.openapi(ackRoute, async (c) => {
