@@ -11,8 +11,6 @@ import type {
   PartitionStats,
   ReceiptOutcome,
   ReceiptRef,
-  RedriveItem,
-  RedriveRequest,
   SeekTarget,
   SubscriptionCounts,
   SubscriptionMode,
@@ -25,9 +23,7 @@ import {
   backoffMs,
   DEAD_LETTER_HEADERS,
   deadLetterKey,
-  deadLetterKeyPrefix,
   DEFAULT_TOPIC_POLICY,
-  parseDeadLetterKey,
   type DeadLetterReason,
 } from "./policy";
 import { candidatesQuery, DELAYED, LEASED, MOVING, READY, SQL } from "./statements";
@@ -125,6 +121,15 @@ export class PartitionLog {
     if (this.context && JSON.stringify(this.context) === text) return;
     this.sql.exec(SQL.settingSet, "context", text);
     this.context = context;
+  }
+
+  /** Who this partition is in its topic (its index), as its context says. */
+  partitionIndex(): number {
+    return this.context?.index ?? 0;
+  }
+
+  subscription(uid: string): { mode: SubscriptionMode; policy: DeliveryPolicy | null } | undefined {
+    return this.subscriptions.get(uid);
   }
 
   subscriptionUids(): string[] {
@@ -556,45 +561,6 @@ export class PartitionLog {
     this.sql.exec(SQL.outboxInsert, uid, JSON.stringify(message), now);
   }
 
-  /**
-   * Source side of a surge move, step 1: the next `limit` messages of `uid` to copy to the
-   * temporary partitions, marked moving (deliverable nowhere) in this transaction. Messages a
-   * previous move left moving come first; with `onlyPending`, only they. Step 2 appends the
-   * copies, deduplicated by their origin; step 3 (finishSurgeMove) takes them out of here.
-   */
-  takeForSurge(uid: string, limit: number, onlyPending: boolean): SurgeCopy[] {
-    const now = this.clock.now();
-    const index = this.context?.index ?? 0;
-    return this.storage.transactionSync(() => {
-      type Row = { offset: number; expires_at: number; id: string; key: string | null; headers: string | null; body: string; priority: number; produced_at: number };
-      let rows = this.sql.exec<Row>(SQL.surgeMoving, uid, limit).toArray();
-      if (rows.length === 0 && !onlyPending) {
-        rows = this.sql.exec<Row>(SQL.surgeReady, uid, limit, now).toArray();
-        if (rows.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(rows.map((r) => r.offset)));
-      }
-      return rows.map((row) => ({
-        offset: row.offset,
-        message: {
-          id: row.id,
-          idFromProducer: false,
-          key: row.key,
-          headers: row.headers,
-          body: row.body,
-          priority: row.priority,
-          delayMs: 0,
-          ttlMs: row.expires_at > 0 ? Math.max(1, row.expires_at - now) : null,
-          dedupKey: `mv:${index}:${row.offset}`,
-          origin: { partition: index, offset: row.offset, producedAt: row.produced_at },
-        },
-      }));
-    });
-  }
-
-  /** Source side of a surge move, step 3: the copies are stored; the messages leave here. */
-  finishSurgeMove(uid: string, offsets: readonly number[]): void {
-    this.sql.exec(SQL.surgeDone, uid, JSON.stringify(offsets));
-  }
-
   /** The oldest dead letters still to append to their topic. */
   outbox(limit: number): OutboxEntry[] {
     return this.sql
@@ -631,73 +597,6 @@ export class PartitionLog {
     }
     if (old.length === 0) return 0;
     return this.sql.exec(SQL.retentionDelete, JSON.stringify(old)).rowsWritten;
-  }
-
-  /**
-   * Dead-letter partition side of a redrive: the dead letters of one source subscription not
-   * yet moved back, oldest first (optionally only those with `reason`), at most `max`.
-   */
-  deadLettersFor(request: RedriveRequest): RedriveItem[] {
-    const prefix = deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid);
-    // Keys are ASCII; ";" sorts right after ":", so [prefix, prefix with ";") is the range.
-    const end = `${prefix.slice(0, -1)};`;
-    const items: RedriveItem[] = [];
-    const rows = this.sql
-      .exec<{ offset: number; dedup_key: string; headers: string | null }>(SQL.deadLettersOf, prefix, end, request.after, 100_000)
-      .toArray();
-    for (const row of rows) {
-      if (items.length >= request.max) break;
-      if (request.reason !== null) {
-        const headers = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
-        if (headers[DEAD_LETTER_HEADERS.reason] !== request.reason) continue;
-      }
-      const origin = parseDeadLetterKey(row.dedup_key);
-      if (origin) items.push({ at: row.offset, dedupKey: row.dedup_key, ...origin });
-    }
-    return items;
-  }
-
-  /** Dead-letter partition side: these dead letters went back; nobody here receives them now. */
-  markRedriven(dedupKeys: readonly string[]): void {
-    this.storage.transactionSync(() => {
-      for (const key of dedupKeys) {
-        for (const row of this.sql.exec<{ offset: number }>(SQL.logByDedupKey, key).toArray()) {
-          this.sql.exec(SQL.logMarkRedriven, row.offset);
-          this.sql.exec(SQL.deliveriesDeleteForOffset, row.offset);
-        }
-      }
-    });
-  }
-
-  /**
-   * Source partition side of a redrive: makes each dead-lettered message deliverable to the
-   * subscription again, with fresh attempts. A dead letter restored before is skipped, so a
-   * retried redrive moves nothing twice. A message the log no longer has (past retention) is
-   * reported missing and its dead letter stays where it is.
-   */
-  restore(uid: string, items: readonly RedriveItem[]): { restored: string[]; missing: string[] } {
-    const sub = this.subscriptions.get(uid);
-    const restored: string[] = [];
-    const missing: string[] = [];
-    if (!sub) return { restored, missing: items.map((i) => i.dedupKey) };
-    this.storage.transactionSync(() => {
-      for (const item of items) {
-        if (this.sql.exec(SQL.redrivenGet, item.dedupKey).toArray().length > 0) {
-          restored.push(item.dedupKey);
-          continue;
-        }
-        const log = this.sql.exec<{ key: string | null; priority: number }>(SQL.logExists, item.offset).toArray()[0];
-        if (!log) {
-          missing.push(item.dedupKey);
-          continue;
-        }
-        const priority = sub.mode === "ordered" ? 0 : log.priority;
-        this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority);
-        this.sql.exec(SQL.redrivenInsert, item.dedupKey);
-        restored.push(item.dedupKey);
-      }
-    });
-    return { restored, missing };
   }
 
   /**

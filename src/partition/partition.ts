@@ -21,6 +21,8 @@ import type {
 import { SURGE_INDEX_BASE, surgePartitionName } from "../shared/partition-api";
 import { systemClock, type Clock } from "./clock";
 import { PartitionLog } from "./log";
+import { Redrives } from "./redrives";
+import { SurgeMoves } from "./surge-moves";
 import { migrate } from "./schema";
 import { Waiters } from "./waiters";
 
@@ -38,6 +40,8 @@ export class Partition extends DurableObject<Env> {
   /** Replaced by tests to move time; see test/helpers. */
   clock: Clock = systemClock;
   private readonly log: PartitionLog;
+  private readonly redrives: Redrives;
+  private readonly surgeMoves: SurgeMoves;
   private readonly waiters = new Waiters();
   /** The alarm time this instance last set, so that unchanged times cost no storage call. */
   private alarmAt: number | null = null;
@@ -48,7 +52,10 @@ export class Partition extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage);
-    this.log = new PartitionLog(ctx.storage, { now: () => this.clock.now() });
+    const clock = { now: () => this.clock.now() };
+    this.log = new PartitionLog(ctx.storage, clock);
+    this.redrives = new Redrives(ctx.storage, this.log);
+    this.surgeMoves = new SurgeMoves(ctx.storage, clock, this.log);
   }
 
   /**
@@ -148,18 +155,18 @@ export class Partition extends DurableObject<Env> {
 
   /** Dead-letter partition side of a redrive: which dead letters of a subscription are here. */
   async deadLettersFor(request: RedriveRequest): Promise<RedriveItem[]> {
-    return this.log.deadLettersFor(request);
+    return this.redrives.deadLettersFor(request);
   }
 
   /** Dead-letter partition side of a redrive: these went back to their source. */
   async markRedriven(dedupKeys: string[]): Promise<void> {
-    this.log.markRedriven(dedupKeys);
+    this.redrives.markRedriven(dedupKeys);
   }
 
   /** Source partition side of a redrive: makes dead-lettered messages deliverable again. */
   async restore(spec: SubscriptionSpec, items: RedriveItem[]): Promise<{ restored: string[]; missing: string[] }> {
     this.log.subscribe(spec);
-    const result = this.log.restore(spec.uid, items);
+    const result = this.redrives.restore(spec.uid, items);
     if (result.restored.length > 0) this.waiters.wake(spec.uid);
     return result;
   }
@@ -186,7 +193,7 @@ export class Partition extends DurableObject<Env> {
     const subscribed = new Set<number>();
     let moved = 0;
     while (Date.now() < deadline) {
-      const copies = this.log.takeForSurge(spec.uid, options.chunk, options.onlyPending);
+      const copies = this.surgeMoves.takeForSurge(spec.uid, options.chunk, options.onlyPending);
       if (copies.length === 0) break;
       // Spread by offset, so that consecutive messages land on different partitions.
       const groups = new Map<number, typeof copies>();
@@ -211,7 +218,7 @@ export class Partition extends DurableObject<Env> {
           if (!outcome.ok) throw new Error(`surge partition ${k} refused the copy: ${outcome.code}`);
         }),
       );
-      this.log.finishSurgeMove(
+      this.surgeMoves.finishSurgeMove(
         spec.uid,
         copies.map((c) => c.offset),
       );

@@ -102,7 +102,7 @@ describe("backlog surge", () => {
       .bind(topic, sub)
       .first<{ topic: string; sub: string; gen: number }>();
     const copies = await runInDurableObject<Partition, { message: unknown; offset: number }[]>(source!, (instance) =>
-      (instance as unknown as { log: { takeForSurge(uid: string, limit: number, onlyPending: boolean): { message: unknown; offset: number }[] } }).log.takeForSurge(meta!.sub, 50, false),
+      (instance as unknown as { surgeMoves: { takeForSurge(uid: string, limit: number, onlyPending: boolean): { message: unknown; offset: number }[] } }).surgeMoves.takeForSurge(meta!.sub, 50, false),
     );
     expect(copies).toHaveLength(50);
     // Copy the first half where the move would have: temporary partition offset % 4.

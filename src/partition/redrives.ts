@@ -1,0 +1,86 @@
+import type { RedriveItem, RedriveRequest } from "../shared/partition-api";
+import type { PartitionLog } from "./log";
+import { DEAD_LETTER_HEADERS, deadLetterKeyPrefix, parseDeadLetterKey } from "./policy";
+import { SQL } from "./statements";
+
+/**
+ * Both sides of a redrive (src/routing/redrive.ts): finding a subscription's dead letters in a
+ * dead-letter partition, and making them deliverable again in their source partition.
+ */
+export class Redrives {
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly log: PartitionLog,
+  ) {}
+
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  /**
+   * Dead-letter partition side of a redrive: the dead letters of one source subscription not
+   * yet moved back, oldest first (optionally only those with `reason`), at most `max`.
+   */
+  deadLettersFor(request: RedriveRequest): RedriveItem[] {
+    const prefix = deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid);
+    // Keys are ASCII; ";" sorts right after ":", so [prefix, prefix with ";") is the range.
+    const end = `${prefix.slice(0, -1)};`;
+    const items: RedriveItem[] = [];
+    const rows = this.sql
+      .exec<{ offset: number; dedup_key: string; headers: string | null }>(SQL.deadLettersOf, prefix, end, request.after, 100_000)
+      .toArray();
+    for (const row of rows) {
+      if (items.length >= request.max) break;
+      if (request.reason !== null) {
+        const headers = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
+        if (headers[DEAD_LETTER_HEADERS.reason] !== request.reason) continue;
+      }
+      const origin = parseDeadLetterKey(row.dedup_key);
+      if (origin) items.push({ at: row.offset, dedupKey: row.dedup_key, ...origin });
+    }
+    return items;
+  }
+
+  /** Dead-letter partition side: these dead letters went back; nobody here receives them now. */
+  markRedriven(dedupKeys: readonly string[]): void {
+    this.storage.transactionSync(() => {
+      for (const key of dedupKeys) {
+        for (const row of this.sql.exec<{ offset: number }>(SQL.logByDedupKey, key).toArray()) {
+          this.sql.exec(SQL.logMarkRedriven, row.offset);
+          this.sql.exec(SQL.deliveriesDeleteForOffset, row.offset);
+        }
+      }
+    });
+  }
+
+  /**
+   * Source partition side of a redrive: makes each dead-lettered message deliverable to the
+   * subscription again, with fresh attempts. A dead letter restored before is skipped, so a
+   * retried redrive moves nothing twice. A message the log no longer has (past retention) is
+   * reported missing and its dead letter stays where it is.
+   */
+  restore(uid: string, items: readonly RedriveItem[]): { restored: string[]; missing: string[] } {
+    const sub = this.log.subscription(uid);
+    const restored: string[] = [];
+    const missing: string[] = [];
+    if (!sub) return { restored, missing: items.map((i) => i.dedupKey) };
+    this.storage.transactionSync(() => {
+      for (const item of items) {
+        if (this.sql.exec(SQL.redrivenGet, item.dedupKey).toArray().length > 0) {
+          restored.push(item.dedupKey);
+          continue;
+        }
+        const log = this.sql.exec<{ key: string | null; priority: number }>(SQL.logExists, item.offset).toArray()[0];
+        if (!log) {
+          missing.push(item.dedupKey);
+          continue;
+        }
+        const priority = sub.mode === "ordered" ? 0 : log.priority;
+        this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority);
+        this.sql.exec(SQL.redrivenInsert, item.dedupKey);
+        restored.push(item.dedupKey);
+      }
+    });
+    return { restored, missing };
+  }
+}

@@ -1,0 +1,58 @@
+import type { Clock } from "./clock";
+import type { PartitionLog, SurgeCopy } from "./log";
+import { SQL } from "./statements";
+
+/**
+ * The source side of a backlog surge (docs/surge.md): taking a subscription's ready messages
+ * out in chunks, crash-safely, for the temporary partitions.
+ */
+export class SurgeMoves {
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly clock: Clock,
+    private readonly log: PartitionLog,
+  ) {}
+
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  /**
+   * Source side of a surge move, step 1: the next `limit` messages of `uid` to copy to the
+   * temporary partitions, marked moving (deliverable nowhere) in this transaction. Messages a
+   * previous move left moving come first; with `onlyPending`, only they. Step 2 appends the
+   * copies, deduplicated by their origin; step 3 (finishSurgeMove) takes them out of here.
+   */
+  takeForSurge(uid: string, limit: number, onlyPending: boolean): SurgeCopy[] {
+    const now = this.clock.now();
+    const index = this.log.partitionIndex();
+    return this.storage.transactionSync(() => {
+      type Row = { offset: number; expires_at: number; id: string; key: string | null; headers: string | null; body: string; priority: number; produced_at: number };
+      let rows = this.sql.exec<Row>(SQL.surgeMoving, uid, limit).toArray();
+      if (rows.length === 0 && !onlyPending) {
+        rows = this.sql.exec<Row>(SQL.surgeReady, uid, limit, now).toArray();
+        if (rows.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(rows.map((r) => r.offset)));
+      }
+      return rows.map((row) => ({
+        offset: row.offset,
+        message: {
+          id: row.id,
+          idFromProducer: false,
+          key: row.key,
+          headers: row.headers,
+          body: row.body,
+          priority: row.priority,
+          delayMs: 0,
+          ttlMs: row.expires_at > 0 ? Math.max(1, row.expires_at - now) : null,
+          dedupKey: `mv:${index}:${row.offset}`,
+          origin: { partition: index, offset: row.offset, producedAt: row.produced_at },
+        },
+      }));
+    });
+  }
+
+  /** Source side of a surge move, step 3: the copies are stored; the messages leave here. */
+  finishSurgeMove(uid: string, offsets: readonly number[]): void {
+    this.sql.exec(SQL.surgeDone, uid, JSON.stringify(offsets));
+  }
+}
