@@ -1,0 +1,112 @@
+// Producers and consumers that keep going through server restarts.
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A small seeded generator (mulberry32), so that a run can be replayed from its seed. */
+export function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Calls the API; throws on a network error or a 5xx (the caller retries), returns 2xx/4xx answers. */
+export async function call(url, token, method, path, body) {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await response.text();
+  if (response.status >= 500) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 200)}`);
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Retries `fn` until it succeeds or `until()` says stop; waits between tries (the server may be down). */
+export async function persist(fn, until = () => false) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (until()) throw error;
+      await sleep(Math.min(1000, 50 * (attempt + 1)));
+    }
+  }
+}
+
+/**
+ * Produces `total` messages in batches with ids, retrying every unanswered batch with the same
+ * ids (deduplication makes that safe). Two of three messages have one of 20 keys.
+ */
+export async function producer({ url, token, topic, ledger, next, total, batch, random, rate }) {
+  for (;;) {
+    const start = next.value;
+    if (start >= total) return;
+    const size = Math.min(batch, total - start);
+    next.value += size;
+    const messages = Array.from({ length: size }, (_, i) => {
+      const n = start + i;
+      const id = `m-${n}`;
+      ledger.attempted.add(id);
+      return random() < 2 / 3 ? { id, key: `k${n % 20}`, body: { n } } : { id, body: { n } };
+    });
+    const answer = await persist(async () => {
+      ledger.produceRequests++;
+      const r = await call(url, token, "POST", `/v1/topics/${topic}/messages`, { messages });
+      if (r.status !== 200) throw new Error(`produce refused: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    });
+    ledger.producesAnswered++;
+    for (const r of answer.results) ledger.recordProduced(r.id, r.partition, r.offset);
+    if (rate) await sleep((size / rate) * 1000);
+  }
+}
+
+/**
+ * Receives from one subscription until `done()`: acks most deliveries, nacks some, and lets some
+ * leases run out (does nothing with them).
+ */
+export async function consumer({ url, token, topic, sub, ordered, ledger, random, done }) {
+  while (!done()) {
+    let got;
+    try {
+      const r = await call(url, token, "POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, {
+        max_messages: 20,
+        wait_seconds: 1,
+      });
+      got = r.body.messages;
+    } catch {
+      await sleep(200);
+      continue;
+    }
+    const acks = [];
+    const nacks = [];
+    for (const m of got) {
+      ledger.recordDelivery(sub, m, ordered);
+      const roll = random();
+      if (roll < 0.8) acks.push(m);
+      else if (roll < 0.9) nacks.push(m);
+      // else: let the lease run out
+    }
+    if (acks.length > 0) {
+      for (const m of acks) ledger.recordAckSent(sub, m, ordered);
+      // An ack whose answer was lost (the server was killed) is sent again: acks are idempotent,
+      // so the answer then tells whether it took effect.
+      const r = await persist(
+        () => call(url, token, "POST", `/v1/topics/${topic}/subscriptions/${sub}/ack`, { receipts: acks.map((m) => m.receipt) }),
+        done,
+      ).catch(() => null);
+      r?.body.results.forEach((result, i) => result.ok && ledger.recordAcked(sub, acks[i].id));
+    }
+    if (nacks.length > 0) {
+      await call(url, token, "POST", `/v1/topics/${topic}/subscriptions/${sub}/nack`, {
+        receipts: nacks.map((m) => m.receipt),
+      }).catch(() => {});
+    }
+  }
+}
