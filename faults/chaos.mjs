@@ -59,7 +59,11 @@ try {
   // Two producers; without --soak they spread the messages over the kills (about 3 s apart).
   const rate = args.soak ? soakRate / 2 : Math.max(200, total / Math.max(1, kills * 3) / 2);
   const producers = Promise.all(
-    [0, 1].map(() => producer({ url, token: TOKEN, topic: TOPIC, ledger, next, total, batch, random, rate })),
+    [0, 1].map(() =>
+      // A steady soak keys every message (100 keys), so that the ordered subscription keeps up:
+      // its keyless messages are one sequence per partition.
+      producer({ url, token: TOKEN, topic: TOPIC, ledger, next, total, batch, random, rate, ...(args.soak ? { keyed: 1, keys: 100 } : { keyed: 2 / 3, keys: 20 }) }),
+    ),
   ).then(() => (producing = false));
   const settled = () =>
     (!producing && SUBS.every((s) => ledger.outstanding(s.name).length === 0)) || Date.now() > DEADLINE;

@@ -41,9 +41,9 @@ export async function persist(fn, until = () => false) {
 
 /**
  * Produces `total` messages in batches with ids, retrying every unanswered batch with the same
- * ids (deduplication makes that safe). Two of three messages have one of 20 keys.
+ * ids (deduplication makes that safe). A share `keyed` of the messages has one of `keys` keys.
  */
-export async function producer({ url, token, topic, ledger, next, total, batch, random, rate }) {
+export async function producer({ url, token, topic, ledger, next, total, batch, random, rate, keyed, keys }) {
   for (;;) {
     const start = next.value;
     if (start >= total) return;
@@ -53,7 +53,7 @@ export async function producer({ url, token, topic, ledger, next, total, batch, 
       const n = start + i;
       const id = `m-${n}`;
       ledger.attempted.add(id);
-      return random() < 2 / 3 ? { id, key: `k${n % 20}`, body: { n } } : { id, body: { n } };
+      return random() < keyed ? { id, key: `k${n % keys}`, body: { n } } : { id, body: { n } };
     });
     const answer = await persist(async () => {
       ledger.produceRequests++;

@@ -16,8 +16,17 @@ const statsRoute = createRoute({
   responses: { 200: jsonResponse(StatsResponse, "The topic's current state"), ...commonErrors, ...notFound },
 });
 
-function countsOf(stats: PartitionStats, subscription: SubscriptionRecord): SubscriptionCounts | undefined {
-  return stats.subscriptions.find((x) => x.uid === subscription.uid);
+/** One partition's counts for one subscription, named as the API names them. */
+function partitionCounts(partition: number, stats: PartitionStats, subscription: SubscriptionRecord) {
+  const counts: SubscriptionCounts | undefined = stats.subscriptions.find((x) => x.uid === subscription.uid);
+  return {
+    partition,
+    ready: counts?.ready ?? 0,
+    delayed: counts?.delayed ?? 0,
+    in_flight: counts?.inFlight ?? 0,
+    oldest: counts?.oldestUnackedAt ?? null,
+    pending: counts?.deadLettersPending ?? 0,
+  };
 }
 
 /** Topic statistics, gathered from every partition (and every running surge's). */
@@ -33,28 +42,8 @@ export function registerStatsRoutes(app: App): void {
       subscriptions.map(async (sub) => {
         const temps = surgePartitions(c.env, topic, sub);
         const tempStats = await Promise.all(temps.map((p) => callPartition(() => p.stub.stats())));
-        const parts = perPartition.map((s, partition) => {
-          const counts = countsOf(s, sub);
-          return {
-            partition,
-            ready: counts?.ready ?? 0,
-            delayed: counts?.delayed ?? 0,
-            in_flight: counts?.inFlight ?? 0,
-            oldest: counts?.oldestUnackedAt ?? null,
-            pending: counts?.deadLettersPending ?? 0,
-          };
-        });
-        const temporary = tempStats.map((s, i) => {
-          const counts = countsOf(s, sub);
-          return {
-            partition: temps[i]!.index,
-            ready: counts?.ready ?? 0,
-            delayed: counts?.delayed ?? 0,
-            in_flight: counts?.inFlight ?? 0,
-            oldest: counts?.oldestUnackedAt ?? null,
-            pending: counts?.deadLettersPending ?? 0,
-          };
-        });
+        const parts = perPartition.map((s, partition) => partitionCounts(partition, s, sub));
+        const temporary = tempStats.map((s, i) => partitionCounts(temps[i]!.index, s, sub));
         const all = [...parts, ...temporary];
         const oldest = Math.min(...all.map((p) => p.oldest ?? Infinity));
         const view = subscriptionView(sub);
