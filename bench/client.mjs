@@ -1,12 +1,63 @@
-// A small keep-alive HTTP client for the benchmark (Node's fetch pools connections).
+// A small keep-alive HTTP client for the benchmarks. node:http with a keep-alive agent costs
+// the client less CPU per request than fetch, and on a 2-core machine the client shares the
+// cores with the server it measures.
+import { Agent, request as httpRequest } from "node:http";
+
+/** Every request of the bench gives up after this long, so no run can hang. */
+const REQUEST_TIMEOUT_MS = 120_000;
+const agent = new Agent({ keepAlive: true, scheduling: "fifo" });
+
+/** One HTTP request; resolves with the status and the body as text. */
+export function send(url, method, path, body, headers = {}) {
+  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url + path,
+      {
+        method,
+        agent,
+        headers: {
+          ...headers,
+          ...(payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
+    // A deadline for the whole request, not the socket's idle timeout: a long poll may rightly
+    // stay silent for up to 60 s, but no request of the bench may outlive this.
+    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer in ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    req.on("close", () => clearTimeout(timer));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * `wrangler dev` reloads the Worker when a file under src/ changes (other engineers edit the
+ * same tree), and answers the requests it cut with this 503. The bench retries those and
+ * counts them, so a run reports that its figures were disturbed instead of dying.
+ */
+const RELOADED = /restarted mid-request/;
+const MAX_RELOAD_RETRIES = 3;
+export const disturbances = { reloads: 0 };
 
 export function client(url, token) {
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const headers = { authorization: `Bearer ${token}` };
   async function call(method, path, body) {
-    const response = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text === "" ? null : JSON.parse(text);
+    for (let attempt = 0; ; attempt++) {
+      const { status, text } = await send(url, method, path, body, headers);
+      if (status === 503 && RELOADED.test(text) && attempt < MAX_RELOAD_RETRIES) {
+        disturbances.reloads++;
+        continue;
+      }
+      if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${text}`);
+      return text === "" ? null : JSON.parse(text);
+    }
   }
   return {
     call,

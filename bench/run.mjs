@@ -1,131 +1,108 @@
-// `npm run bench`: starts a fresh local server (the same `wrangler dev` as `npm start`), runs
-// the cases below against it over keep-alive HTTP, prints a table and writes it as JSON to
-// bench/results/. Figures are for this machine and this local runtime: compare only figures
-// taken in one run. See docs/operations.md#benchmark.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { startServer } from "../scripts/local-server.mjs";
-import { client, parallel, percentile } from "./client.mjs";
+// `npm run bench`: the instrument of docs/performance.md. It starts two fresh local servers —
+// Weir (the same `wrangler dev` as `npm start`) and the ceiling Worker of bench/ceilings/ in a
+// second `wrangler dev` — each on a free port with temporary state and no network, runs the
+// cases over keep-alive HTTP from this process, prints one table with the ceilings, ratios and
+// the issue's targets, and writes it as JSON to bench/results/.
+//   npm run bench                 the default set, under 5 minutes on 2 cores
+//   npm run bench -- --quick      a smoke run of every case (1 run each, small sizes)
+//   npm run bench -- --soak       5 minutes at 500 msg/s, sampling workerd's memory
+// Sizes: BENCH_RUNS, BENCH_MESSAGES, BENCH_REQUESTS, BENCH_LATENCY_REQUESTS,
+// BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS, BENCH_IDLE_WAIT_SECONDS, BENCH_SOAK_SECONDS,
+// BENCH_SOAK_RATE (see bench/config.mjs).
+import { client, disturbances } from "./client.mjs";
+import { QUICK, SOAK, config } from "./config.mjs";
+import { measureCeilings } from "./cases/ceilings.mjs";
+import { receiveAckRate, receiveAckTwoSubscriptions } from "./cases/consume.mjs";
+import { PARTITION_CALLS_SOURCE, measureIdleConsumer } from "./cases/idle.mjs";
+import { measureLargeMessage } from "./cases/large.mjs";
+import { measureProduceToDelivery } from "./cases/latency.mjs";
+import { measureProduce } from "./cases/produce.mjs";
+import { buildRows, renderBreakdown, timeBreakdown } from "./report.mjs";
+import { writeResult } from "./results.mjs";
+import { startCeilings, startWeir } from "./servers.mjs";
+import { runSoak } from "./soak.mjs";
+import { renderTable } from "./table.mjs";
 
 const TOKEN = "bench-admin-token";
-const BODY_BYTES = 256;
-const CONCURRENCY = 8;
-const BATCH = 100;
-const PRODUCE_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 40_000);
-const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
-const LATENCY_RATE = 200;
+/** The whole run stops by itself after this long, whatever hangs. */
+const RUN_TIMEOUT_MS = (SOAK ? config.soakSeconds + 300 : 15 * 60) * 1000;
 
-const payload = "x".repeat(BODY_BYTES - 2); // a JSON string of 256 bytes
-const message = () => ({ body: payload });
+const started = performance.now();
+const progress = (what) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${what}`);
 
-/** Produces PRODUCE_MESSAGES in batches; `make(i)` builds the i-th message. */
-async function produceThroughput(api, topic, make = message) {
-  let sent = 0;
-  const started = performance.now();
-  await parallel(CONCURRENCY, async () => {
-    if (sent >= PRODUCE_MESSAGES) return false;
-    const first = sent;
-    sent += BATCH;
-    await api.produce(topic, Array.from({ length: BATCH }, (_, i) => make(first + i)));
-    return true;
-  });
-  const seconds = (performance.now() - started) / 1000;
-  return { messages: sent, seconds, msgsPerSecond: sent / seconds };
+async function defaultSet(weir, ceilings) {
+  const api = client(weir.url, TOKEN);
+  const prefix = `b${Date.now().toString(36)}`;
+  const results = { config, quick: QUICK, disturbances };
+  progress("ceilings");
+  results.ceilings = await measureCeilings(ceilings.url);
+  progress("produce");
+  const { figures, backlogTopics } = await measureProduce(api, prefix);
+  results.produce = figures;
+  progress("receive + ack");
+  results.consume = {
+    p1: await receiveAckRate(api, backlogTopics.batch1),
+    p4: await receiveAckRate(api, backlogTopics.batch4),
+    twoSubs: await receiveAckTwoSubscriptions(api, prefix),
+  };
+  progress("produce → delivery latency");
+  results.latency = await measureProduceToDelivery(api, prefix);
+  progress("1 MiB round trip");
+  results.large = await measureLargeMessage(api, prefix);
+  progress(`idle long-poll consumers (${config.idleSeconds} s)`);
+  results.idle = await measureIdleConsumer(api, weir, prefix);
+  return results;
 }
 
-async function receiveAckThroughput(api, topic, sub, expected) {
-  let received = 0;
-  let emptyInARow = 0;
-  const started = performance.now();
-  await parallel(CONCURRENCY, async () => {
-    if (received >= expected || emptyInARow > CONCURRENCY * 2) return false;
-    const { messages } = await api.receive(topic, sub, { max_messages: BATCH });
-    if (messages.length === 0) {
-      emptyInARow++;
-      return true;
-    }
-    emptyInARow = 0;
-    received += messages.length;
-    await api.ack(topic, sub, messages.map((m) => m.receipt));
-    return true;
-  });
-  const seconds = (performance.now() - started) / 1000;
-  return { messages: received, seconds, msgsPerSecond: received / seconds };
-}
-
-/** A consumer waits in a long poll while single messages are produced at a steady rate. */
-async function produceToDelivery(api, topic, sub) {
-  const latencies = [];
-  const total = LATENCY_RATE * LATENCY_SECONDS;
-  let stop = false;
-  const consumer = (async () => {
-    while (!stop || latencies.length < total) {
-      const { messages } = await api.receive(topic, sub, { max_messages: BATCH, wait_seconds: 2 });
-      const now = performance.now() + performance.timeOrigin;
-      for (const m of messages) latencies.push(now - m.body.sentAt);
-      if (messages.length > 0) await api.ack(topic, sub, messages.map((m) => m.receipt));
-      if (stop && messages.length === 0) break;
-    }
-  })();
-  const started = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / LATENCY_RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await api.produce(topic, [{ body: { sentAt: performance.now() + performance.timeOrigin, pad: payload.slice(40) } }]);
-  }
-  stop = true;
-  await consumer;
-  latencies.sort((a, b) => a - b);
-  return { samples: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
-
-const server = await startServer({ vars: { ADMIN_TOKEN: TOKEN } });
-const api = client(server.url, TOKEN);
-const results = {};
-try {
-  const run = Date.now().toString(36);
-  // Throughput: one 4-partition topic with one subscription.
-  const topic = `bench-${run}`;
-  await api.createTopic(topic, 4);
-  await api.createSubscription(topic, "s");
-  // Warm-up: compile paths, create the objects.
-  await api.produce(topic, Array.from({ length: BATCH }, message));
-  await receiveAckThroughput(api, topic, "s", BATCH);
-
-  results.produce = await produceThroughput(api, topic);
-  results.receiveAck = await receiveAckThroughput(api, topic, "s", results.produce.messages);
-
-  // The same produce with one message in ten delayed by a minute, and with producer ids.
-  const delayedTopic = `delayed-${run}`;
-  await api.createTopic(delayedTopic, 4);
-  await api.createSubscription(delayedTopic, "s");
-  results.produceDelayed = await produceThroughput(api, delayedTopic, (i) =>
-    i % 10 === 0 ? { body: payload, delay_seconds: 60 } : { body: payload },
+function print(results) {
+  const rows = buildRows(results);
+  const breakdown = timeBreakdown(results);
+  const { p1, p4 } = results.idle;
+  console.log(`\nWeir benchmark${QUICK ? " (--quick: 1 run, small sizes; a smoke test, not a figure)" : ""}, ${new Date().toISOString()}`);
+  console.log(`median of ${config.runs} run(s) after a warm-up, min–max beside it; ratio = Weir ÷ ceiling\n`);
+  console.log(renderTable(rows));
+  console.log(`\n${renderBreakdown(breakdown)}\n`);
+  console.log(
+    [
+      "Notes",
+      "- Ceilings run in a second wrangler dev process (bench/ceilings/) with the same local proxy, on the",
+      "  same machine, in the same run; compare only figures taken in one run (they move by up to a third).",
+      "- Locally every Durable Object shares one workerd thread: 4 partitions cannot beat 1 here. On",
+      "  Cloudflare each partition is its own object (docs/performance.md).",
+      `- Idle consumer: receives counted by the bench (1 partition: ${p1.receives}, 4 partitions: ${p4.receives};`,
+      `  server log lines: ${p1.receivesInServerLog} and ${p4.receivesInServerLog}); partition calls ${PARTITION_CALLS_SOURCE}.`,
+    ].join("\n"),
   );
-  const dedupTopic = `dedup-${run}`;
-  await api.createTopic(dedupTopic, 4);
-  await api.createSubscription(dedupTopic, "s");
-  results.produceDedup = await produceThroughput(api, dedupTopic, (i) => ({ id: `${run}-${i}`, body: payload }));
-
-  const latencyTopic = `latency-${run}`;
-  await api.createTopic(latencyTopic, 4);
-  await api.createSubscription(latencyTopic, "s");
-  results.latency = await produceToDelivery(api, latencyTopic, "s");
-} finally {
-  await server.stop();
+  if (disturbances.reloads > 0) {
+    console.log(`\nWARNING: wrangler dev reloaded the Worker during this run (src/ changed; ${disturbances.reloads} requests retried): figures are disturbed, run again.`);
+  }
+  return { rows, breakdown };
 }
 
-const rows = [
-  ["produce, batches of 100 × 256 B, concurrency 8, 4 partitions", `${results.produce.msgsPerSecond.toFixed(0)} msg/s`, `${results.produce.messages} msgs in ${results.produce.seconds.toFixed(2)} s`],
-  ["  … with 10% of messages delayed 60 s", `${results.produceDelayed.msgsPerSecond.toFixed(0)} msg/s`, `${(results.produceDelayed.msgsPerSecond / results.produce.msgsPerSecond * 100).toFixed(0)}% of plain`],
-  ["  … with producer ids (deduplication)", `${results.produceDedup.msgsPerSecond.toFixed(0)} msg/s`, `${(results.produceDedup.msgsPerSecond / results.produce.msgsPerSecond * 100).toFixed(0)}% of plain`],
-  ["receive + ack, batches of 100, concurrency 8, 4 partitions", `${results.receiveAck.msgsPerSecond.toFixed(0)} msg/s`, `${results.receiveAck.messages} msgs in ${results.receiveAck.seconds.toFixed(2)} s`],
-  [`produce → delivery, waiting consumer, ${LATENCY_RATE} msg/s`, `p50 ${results.latency.p50.toFixed(1)} ms`, `p99 ${results.latency.p99.toFixed(1)} ms over ${results.latency.samples} msgs`],
-];
-const width = Math.max(...rows.map((r) => r[0].length));
-console.log(`\nWeir benchmark (local wrangler dev, ${new Date().toISOString()})\n`);
-for (const [name, figure, detail] of rows) console.log(`${name.padEnd(width)}  ${figure.padStart(14)}  ${detail}`);
-mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-const file = new URL(`./results/bench-${new Date().toISOString().replaceAll(":", "-")}.json`, import.meta.url);
-writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
-console.log(`\nwritten to ${file.pathname}`);
+const timer = setTimeout(() => {
+  console.error(`bench: gave up after ${RUN_TIMEOUT_MS / 1000} s`);
+  process.exit(2);
+}, RUN_TIMEOUT_MS);
+timer.unref();
+
+progress(SOAK ? "starting Weir" : "starting Weir and the ceiling Worker");
+// One after the other: two servers choosing free ports at once could choose the same one.
+const weir = await startWeir(TOKEN);
+let ceilings = null;
+try {
+  ceilings = SOAK ? null : await startCeilings();
+} catch (error) {
+  await weir.stop();
+  throw error;
+}
+const stopAll = () => Promise.all([weir.stop(), ceilings?.stop()]);
+process.once("SIGINT", () => stopAll().then(() => process.exit(130)));
+let results;
+try {
+  results = SOAK ? await runSoak(client(weir.url, TOKEN), weir, progress) : await defaultSet(weir, ceilings);
+} finally {
+  await stopAll();
+}
+const printed = SOAK ? {} : print(results);
+const file = writeResult(SOAK ? "soak" : QUICK ? "quick" : "bench", { results, ...printed });
+progress(`done; written to ${file}`);

@@ -1,0 +1,50 @@
+// Produce-to-delivery latency: one consumer waits in a long poll on a 4-partition topic while
+// single 256-byte messages are produced at a steady 200 msg/s, well below the request-rate
+// ceiling, so the figure measures Weir and not a queue of requests. Each message carries its
+// send time; both clocks are this process's.
+import { BATCH, LATENCY_RATE, WARMUP_FRACTION, config, payload } from "../config.mjs";
+import { percentile } from "../client.mjs";
+import { sleep } from "../measure.mjs";
+import { repeat } from "../stats.mjs";
+
+const WAIT_SECONDS = 20;
+/** After the last produce, the consumer has this long to see every message. */
+const GRACE_MS = 30_000;
+
+const now = () => performance.timeOrigin + performance.now();
+
+async function oneRun(api, topic, seconds) {
+  const total = Math.round(LATENCY_RATE * seconds);
+  const latencies = [];
+  let deadline = Infinity;
+  const consumer = (async () => {
+    while (latencies.length < total && Date.now() < deadline) {
+      const { messages } = await api.receive(topic, "s", { max_messages: BATCH, wait_seconds: WAIT_SECONDS });
+      const at = now();
+      for (const m of messages) latencies.push(at - m.body.sentAt);
+      if (messages.length > 0) await api.ack(topic, "s", messages.map((m) => m.receipt));
+    }
+  })();
+  const started = performance.now();
+  // The pad keeps the message at about 256 bytes, like every other case.
+  const pad = payload.slice(40);
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / LATENCY_RATE - performance.now();
+    if (wait > 0) await sleep(wait);
+    await api.produce(topic, [{ body: { sentAt: now(), pad } }]);
+  }
+  deadline = Date.now() + GRACE_MS;
+  await consumer;
+  if (latencies.length < total) throw new Error(`latency: ${latencies.length} of ${total} messages delivered`);
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+export async function measureProduceToDelivery(api, prefix) {
+  const topic = `${prefix}-latency`;
+  await api.createTopic(topic, 4);
+  await api.createSubscription(topic, "s");
+  return repeat({ runs: config.runs }, ({ warmup }) =>
+    oneRun(api, topic, warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds),
+  );
+}

@@ -1,0 +1,72 @@
+// The ceilings Weir is measured against (docs/performance.md): what the local runtime does with
+// no queue logic at all. Every route answers with a tiny JSON body, as Weir does.
+//   GET  /noop          the Worker answers at once
+//   GET  /object/noop   the Worker calls a Durable Object method that returns at once
+//   POST /object/echo   the Worker parses {"messages":[{body}]} and hands them to the object,
+//                       which only counts them: the cost of moving the payload, no SQL
+//   POST /object/insert the same, and the object inserts one row per message in one transaction
+// The request bodies are the same shape as Weir's produce, so the ratios compare like with like.
+import { DurableObject } from "cloudflare:workers";
+
+interface Env {
+  SINK: DurableObjectNamespace<Sink>;
+}
+
+interface Message {
+  body: unknown;
+}
+
+export class Sink extends DurableObject<Env> {
+  private next = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS rows (n INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+    this.next = Number(ctx.storage.sql.exec("SELECT COALESCE(MAX(n), -1) + 1 AS next FROM rows").one().next);
+  }
+
+  noop(): number {
+    return 0;
+  }
+
+  echo(bodies: string[]): number {
+    return bodies.length;
+  }
+
+  /** Inserts one row per body in one transaction, as Weir's append does; returns the count. */
+  insert(bodies: string[]): number {
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      for (const body of bodies) sql.exec("INSERT INTO rows (n, body) VALUES (?, ?)", this.next++, body);
+    });
+    return bodies.length;
+  }
+}
+
+/** One object per name: `?object=k` lets the bench spread load over several objects. */
+function sink(env: Env, url: URL): DurableObjectStub<Sink> {
+  return env.SINK.get(env.SINK.idFromName(url.searchParams.get("object") ?? "0"));
+}
+
+async function bodies(request: Request): Promise<string[]> {
+  const { messages } = (await request.json()) as { messages: Message[] };
+  return messages.map((m) => JSON.stringify(m.body));
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    switch (url.pathname) {
+      case "/noop":
+        return Response.json({ ok: true });
+      case "/object/noop":
+        return Response.json({ ok: true, n: await sink(env, url).noop() });
+      case "/object/echo":
+        return Response.json({ ok: true, n: await sink(env, url).echo(await bodies(request)) });
+      case "/object/insert":
+        return Response.json({ ok: true, n: await sink(env, url).insert(await bodies(request)) });
+      default:
+        return Response.json({ error: "no such route" }, { status: 404 });
+    }
+  },
+} satisfies ExportedHandler<Env>;

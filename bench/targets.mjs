@@ -1,0 +1,18 @@
+// The per-figure targets of issue 8, as numbers. Each says what it compares and why the
+// slack, if any, is there. The report prints them beside the figures with a pass/fail mark.
+
+/** Batched produce to one partition: at least this fraction of the "object inserts 100 rows" ceiling. */
+export const BATCH_PRODUCE_OF_INSERT_CEILING = 0.5;
+/** Single-message produce: at least this fraction of the "object inserts 1 row" ceiling. */
+export const SINGLE_PRODUCE_OF_INSERT_CEILING = 0.8;
+/**
+ * "4 partitions no slower than 1": medians taken back to back move by up to a third between
+ * runs, so 4 partitions pass at 90% of one partition's median or better.
+ */
+export const FOUR_PARTITIONS_OF_ONE = 0.9;
+/** Receive + ack with batches of 100, msg/s, on one partition and (no less) on four. */
+export const RECEIVE_ACK_MSGS_PER_SECOND = 15_000;
+/** Produce-to-delivery p50 and p99 within this multiple of the no-op Worker round trip's. */
+export const LATENCY_OF_NOOP_ROUND_TRIP = 2;
+/** --soak: the last minute's workerd RSS may exceed the second minute's by at most this fraction. */
+export const SOAK_MEMORY_GROWTH = 0.1;
