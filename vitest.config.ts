@@ -2,6 +2,8 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token";
+export const TEST_RECEIPT_SECRET = "test-receipt-secret";
+export const TEST_OUTBOUND_SIGNING_SECRET = "test-outbound-signing-secret";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -14,7 +16,14 @@ export default defineConfig(async () => {
             cloudflareTest({
               main: "./src/index.ts",
               wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, TEST_MIGRATIONS: migrations } },
+              miniflare: {
+                bindings: {
+                  ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                  RECEIPT_SECRET: TEST_RECEIPT_SECRET,
+                  OUTBOUND_SIGNING_SECRET: TEST_OUTBOUND_SIGNING_SECRET,
+                  TEST_MIGRATIONS: migrations,
+                },
+              },
             }),
           ],
           test: {

@@ -1,9 +1,18 @@
 import type { Partition } from "./partition/partition";
+import type { RateLimiter } from "./rate-limiter/rate-limiter";
 
-/** The bindings of the Worker, as declared in wrangler.toml and .dev.vars. */
+/** The bindings of the Worker, as declared in wrangler.toml and .dev.vars. docs/security.md lists the secrets. */
 export interface Env {
   PARTITION: DurableObjectNamespace<Partition>;
+  /** One object per API key that has a rate limit. */
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   CATALOG: D1Database;
   /** Bearer token with every scope. A wrangler secret in production, .dev.vars locally. */
   ADMIN_TOKEN?: string;
+  /** Signs receipts (HMAC-SHA256). A wrangler secret; when unset, derived from ADMIN_TOKEN. */
+  RECEIPT_SECRET?: string;
+  /** Signs requests Weir sends (Weir-Signature header). A wrangler secret; outbound calls need it. */
+  OUTBOUND_SIGNING_SECRET?: string;
+  /** "true" lets outbound calls reach loopback addresses: local development only. */
+  OUTBOUND_ALLOW_LOOPBACK?: string;
 }

@@ -3,6 +3,7 @@ import { createApp } from "./http/app";
 import { scheduled } from "./cron/scheduled";
 
 export { Partition } from "./partition/partition";
+export { RateLimiter } from "./rate-limiter/rate-limiter";
 
 const app = createApp();
 

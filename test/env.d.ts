@@ -3,12 +3,16 @@
 declare namespace Cloudflare {
   interface Env {
     PARTITION: DurableObjectNamespace<import("../src/partition/partition").Partition>;
+    RATE_LIMITER: DurableObjectNamespace<import("../src/rate-limiter/rate-limiter").RateLimiter>;
     CATALOG: D1Database;
     ADMIN_TOKEN?: string;
+    RECEIPT_SECRET?: string;
+    OUTBOUND_SIGNING_SECRET?: string;
+    OUTBOUND_ALLOW_LOOPBACK?: string;
     TEST_MIGRATIONS?: import("cloudflare:test").D1Migration[];
   }
   interface GlobalProps {
     mainModule: typeof import("../src/index");
-    durableNamespaces: "Partition";
+    durableNamespaces: "Partition" | "RateLimiter";
   }
 }

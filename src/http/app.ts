@@ -2,13 +2,15 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { MAX_CONTROL_REQUEST_BYTES, MAX_PRODUCE_REQUEST_BYTES } from "../shared/limits";
-import { requireToken } from "./auth";
+import { requireAccess } from "./auth";
 import { registerConsumeRoutes } from "./consume";
 import type { AppEnv } from "./context";
 import { registerDocsRoutes } from "./docs";
+import { registerKeyRoutes } from "./keys";
 import { ApiError } from "./errors";
 import { registerMessageRoutes } from "./messages";
 import { registerReplayRoutes } from "./replay";
+import { requestLimits } from "./request-limits";
 import { registerStatsRoutes } from "./stats";
 import { registerTopicRoutes } from "./topics";
 import { validationError } from "./validation";
@@ -23,7 +25,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
   });
 
-  app.use("*", requireToken());
+  app.use("*", requestLimits());
+  app.use("*", requireAccess());
   app.use("*", async (c, next) => {
     const limit = PRODUCE_PATH.test(c.req.path) ? MAX_PRODUCE_REQUEST_BYTES : MAX_CONTROL_REQUEST_BYTES;
     return bodyLimit({
@@ -49,6 +52,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerStatsRoutes(app);
   registerConsumeRoutes(app);
   registerReplayRoutes(app);
+  registerKeyRoutes(app);
 
   app.notFound((c) => c.json(new ApiError("not_found", "no such route; see /docs").toBody(), 404));
   app.onError((error, c) => {

@@ -60,15 +60,19 @@ const extendRoute = receiptRoute("extend", "Set leases to end visibility_timeout
 type ItemResult = { receipt: string; ok: true } | { receipt: string; ok: false; error: { code: string; message: string } };
 
 /** Serializes deliveries without parsing the stored bodies and headers: they are JSON already. */
-function deliveriesJson(topic: TopicRecord, subscription: SubscriptionRecord, deliveries: Delivery[]): string {
-  const items = deliveries.map(({ partition, message: m }) => {
-    const receipt = encodeReceipt({
-      topicUid: topic.uid,
-      subscriptionUid: subscription.uid,
-      partition,
-      offset: m.offset,
-      nonce: m.nonce,
-    });
+async function deliveriesJson(
+  env: Env,
+  topic: TopicRecord,
+  subscription: SubscriptionRecord,
+  deliveries: Delivery[],
+): Promise<string> {
+  const receipts = await Promise.all(
+    deliveries.map(({ partition, message: m }) =>
+      encodeReceipt(env, { topicUid: topic.uid, subscriptionUid: subscription.uid, partition, offset: m.offset, nonce: m.nonce }),
+    ),
+  );
+  const items = deliveries.map(({ partition, message: m }, i) => {
+    const receipt = receipts[i]!;
     return (
       `{"id":${JSON.stringify(m.id)},"key":${JSON.stringify(m.key)},"headers":${m.headers ?? "{}"},` +
       `"body":${m.body},"priority":${m.priority},"partition":${m.originPartition ?? partition},` +
@@ -92,8 +96,9 @@ async function settle(
 ): Promise<ItemResult[]> {
   const results: ItemResult[] = new Array(receipts.length);
   const byPartition = new Map<number, { handle: PartitionHandle; positions: number[]; refs: ReceiptRef[] }>();
+  const decoded = await Promise.all(receipts.map((token) => decodeReceipt(env, token)));
   receipts.forEach((token, i) => {
-    const r = decodeReceipt(token);
+    const r = decoded[i] ?? null;
     const handle = r ? receiptPartition(env, topic, subscription, r.partition) : null;
     if (!r || !handle) {
       results[i] = { receipt: token, ok: false, error: { code: "receipt_invalid", message: "not a receipt of this service" } };
@@ -159,7 +164,7 @@ export function registerConsumeRoutes(app: App): void {
       filter: body.filter?.headers ?? null,
       signal: c.req.raw.signal,
     });
-    return rawJson(c.body(deliveriesJson(topic, subscription, deliveries), 200, { "content-type": "application/json" }));
+    return rawJson(c.body(await deliveriesJson(c.env, topic, subscription, deliveries), 200, { "content-type": "application/json" }));
   });
 
   app.openapi(ackRoute, async (c) => {

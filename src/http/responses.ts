@@ -6,6 +6,7 @@ const error = (description: string) => ({ description, content: { "application/j
 export const commonErrors = {
   400: error("Invalid input; the message and details name the field"),
   401: error("Missing or unknown API key"),
+  403: error("The API key lacks the route's scope"),
   503: error("Retryable failure; see Retry-After"),
 } as const;
 

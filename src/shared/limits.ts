@@ -48,3 +48,21 @@ export const MAX_RETENTION_SECONDS = 30 * 24 * 3600;
 export const MIN_RETENTION_SECONDS = 60;
 export const DEFAULT_DEDUP_WINDOW_SECONDS = 24 * 3600;
 export const MAX_HEADER_FILTERS = 16;
+
+// --- keys, request shape and rate limits (docs/security.md) ---
+
+// How long a Worker isolate trusts its cached copy of an API key: a revoked key stops working
+// everywhere within this time (at once in the isolate that revoked it). An unknown key is
+// remembered for a shorter time, so that a new key works soon in every isolate.
+export const KEY_CACHE_TTL_MS = 5_000;
+export const UNKNOWN_KEY_CACHE_TTL_MS = 1_000;
+export const MAX_KEY_NAME_LENGTH = 128;
+export const MAX_SCOPES_PER_KEY = 32;
+export const MAX_RATE_PER_SECOND = 100_000;
+
+// Checked before anything else is read. Weir's own URLs are short (names are at most 128
+// characters), and a real client sends a few dozen headers.
+export const MAX_URL_LENGTH = 2048;
+export const MAX_REQUEST_HEADERS = 100;
+export const MAX_REQUEST_HEADER_BYTES = 16 * 1024;
+export const MAX_AUTHORIZATION_LENGTH = 512;
