@@ -6,6 +6,7 @@
 //   npm run chaos -- --ci                  4 kills over 3,000 messages (in .ci/run)
 //   npm run chaos -- --kills 5 --messages 5000 --seed 42
 //   npm run chaos -- --soak --rate 500 --seconds 300   no kills; memory of workerd sampled
+//   npm run chaos -- --soak --retention 60             … with the log kept at a steady size
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +24,9 @@ const { values: args } = parseArgs({
     seed: { type: "string" },
     rate: { type: "string", default: "500" },
     seconds: { type: "string", default: "300" },
+    // Retention of the topic in seconds (and its dedup window): a short one keeps the logs at a
+    // steady size, so that a soak's memory samples show what the server itself holds.
+    retention: { type: "string" },
   },
 });
 const kills = Number(args.kills ?? (args.soak ? 0 : args.ci ? 4 : 20));
@@ -50,7 +54,8 @@ let survived = 0;
 const memory = [];
 
 try {
-  await persist(() => call(url, TOKEN, "PUT", `/v1/topics/${TOPIC}`, { partitions: 4 }));
+  const retention = args.retention ? { retention_seconds: Number(args.retention), dedup_window_seconds: Number(args.retention) } : {};
+  await persist(() => call(url, TOKEN, "PUT", `/v1/topics/${TOPIC}`, { partitions: 4, ...retention }));
   for (const s of SUBS) await persist(() => call(url, TOKEN, "PUT", `/v1/topics/${TOPIC}/subscriptions/${s.name}`, s.settings));
 
   const next = { value: 0 };
