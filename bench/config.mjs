@@ -14,11 +14,11 @@ export const config = {
   /** Recorded runs per figure (each after one warm-up run); the table shows their median. */
   runs: knob("BENCH_RUNS", 3, 1),
   /** Messages per run of the batched produce and receive+ack cases. */
-  messages: knob("BENCH_MESSAGES", 40_000, 2_000),
+  messages: knob("BENCH_MESSAGES", 20_000, 2_000),
   /** Requests per run of the single-message and ceiling throughput cases. */
-  requests: knob("BENCH_REQUESTS", 1_500, 200),
+  requests: knob("BENCH_REQUESTS", 1_000, 200),
   /** Requests per run of the one-at-a-time latency cases. */
-  latencyRequests: knob("BENCH_LATENCY_REQUESTS", 500, 50),
+  latencyRequests: knob("BENCH_LATENCY_REQUESTS", 300, 50),
   /** Seconds per run of the produce-to-delivery case (at LATENCY_RATE msg/s). */
   latencySeconds: knob("BENCH_LATENCY_SECONDS", 5, 2),
   /** How long the idle long-poll consumers wait, and how long each of their polls is. */

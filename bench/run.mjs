@@ -11,12 +11,13 @@
 // BENCH_SOAK_RATE (see bench/config.mjs).
 import { client, disturbances } from "./client.mjs";
 import { QUICK, SOAK, config } from "./config.mjs";
-import { measureCeilings } from "./cases/ceilings.mjs";
+import { ceilingCalls } from "./cases/ceilings.mjs";
 import { receiveAckRate, receiveAckTwoSubscriptions } from "./cases/consume.mjs";
 import { PARTITION_CALLS_SOURCE, measureIdleConsumer } from "./cases/idle.mjs";
 import { measureLargeMessage } from "./cases/large.mjs";
 import { measureProduceToDelivery } from "./cases/latency.mjs";
-import { measureProduce } from "./cases/produce.mjs";
+import { measureLatencies, measureRates } from "./cases/paired.mjs";
+import { produceCalls } from "./cases/produce.mjs";
 import { buildRows, renderBreakdown, timeBreakdown } from "./report.mjs";
 import { writeResult } from "./results.mjs";
 import { startCeilings, startWeir } from "./servers.mjs";
@@ -34,11 +35,12 @@ async function defaultSet(weir, ceilings) {
   const api = client(weir.url, TOKEN);
   const prefix = `b${Date.now().toString(36)}`;
   const results = { config, quick: QUICK, disturbances };
-  progress("ceilings");
-  results.ceilings = await measureCeilings(ceilings.url);
-  progress("produce");
-  const { figures, backlogTopics } = await measureProduce(api, prefix);
-  results.produce = figures;
+  const ceiling = ceilingCalls(ceilings.url);
+  const { calls, backlogTopics } = await produceCalls(api, prefix);
+  progress("throughput: ceilings and Weir produce, run by run");
+  results.rates = await measureRates(ceiling, calls);
+  progress("round trips at concurrency 1: ceilings and Weir produce, run by run");
+  results.latencies = await measureLatencies(ceiling, calls);
   progress("receive + ack");
   results.consume = {
     p1: await receiveAckRate(api, backlogTopics.batch1),
@@ -46,7 +48,7 @@ async function defaultSet(weir, ceilings) {
     twoSubs: await receiveAckTwoSubscriptions(api, prefix),
   };
   progress("produce → delivery latency");
-  results.latency = await measureProduceToDelivery(api, prefix);
+  results.latency = await measureProduceToDelivery(api, prefix, ceiling.noop);
   progress("1 MiB round trip");
   results.large = await measureLargeMessage(api, prefix);
   progress(`idle long-poll consumers (${config.idleSeconds} s)`);
@@ -66,7 +68,8 @@ function print(results) {
     [
       "Notes",
       "- Ceilings run in a second wrangler dev process (bench/ceilings/) with the same local proxy, on the",
-      "  same machine, in the same run; compare only figures taken in one run (they move by up to a third).",
+      "  same machine, in the same run, each run measuring a ceiling right before the Weir figures read",
+      "  against it; compare only figures taken in one run (they move by up to a third between runs).",
       "- Locally every Durable Object shares one workerd thread: 4 partitions cannot beat 1 here. On",
       "  Cloudflare each partition is its own object (docs/performance.md).",
       `- Idle consumer: receives counted by the bench (1 partition: ${p1.receives}, 4 partitions: ${p4.receives};`,

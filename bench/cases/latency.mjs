@@ -4,7 +4,7 @@
 // send time; both clocks are this process's.
 import { BATCH, LATENCY_RATE, WARMUP_FRACTION, config, payload } from "../config.mjs";
 import { percentile } from "../client.mjs";
-import { sleep } from "../measure.mjs";
+import { latency, sleep } from "../measure.mjs";
 import { repeat } from "../stats.mjs";
 
 const WAIT_SECONDS = 20;
@@ -40,11 +40,17 @@ async function oneRun(api, topic, seconds) {
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-export async function measureProduceToDelivery(api, prefix) {
+/**
+ * Each run first takes the no-op Worker's round trip (`noop`, a ceiling call) one request at a
+ * time, then the produce-to-delivery run: the ratio compares figures taken moments apart.
+ */
+export async function measureProduceToDelivery(api, prefix, noop) {
   const topic = `${prefix}-latency`;
   await api.createTopic(topic, 4);
   await api.createSubscription(topic, "s");
-  return repeat({ runs: config.runs }, ({ warmup }) =>
-    oneRun(api, topic, warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds),
-  );
+  return repeat({ runs: config.runs }, async ({ warmup }) => {
+    const baseline = await latency({ count: warmup ? 20 : config.latencyRequests, call: noop });
+    const run = await oneRun(api, topic, warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds);
+    return { ...run, noopP50: baseline.p50, noopP99: baseline.p99 };
+  });
 }
