@@ -124,7 +124,7 @@ async function enforceRateLimit(c: Context<AppEnv>, key: KeyRecord, action: Rate
     const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
     throw new ApiError(
       "rate_limited",
-      `key ${key.id} may ${action} ${perSecond} times a second; retry in ${seconds} s`,
+      `key ${key.id} is limited to ${perSecond} ${action} requests a second; retry in ${seconds} s`,
       undefined,
       seconds,
     );

@@ -58,7 +58,8 @@ export const KEY_CACHE_TTL_MS = 5_000;
 export const UNKNOWN_KEY_CACHE_TTL_MS = 1_000;
 export const MAX_KEY_NAME_LENGTH = 128;
 export const MAX_SCOPES_PER_KEY = 32;
-export const MAX_RATE_PER_SECOND = 100_000;
+// A key's requests are counted by one Durable Object, which serves a few thousand calls a second.
+export const MAX_RATE_PER_SECOND = 1000;
 
 // Checked before anything else is read. Weir's own URLs are short (names are at most 128
 // characters), and a real client sends a few dozen headers.
