@@ -100,6 +100,11 @@ try {
 }
 const stopAll = () => Promise.all([weir.stop(), ceilings?.stop()]);
 process.once("SIGINT", () => stopAll().then(() => process.exit(130)));
+// Whatever goes wrong, the servers do not outlive the bench.
+process.once("uncaughtException", (error) => {
+  console.error(error);
+  void stopAll().finally(() => process.exit(1));
+});
 let results;
 try {
   results = SOAK ? await runSoak(client(weir.url, TOKEN), weir, progress) : await defaultSet(weir, ceilings);
