@@ -3,7 +3,7 @@
 // `wrangler dev` process on the same machine, with the same local proxy, each on a free port
 // with fresh temporary state and no network.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,19 +76,3 @@ async function startCeilingsOnce() {
   };
 }
 
-/** Resident memory of the workerd process(es) in a server's process group, in MiB (Linux /proc). */
-export function workerdRssMiB(groupLeader) {
-  let kib = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // The command name is in parentheses and may hold spaces: fields count from after it.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== groupLeader || !stat.includes("(workerd)")) continue;
-      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return kib / 1024;
-}

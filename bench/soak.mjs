@@ -4,7 +4,7 @@
 // minute's median is within SOAK_MEMORY_GROWTH of the second minute's (the first minute warms up).
 import { BODY_BYTES, config, payload } from "./config.mjs";
 import { sleep } from "./measure.mjs";
-import { workerdRssMiB } from "./servers.mjs";
+import { workerdRssMiB } from "../scripts/local-server.mjs";
 import { summarize } from "./stats.mjs";
 import { SOAK_MEMORY_GROWTH } from "./targets.mjs";
 

@@ -7,11 +7,11 @@
 //   npm run chaos -- --kills 5 --messages 5000 --seed 42
 //   npm run chaos -- --soak --rate 500 --seconds 300   no kills; memory of workerd sampled
 //   npm run chaos -- --soak --retention 60             … with the log kept at a steady size
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, startServer } from "../scripts/local-server.mjs";
+import { freePort, startServer, workerdRssMiB } from "../scripts/local-server.mjs";
 import { Ledger } from "./ledger.mjs";
 import { call, consumer, persist, producer, seeded } from "./traffic.mjs";
 
@@ -95,7 +95,7 @@ try {
   const sampler = args.soak
     ? (async () => {
         while (producing) {
-          memory.push({ at: Math.round(process.uptime()), rssMiB: workerdRssMiB(server.pid) });
+          memory.push({ at: Math.round(process.uptime()), rssMiB: Math.round(workerdRssMiB(server.pid)) });
           await sleep(10_000);
         }
       })()
@@ -127,22 +127,6 @@ async function collectDeadLetters() {
   }
 }
 
-/** RSS of the workerd process(es) of the server's process group, in MiB (Linux /proc). */
-function workerdRssMiB(groupLeader) {
-  let kib = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== groupLeader || !stat.includes("(workerd)")) continue;
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return Math.round(kib / 1024);
-}
 
 function report(faults, stats) {
   const lost = SUBS.reduce((n, s) => n + ledger.outstanding(s.name).length, 0);

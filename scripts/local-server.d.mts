@@ -14,3 +14,6 @@ export interface LocalServer {
 }
 
 export function startServer(options?: { state?: string; port?: number; vars?: Record<string, string> }): Promise<LocalServer>;
+
+/** Resident memory of the workerd process(es) in a server's process group, in MiB (Linux /proc). */
+export function workerdRssMiB(groupLeader: number): number;

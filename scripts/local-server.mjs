@@ -1,7 +1,7 @@
 // Starts `npm start` (scripts/start.mjs) on a free port with its state in a new temporary
 // folder, for the end-to-end tests, the benchmark and the chaos harness.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,4 +90,21 @@ export async function startServer(options = {}) {
     /** Kills the whole process group at once, leaving the state as it is. */
     kill: () => signalGroup("SIGKILL"),
   };
+}
+
+/** Resident memory of the workerd process(es) in a server's process group, in MiB (Linux /proc). */
+export function workerdRssMiB(groupLeader) {
+  let kib = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // The command name is in parentheses and may hold spaces: fields count from after it.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== groupLeader || !stat.includes("(workerd)")) continue;
+      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return kib / 1024;
 }
