@@ -9,7 +9,7 @@ import {
   type PartitionHandle,
 } from "../routing/partitions";
 import { receive, type Delivery } from "../routing/receive";
-import { decodeReceipt, encodeReceipt } from "../shared/receipt";
+import { decodeReceipts, leaseReceipts } from "../shared/receipt";
 import type { NackOptions, ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
 import { iso, requireSubscription, type App } from "./context";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
@@ -66,10 +66,18 @@ async function deliveriesJson(
   subscription: SubscriptionRecord,
   deliveries: Delivery[],
 ): Promise<string> {
+  // One signature per lease (a partition's lease call), shared by the receipts of its messages.
+  const signers = new Map<string, Promise<(offset: number) => string>>();
+  const signer = (partition: number, nonce: string) => {
+    let sign = signers.get(`${partition}.${nonce}`);
+    if (!sign) {
+      sign = leaseReceipts(env, { topicUid: topic.uid, subscriptionUid: subscription.uid, partition, nonce });
+      signers.set(`${partition}.${nonce}`, sign);
+    }
+    return sign;
+  };
   const receipts = await Promise.all(
-    deliveries.map(({ partition, message: m }) =>
-      encodeReceipt(env, { topicUid: topic.uid, subscriptionUid: subscription.uid, partition, offset: m.offset, nonce: m.nonce }),
-    ),
+    deliveries.map(async ({ partition, message: m }) => (await signer(partition, m.nonce))(m.offset)),
   );
   const items = deliveries.map(({ partition, message: m }, i) => {
     const receipt = receipts[i]!;
@@ -96,7 +104,7 @@ async function settle(
 ): Promise<ItemResult[]> {
   const results: ItemResult[] = new Array(receipts.length);
   const byPartition = new Map<number, { handle: PartitionHandle; positions: number[]; refs: ReceiptRef[] }>();
-  const decoded = await Promise.all(receipts.map((token) => decodeReceipt(env, token)));
+  const decoded = await decodeReceipts(env, receipts);
   receipts.forEach((token, i) => {
     const r = decoded[i] ?? null;
     const handle = r ? receiptPartition(env, topic, subscription, r.partition) : null;

@@ -2,19 +2,28 @@ import { base64url, fromBase64url } from "./encoding";
 import { hmacSign, hmacVerify } from "./signing";
 
 /**
- * A receipt names one delivery of one message to one subscription: the topic and subscription
- * incarnations (so a receipt outlives neither), the partition, the offset and the lease nonce
- * that the partition drew for this delivery. It is opaque to clients:
- * `base64url(r2.<topic uid>.<subscription uid>.<partition>.<offset>.<nonce>) "." base64url(mac)`,
- * where mac is HMAC-SHA256 over that text with the receipt secret. A receipt that was altered
- * or made up fails the mac; one of another subscription passes it but names another uid.
+ * A lease is one lease call of one partition for one subscription: the topic and subscription
+ * incarnations (so a receipt outlives neither), the partition, and the nonce the partition drew
+ * for that call and stored on every delivery it leased.
+ *
+ * A receipt is a lease plus the offset of one of its messages, opaque to clients:
+ * `base64url(r3.<topic uid>.<subscription uid>.<partition>.<nonce>) "." base64url(mac) "." <offset>`,
+ * where mac is HMAC-SHA256 over the lease text with the receipt secret. The offset sits outside
+ * the mac so that a receive signs once per lease, not once per message, and an ack verifies once
+ * per lease: a receipt whose offset was changed names a message whose stored nonce is not this
+ * lease's (`receipt_stale`), or one of the same lease, which its holder already has a receipt for.
+ * A lease that was altered or made up fails the mac; one of another subscription passes it but
+ * names another uid.
  */
-export interface Receipt {
+export interface Lease {
   topicUid: string;
   subscriptionUid: string;
   partition: number;
-  offset: number;
   nonce: string;
+}
+
+export interface Receipt extends Lease {
+  offset: number;
 }
 
 /** Where the receipt secret comes from: RECEIPT_SECRET, or else one derived from ADMIN_TOKEN. */
@@ -23,8 +32,10 @@ export interface ReceiptSecrets {
   ADMIN_TOKEN?: string;
 }
 
-const VERSION = "r2";
+const VERSION = "r3";
 const TOKEN = /^[0-9A-Z]{1,64}$/;
+const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
+const PARTITION = /^(0|[1-9][0-9]{0,8})$/;
 const MAX_RECEIPT_LENGTH = 512;
 
 const derived = new Map<string, Promise<string>>();
@@ -48,29 +59,46 @@ export async function receiptSecret(env: ReceiptSecrets): Promise<string> {
   return secret;
 }
 
-export async function encodeReceipt(env: ReceiptSecrets, r: Receipt): Promise<string> {
-  const text = [VERSION, r.topicUid, r.subscriptionUid, r.partition, r.offset, r.nonce].join(".");
+/** Signs `lease` once; the returned function makes the receipt of each offset leased under it. */
+export async function leaseReceipts(env: ReceiptSecrets, lease: Lease): Promise<(offset: number) => string> {
+  const text = [VERSION, lease.topicUid, lease.subscriptionUid, lease.partition, lease.nonce].join(".");
   const mac = await hmacSign(await receiptSecret(env), text);
-  return `${base64url(new TextEncoder().encode(text))}.${base64url(mac)}`;
+  const signed = `${base64url(new TextEncoder().encode(text))}.${base64url(mac)}`;
+  return (offset) => `${signed}.${offset}`;
 }
 
-/** The receipt inside `token`, or null when this service did not make it (or it was altered). */
-export async function decodeReceipt(env: ReceiptSecrets, token: string): Promise<Receipt | null> {
-  if (token.length > MAX_RECEIPT_LENGTH) return null;
-  const [payload, macText, ...extra] = token.split(".");
-  if (payload === undefined || macText === undefined || extra.length > 0) return null;
+/**
+ * The receipts inside `tokens`, in order, with null for each that this service did not make
+ * (or that was altered). Each distinct lease among them is verified once.
+ */
+export async function decodeReceipts(env: ReceiptSecrets, tokens: readonly string[]): Promise<(Receipt | null)[]> {
+  const leases = new Map<string, Promise<Lease | null>>();
+  return Promise.all(
+    tokens.map(async (token) => {
+      if (token.length > MAX_RECEIPT_LENGTH) return null;
+      const [payload, macText, offsetText, ...extra] = token.split(".");
+      if (payload === undefined || macText === undefined || offsetText === undefined || extra.length > 0) return null;
+      if (!DECIMAL.test(offsetText)) return null;
+      const offset = Number(offsetText);
+      if (!Number.isSafeInteger(offset)) return null;
+      const signed = `${payload}.${macText}`;
+      let lease = leases.get(signed);
+      if (!lease) leases.set(signed, (lease = verifyLease(env, payload, macText)));
+      const verified = await lease;
+      return verified && { ...verified, offset };
+    }),
+  );
+}
+
+async function verifyLease(env: ReceiptSecrets, payload: string, macText: string): Promise<Lease | null> {
   const bytes = fromBase64url(payload);
   const mac = fromBase64url(macText);
   if (!bytes || !mac || mac.byteLength !== 32) return null;
   if (!(await hmacVerify(await receiptSecret(env), bytes, mac))) return null;
   const text = new TextDecoder().decode(bytes);
-  const [version, topicUid, subscriptionUid, partition, offset, nonce, ...rest] = text.split(".");
+  const [version, topicUid, subscriptionUid, partition, nonce, ...rest] = text.split(".");
   if (version !== VERSION || rest.length > 0) return null;
-  if (!topicUid || !subscriptionUid || !nonce) return null;
-  if (!TOKEN.test(topicUid) || !TOKEN.test(subscriptionUid) || !TOKEN.test(nonce)) return null;
-  const p = Number(partition);
-  const o = Number(offset);
-  if (!Number.isSafeInteger(p) || p < 0 || !Number.isSafeInteger(o) || o < 0) return null;
-  if (String(p) !== partition || String(o) !== offset) return null;
-  return { topicUid, subscriptionUid, partition: p, offset: o, nonce };
+  if (!topicUid || !subscriptionUid || !nonce || partition === undefined) return null;
+  if (!TOKEN.test(topicUid) || !TOKEN.test(subscriptionUid) || !TOKEN.test(nonce) || !PARTITION.test(partition)) return null;
+  return { topicUid, subscriptionUid, partition: Number(partition), nonce };
 }

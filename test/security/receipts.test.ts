@@ -1,50 +1,69 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { base64url } from "../../src/shared/encoding";
-import { decodeReceipt, encodeReceipt, type Receipt } from "../../src/shared/receipt";
+import { decodeReceipts, leaseReceipts, type Receipt, type ReceiptSecrets } from "../../src/shared/receipt";
 import { call, createSubscription, createTopic, produce, receive, settle } from "../helpers";
 
 const receipt: Receipt = { topicUid: "ABC123", subscriptionUid: "XYZ789", partition: 3, offset: 42, nonce: "N0NCE" };
 
-/** A token that is shaped like a receipt, for `text`, with a made-up signature. */
-const unsigned = (text: string) => `${base64url(new TextEncoder().encode(text))}.${base64url(new Uint8Array(32))}`;
+const encode = async (secrets: ReceiptSecrets, r: Receipt) => (await leaseReceipts(secrets, r))(r.offset);
+const decode = async (secrets: ReceiptSecrets, token: string) => (await decodeReceipts(secrets, [token]))[0];
+
+/** A token that is shaped like a receipt, for lease `text`, with a made-up signature. */
+const unsigned = (text: string, offset = 1) =>
+  `${base64url(new TextEncoder().encode(text))}.${base64url(new Uint8Array(32))}.${offset}`;
 
 describe("receipts", () => {
   it("decode what they encode", async () => {
-    expect(await decodeReceipt(env, await encodeReceipt(env, receipt))).toEqual(receipt);
+    expect(await decode(env, await encode(env, receipt))).toEqual(receipt);
+  });
+
+  it("share one signature per lease and decode each offset of it", async () => {
+    const sign = await leaseReceipts(env, receipt);
+    const tokens = [1, 2, 42].map(sign);
+    expect(new Set(tokens.map((t) => t.split(".").slice(0, 2).join("."))).size).toBe(1);
+    expect((await decodeReceipts(env, tokens)).map((r) => r?.offset)).toEqual([1, 2, 42]);
   });
 
   it("are refused when any part was changed", async () => {
-    const token = await encodeReceipt(env, receipt);
-    const [payload, mac] = token.split(".") as [string, string];
-    const other = await encodeReceipt(env, { ...receipt, offset: 43 });
+    const token = await encode(env, receipt);
+    const [payload, mac] = token.split(".") as [string, string, string];
+    const otherLease = await encode(env, { ...receipt, nonce: "OTHER" });
     const forged = [
-      unsigned("r2.ABC123.XYZ789.3.43.N0NCE"),
-      `${other.split(".")[0]}.${mac}`,
-      `${payload}.${mac.slice(0, -2)}AA`,
-      `${payload}.${mac}x`,
-      `${payload}..${mac}`,
+      unsigned("r3.ABC123.XYZ789.3.N0NCE", 42),
+      `${otherLease.split(".")[0]}.${mac}.42`,
+      `${payload}.${mac.slice(0, -2)}AA.42`,
+      `${payload}.${mac}x.42`,
+      `${payload}..${mac}.42`,
+      `${payload}.${mac}`,
+      `${payload}.${mac}.-1`,
+      `${payload}.${mac}.042`,
+      `${payload}.${mac}.1e3`,
+      `${payload}.${mac}.99999999999999999`,
+      `${payload}.${mac}.42.1`,
       payload,
     ];
-    for (const bad of forged) expect(await decodeReceipt(env, bad), bad).toBeNull();
+    const decoded = await decodeReceipts(env, forged);
+    forged.forEach((bad, i) => expect(decoded[i], bad).toBeNull());
   });
 
   it("are refused when signed with another secret", async () => {
-    const token = await encodeReceipt({ RECEIPT_SECRET: "another secret" }, receipt);
-    expect(await decodeReceipt(env, token)).toBeNull();
+    const token = await encode({ RECEIPT_SECRET: "another secret" }, receipt);
+    expect(await decode(env, token)).toBeNull();
   });
 
-  it("refuse text that is not a receipt, and receipts of the unsigned first format", async () => {
-    for (const bad of ["", "abc", "r1", btoa("r1.ABC.XYZ.1.2.N"), "a".repeat(600), "é.é", unsigned("r1.ABC.XYZ.-1.2.N")]) {
-      expect(await decodeReceipt(env, bad), bad).toBeNull();
+  it("refuse text that is not a receipt, and receipts of earlier formats", async () => {
+    const earlier = [btoa("r1.ABC.XYZ.1.2.N"), unsigned("r1.ABC.XYZ.-1.2.N"), unsigned("r2.ABC123.XYZ789.3.42.N0NCE")];
+    for (const bad of ["", "abc", "r1", "a".repeat(600), "é.é.1", ...earlier]) {
+      expect(await decode(env, bad), bad).toBeNull();
     }
   });
 
   it("derive their secret from ADMIN_TOKEN when RECEIPT_SECRET is not set", async () => {
-    const a = await encodeReceipt({ ADMIN_TOKEN: "one" }, receipt);
-    expect(await decodeReceipt({ ADMIN_TOKEN: "one" }, a)).toEqual(receipt);
-    expect(await decodeReceipt({ ADMIN_TOKEN: "two" }, a)).toBeNull();
-    expect(a).not.toBe(await encodeReceipt({ RECEIPT_SECRET: "one" }, receipt));
+    const a = await encode({ ADMIN_TOKEN: "one" }, receipt);
+    expect(await decode({ ADMIN_TOKEN: "one" }, a)).toEqual(receipt);
+    expect(await decode({ ADMIN_TOKEN: "two" }, a)).toBeNull();
+    expect(a).not.toBe(await encode({ RECEIPT_SECRET: "one" }, receipt));
   });
 });
 
@@ -54,11 +73,26 @@ describe("receipts over the API", () => {
     const sub = await createSubscription(topic, { start_position: "earliest" });
     await produce(topic, [{ body: 1 }]);
     const [m] = await receive(topic, sub);
-    const [payload] = m!.receipt.split(".");
-    const results = await settle("ack", topic, sub, { receipts: [`${payload}.${base64url(new Uint8Array(32))}`] });
+    const [payload, , offset] = m!.receipt.split(".");
+    const results = await settle("ack", topic, sub, { receipts: [`${payload}.${base64url(new Uint8Array(32))}.${offset}`] });
     expect(results[0]).toMatchObject({ ok: false, error: { code: "receipt_invalid" } });
     const stats = await call("GET", `/v1/topics/${topic}/stats`);
     expect(stats.body.subscriptions[0].in_flight).toBe(1);
+  });
+
+  it("refuses a receipt whose offset was moved to a message of another lease, and leaves both leases alone", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, [{ body: 1 }, { body: 2 }]);
+    const [first] = await receive(topic, sub, { max_messages: 1 });
+    const [second] = await receive(topic, sub, { max_messages: 1 });
+    const [payload, mac] = first!.receipt.split(".");
+    const moved = `${payload}.${mac}.${second!.offset}`;
+    const results = await settle("ack", topic, sub, { receipts: [moved] });
+    expect(results[0]).toMatchObject({ ok: false, error: { code: "receipt_stale" } });
+    const stats = await call("GET", `/v1/topics/${topic}/stats`);
+    expect(stats.body.subscriptions[0].in_flight).toBe(2);
+    expect((await settle("ack", topic, sub, { receipts: [first!.receipt, second!.receipt] })).every((r) => r.ok)).toBe(true);
   });
 
   it("refuses a receipt of another subscription of the same topic as receipt_mismatch", async () => {
