@@ -24,7 +24,7 @@ export function send(url, method, path, body, headers = {}) {
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
         res.on("error", reject);
       },
     );
@@ -48,23 +48,30 @@ export const disturbances = { reloads: 0 };
 
 export function client(url, token) {
   const headers = { authorization: `Bearer ${token}` };
-  async function call(method, path, body) {
+  /** The answer's parsed body and its headers. */
+  async function exchange(method, path, body) {
     for (let attempt = 0; ; attempt++) {
-      const { status, text } = await send(url, method, path, body, headers);
+      const { status, headers: answered, text } = await send(url, method, path, body, headers);
       if (status === 503 && RELOADED.test(text) && attempt < MAX_RELOAD_RETRIES) {
         disturbances.reloads++;
         continue;
       }
       if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${text}`);
-      return text === "" ? null : JSON.parse(text);
+      return { body: text === "" ? null : JSON.parse(text), headers: answered };
     }
   }
+  const call = async (method, path, body) => (await exchange(method, path, body)).body;
   return {
     call,
     createTopic: (name, partitions) => call("PUT", `/v1/topics/${name}`, { partitions }),
     createSubscription: (topic, name, settings = {}) => call("PUT", `/v1/topics/${topic}/subscriptions/${name}`, settings),
     produce: (topic, messages) => call("POST", `/v1/topics/${topic}/messages`, { messages }),
     receive: (topic, sub, options) => call("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, options),
+    /** A receive, with the object calls it cost (its Weir-Partition-Calls and Weir-Doorbell-Calls headers). */
+    receiveCounted: async (topic, sub, options) => {
+      const { body, headers: h } = await exchange("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, options);
+      return { ...body, partitionCalls: Number(h["weir-partition-calls"]), doorbellCalls: Number(h["weir-doorbell-calls"]) };
+    },
     ack: (topic, sub, receipts) => call("POST", `/v1/topics/${topic}/subscriptions/${sub}/ack`, { receipts }),
     stats: (topic) => call("GET", `/v1/topics/${topic}/stats`),
   };

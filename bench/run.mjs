@@ -73,7 +73,7 @@ function print(results) {
       "- Locally every Durable Object shares one workerd thread: 4 partitions cannot beat 1 here. On",
       "  Cloudflare each partition is its own object (docs/performance.md).",
       `- Idle consumer: receives counted by the bench (1 partition: ${p1.receives}, 4 partitions: ${p4.receives};`,
-      `  server log lines: ${p1.receivesInServerLog} and ${p4.receivesInServerLog}); partition calls ${PARTITION_CALLS_SOURCE}.`,
+      `  server log lines: ${p1.receivesInServerLog} and ${p4.receivesInServerLog}); object calls ${PARTITION_CALLS_SOURCE}.`,
     ].join("\n"),
   );
   if (disturbances.reloads > 0) {

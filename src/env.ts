@@ -1,9 +1,12 @@
+import type { Doorbell } from "./doorbell/doorbell";
 import type { Partition } from "./partition/partition";
 import type { RateLimiter } from "./rate-limiter/rate-limiter";
 
 /** The bindings of the Worker, as declared in wrangler.toml and .dev.vars. docs/security.md lists the secrets. */
 export interface Env {
   PARTITION: DurableObjectNamespace<Partition>;
+  /** One object per subscription, where its long polls wait (src/doorbell). */
+  DOORBELL: DurableObjectNamespace<Doorbell>;
   /** One object per API key that has a rate limit. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   CATALOG: D1Database;

@@ -2,6 +2,7 @@ import type { Env } from "./env";
 import { createApp } from "./http/app";
 import { scheduled } from "./cron/scheduled";
 
+export { Doorbell } from "./doorbell/doorbell";
 export { Partition } from "./partition/partition";
 export { RateLimiter } from "./rate-limiter/rate-limiter";
 

@@ -3,6 +3,7 @@
 declare namespace Cloudflare {
   interface Env {
     PARTITION: DurableObjectNamespace<import("../src/partition/partition").Partition>;
+    DOORBELL: DurableObjectNamespace<import("../src/doorbell/doorbell").Doorbell>;
     RATE_LIMITER: DurableObjectNamespace<import("../src/rate-limiter/rate-limiter").RateLimiter>;
     CATALOG: D1Database;
     ADMIN_TOKEN?: string;
@@ -13,6 +14,6 @@ declare namespace Cloudflare {
   }
   interface GlobalProps {
     mainModule: typeof import("../src/index");
-    durableNamespaces: "Partition" | "RateLimiter";
+    durableNamespaces: "Partition" | "RateLimiter" | "Doorbell";
   }
 }

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { ShiftedClock } from "../src/partition/clock";
+import { ShiftedClock } from "../src/shared/clock";
 import type { Partition } from "../src/partition/partition";
 
 export const ADMIN_TOKEN = "test-admin-token";

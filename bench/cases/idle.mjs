@@ -1,34 +1,31 @@
-// The cost of an idle long-poll consumer: requests reaching partition objects per idle minute.
+// The cost of an idle long-poll consumer: requests reaching partition objects, and its
+// subscription's doorbell, per idle minute.
 //
-// How it is obtained (the bench cannot see inside the server, and src/ is not instrumented):
-// - measured: two consumers, on a 1-partition and a 4-partition topic with no messages, each
-//   long-poll for config.idleSeconds with wait_seconds = config.idleWaitSeconds; the bench
-//   counts their receive requests, and checks that count against the server's own request log
-//   (wrangler dev prints one line per request to the Worker, none for calls to objects);
-// - derived: each empty receive is multiplied by the partition calls the receive algorithm
-//   makes when it finds nothing (PARTITION_CALLS_PER_EMPTY_RECEIVE below, read from
-//   src/routing/receive.ts). When that algorithm changes, change this function with it.
+// Measured, not derived: every receive answers the calls it made to partition objects and to the
+// doorbell (the Weir-Partition-Calls and Weir-Doorbell-Calls headers, counted in
+// src/routing/receive.ts), and the bench adds them up. Two consumers, on a 1-partition and a
+// 4-partition topic with no messages, long-poll for config.idleSeconds with wait_seconds =
+// config.idleWaitSeconds; the bench also checks its count of receives against the server's own
+// request log (wrangler dev prints one line per request to the Worker, none for calls to objects).
 import { config } from "../config.mjs";
 import { sleep } from "../measure.mjs";
 
-/**
- * src/routing/receive.ts as of this bench: the lease pass asks 1 partition, then the other
- * P - 1 (a share of 0 still asks); nothing had more, so no round 3; then one parked
- * `awaitDeliverable` call per partition for the whole wait. 2P calls per empty receive.
- */
-export const PARTITION_CALLS_PER_EMPTY_RECEIVE = (partitions) => 2 * partitions;
-export const PARTITION_CALLS_SOURCE = "derived: 2 × partitions per empty receive (src/routing/receive.ts)";
+export const PARTITION_CALLS_SOURCE = "counted by the server (Weir-Partition-Calls, Weir-Doorbell-Calls headers)";
 
 async function idleConsumer(api, topic, seconds, waitSeconds) {
+  // The first receive finds every partition empty and arms it; the minute measured is what follows.
+  await api.receiveCounted(topic, "s", { max_messages: 10, wait_seconds: 0 });
   const end = Date.now() + seconds * 1000;
-  let receives = 0;
-  let messages = 0;
+  const counted = { receives: 0, messages: 0, partitionCalls: 0, doorbellCalls: 0 };
   // Only start a poll that can finish inside the window; bounded by the window's length.
   while (Date.now() + waitSeconds * 1000 <= end + 500) {
-    receives++;
-    messages += (await api.receive(topic, "s", { max_messages: 10, wait_seconds: waitSeconds })).messages.length;
+    const answer = await api.receiveCounted(topic, "s", { max_messages: 10, wait_seconds: waitSeconds });
+    counted.receives++;
+    counted.messages += answer.messages.length;
+    counted.partitionCalls += answer.partitionCalls;
+    counted.doorbellCalls += answer.doorbellCalls;
   }
-  return { receives, messages };
+  return counted;
 }
 
 const logged = (server, topic) =>
@@ -47,17 +44,19 @@ export async function measureIdleConsumer(api, server, prefix) {
   await sleep(1_000);
   const out = {};
   Object.values(topics).forEach((t, i) => {
-    const { receives, messages } = runs[i];
+    const { receives, messages, partitionCalls, doorbellCalls } = runs[i];
     if (messages !== 0) throw new Error(`idle consumer on ${t.name} received ${messages} messages`);
-    const perReceive = PARTITION_CALLS_PER_EMPTY_RECEIVE(t.partitions);
     out[`p${t.partitions}`] = {
       partitions: t.partitions,
       seconds,
       waitSeconds: wait,
       receives,
-      receivesInServerLog: logged(server, t.name),
-      partitionCallsPerWait: perReceive,
-      partitionCallsPerMinute: (receives * perReceive * 60) / seconds,
+      // The first, arming receive is not in the window; the log has it.
+      receivesInServerLog: logged(server, t.name) - 1,
+      partitionCallsPerWait: partitionCalls / receives,
+      doorbellCallsPerWait: doorbellCalls / receives,
+      partitionCallsPerMinute: (partitionCalls * 60) / seconds,
+      doorbellCallsPerMinute: (doorbellCalls * 60) / seconds,
     };
   });
   return out;

@@ -5,10 +5,11 @@ import type { Partition } from "../partition/partition";
 import {
   receiptPartition,
   resolveSubscriptionSpec,
+  subscriptionDoorbell,
   subscriptionPartitions,
   type PartitionHandle,
 } from "../routing/partitions";
-import { receive, type Delivery } from "../routing/receive";
+import { receive, type Delivery, type ObjectCalls } from "../routing/receive";
 import { decodeReceipts, leaseReceipts } from "../shared/receipt";
 import type { NackOptions, ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
 import { iso, requireSubscription, type App } from "./context";
@@ -36,7 +37,23 @@ const receiveRoute = createRoute({
     "or with an empty list when wait_seconds have passed. Each message stays invisible to the subscription's " +
     "other consumers until its lease ends (visibility timeout), then it is delivered again with attempt + 1.",
   request: { params: SubscriptionParams, body: jsonBody(ReceiveBody) },
-  responses: { 200: jsonResponse(ReceiveResponse, "The leased messages"), ...commonErrors, ...notFound },
+  responses: {
+    200: {
+      ...jsonResponse(ReceiveResponse, "The leased messages"),
+      headers: {
+        "Weir-Partition-Calls": {
+          description: "Calls this receive made to partition objects (each is a billed Durable Object request on Cloudflare)",
+          schema: { type: "integer" },
+        },
+        "Weir-Doorbell-Calls": {
+          description: "Calls this receive made to its subscription's doorbell object, where long polls wait",
+          schema: { type: "integer" },
+        },
+      },
+    },
+    ...commonErrors,
+    ...notFound,
+  },
 });
 
 const receiptRoute = <S extends typeof AckBody | typeof NackBody | typeof ExtendBody>(
@@ -165,14 +182,23 @@ export function registerConsumeRoutes(app: App): void {
     const body = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
     const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
-    const deliveries = await receive(subscriptionPartitions(c.env, topic, subscription), spec, {
+    const partitions = subscriptionPartitions(c.env, topic, subscription);
+    const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
+    const options = {
       max: body.max_messages,
       visibilityMs: (body.visibility_timeout_seconds ?? subscription.visibilityTimeoutSeconds) * 1000,
       waitMs: body.wait_seconds * 1000,
       filter: body.filter?.headers ?? null,
       signal: c.req.raw.signal,
-    });
-    return rawJson(c.body(await deliveriesJson(c.env, topic, subscription, deliveries), 200, { "content-type": "application/json" }));
+    };
+    const deliveries = await receive(partitions, subscriptionDoorbell(c.env, topic, subscription), spec, options, calls);
+    return rawJson(
+      c.body(await deliveriesJson(c.env, topic, subscription, deliveries), 200, {
+        "content-type": "application/json",
+        "weir-partition-calls": String(calls.partitions),
+        "weir-doorbell-calls": String(calls.doorbell),
+      }),
+    );
   });
 
   app.openapi(ackRoute, async (c) => {

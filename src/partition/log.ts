@@ -18,7 +18,7 @@ import type {
   TopicPolicy,
 } from "../shared/partition-api";
 import { randomToken } from "../shared/ids";
-import type { Clock } from "./clock";
+import type { Clock } from "../shared/clock";
 import {
   backoffMs,
   DEAD_LETTER_HEADERS,

@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { partitionForKey } from "../shared/hash";
 import type {
   AppendOutcome,
+  BellAddress,
   CancelOutcome,
   HeaderFilter,
   LeaseOutcome,
@@ -19,12 +20,13 @@ import type {
   SurgeTarget,
 } from "../shared/partition-api";
 import { SURGE_INDEX_BASE, surgePartitionName } from "../shared/partition-api";
-import { systemClock, type Clock } from "./clock";
+import { systemClock, type Clock } from "../shared/clock";
 import { PartitionLog } from "./log";
 import { Redrives } from "./redrives";
 import { SurgeMoves } from "./surge-moves";
 import { migrate } from "./schema";
 import { Waiters } from "./waiters";
+import { Bells, type Bell } from "./bells";
 
 const DELETED: { ok: false; code: "topic_deleted" } = { ok: false, code: "topic_deleted" };
 /** How soon a dead letter that could not be appended to its topic is tried again. */
@@ -43,6 +45,7 @@ export class Partition extends DurableObject<Env> {
   private readonly redrives: Redrives;
   private readonly surgeMoves: SurgeMoves;
   private readonly waiters = new Waiters();
+  private readonly bells: Bells;
   /** The alarm time this instance last set, so that unchanged times cost no storage call. */
   private alarmAt: number | null = null;
   /** Whether alarmAt is the next due time; until then every call checks for due work. */
@@ -56,6 +59,7 @@ export class Partition extends DurableObject<Env> {
     this.log = new PartitionLog(ctx.storage, clock);
     this.redrives = new Redrives(ctx.storage, this.log);
     this.surgeMoves = new SurgeMoves(ctx.storage, clock, this.log);
+    this.bells = new Bells(ctx.storage.sql);
   }
 
   /**
@@ -72,7 +76,7 @@ export class Partition extends DurableObject<Env> {
     if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt || this.log.appendMayDeadLetter()) {
       await this.afterChange();
     }
-    this.waiters.wakeAll();
+    this.wakeAll();
     return outcome;
   }
 
@@ -86,24 +90,29 @@ export class Partition extends DurableObject<Env> {
   async unsubscribe(uid: string): Promise<void> {
     this.log.unsubscribe(uid);
     this.waiters.wake(uid);
+    this.bells.forget(uid);
     await this.scheduleAlarm();
   }
 
   /**
    * Leases up to `max` messages (matching `filter`, if given) for `visibilityMs` milliseconds.
-   * `max` 0 only reports, in `more`, whether anything is deliverable.
+   * `max` 0 only reports, in `more`, whether anything is deliverable. With a `bell` and no
+   * filter, a lease that leaves nothing deliverable arms the bell (answered in `armed`).
    */
   async lease(
     spec: SubscriptionSpec,
     max: number,
     visibilityMs: number,
     filter: HeaderFilter | null = null,
+    bell: BellAddress | null = null,
   ): Promise<LeaseOutcome> {
     if (this.log.isDeleted()) return DELETED;
     await this.prepare(spec);
     const result = this.log.lease(spec.uid, max, visibilityMs, filter);
+    // No await between the lease and the arm: nothing can become deliverable unrung between.
+    const armed = bell && filter === null && !result.more ? this.bells.arm(spec.uid, bell) : null;
     if (result.messages.length > 0) await this.scheduleAlarm();
-    return { ok: true, ...result };
+    return { ok: true, ...result, armed };
   }
 
   /**
@@ -118,14 +127,17 @@ export class Partition extends DurableObject<Env> {
   }
 
   async ack(uid: string, refs: ReceiptRef[]): Promise<ReceiptOutcome[]> {
-    return this.log.ack(uid, refs);
+    const outcomes = this.log.ack(uid, refs);
+    // In an ordered subscription an ack can free the next message of its key.
+    if (this.log.subscription(uid)?.mode === "ordered" && outcomes.some((o) => o.ok)) this.wake(uid);
+    return outcomes;
   }
 
   /** Releases leases: to be tried again (after a delay or the back-off), or dead-lettered. */
   async nack(uid: string, refs: ReceiptRef[], options: NackOptions): Promise<ReceiptOutcome[]> {
     const outcomes = this.log.nack(uid, refs, options);
     await this.afterChange();
-    this.waiters.wake(uid);
+    this.wake(uid);
     return outcomes;
   }
 
@@ -149,7 +161,7 @@ export class Partition extends DurableObject<Env> {
     this.log.subscribe(spec);
     const from = this.log.seek(spec.uid, target);
     await this.afterChange();
-    this.waiters.wake(spec.uid);
+    this.wake(spec.uid);
     return from;
   }
 
@@ -167,7 +179,7 @@ export class Partition extends DurableObject<Env> {
   async restore(spec: SubscriptionSpec, items: RedriveItem[]): Promise<{ restored: string[]; missing: string[] }> {
     this.log.subscribe(spec);
     const result = this.redrives.restore(spec.uid, items);
-    if (result.restored.length > 0) this.waiters.wake(spec.uid);
+    if (result.restored.length > 0) this.wake(spec.uid);
     return result;
   }
 
@@ -253,6 +265,7 @@ export class Partition extends DurableObject<Env> {
   /** Deletes everything and refuses further writes: the topic is gone. */
   async destroy(): Promise<void> {
     this.waiters.wakeAll(false);
+    this.bells.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     migrate(this.ctx.storage);
@@ -284,8 +297,31 @@ export class Partition extends DurableObject<Env> {
   /** Does what is due and wakes the long polls of subscriptions that gained messages. */
   private processDue(): number {
     const subs = this.log.processDue();
-    for (const uid of subs) this.waiters.wake(uid);
+    for (const uid of subs) this.wake(uid);
     return subs.length;
+  }
+
+  /** `uid` may have something deliverable: wake its long polls here and ring its doorbell. */
+  private wake(uid: string): void {
+    this.waiters.wake(uid);
+    const bell = this.bells.take(uid);
+    if (bell) this.ring(bell);
+  }
+
+  private wakeAll(): void {
+    this.waiters.wakeAll();
+    for (const bell of this.bells.takeAll()) this.ring(bell);
+  }
+
+  /** Rings without holding up the caller; a ring that fails re-arms, for the next change. */
+  private ring(bell: Bell): void {
+    const doorbell = this.env.DOORBELL.get(this.env.DOORBELL.idFromName(bell.name));
+    this.ctx.waitUntil(
+      doorbell.ring(bell.index, bell.seq).catch((error: unknown) => {
+        console.error(JSON.stringify({ event: "doorbell_ring_failed", message: String(error) }));
+        this.bells.restore(bell);
+      }),
+    );
   }
 
   /** After a change: send dead letters on their way (without holding up the caller), re-arm. */

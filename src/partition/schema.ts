@@ -74,6 +74,17 @@ const STEPS: readonly string[] = [
   -- Dead letters already brought back by a redrive, so that a retried redrive is a no-op.
   CREATE TABLE redriven (dedup_key TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
+  // 2: the doorbells this partition is armed to ring, per subscription (src/partition/bells.ts).
+  // seq only grows, so that a doorbell can tell an old "empty" report from a new one.
+  `
+  CREATE TABLE bells (
+    sub TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    armed INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

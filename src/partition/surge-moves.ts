@@ -1,4 +1,4 @@
-import type { Clock } from "./clock";
+import type { Clock } from "../shared/clock";
 import type { PartitionLog, SurgeCopy } from "./log";
 import { SQL } from "./statements";
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { systemClock, type Clock } from "../partition/clock";
+import { systemClock, type Clock } from "../shared/clock";
 
 /** What a rate-limited call is counted as. */
 export type RateAction = "produce" | "receive";

@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
+import type { Doorbell } from "../doorbell/doorbell";
 import type { Partition } from "../partition/partition";
 import type { PartitionContext, SubscriptionSpec } from "../shared/partition-api";
 import { SURGE_INDEX_BASE, surgePartitionName } from "../shared/partition-api";
@@ -44,6 +45,20 @@ export function surgePartitions(env: Env, topic: TopicRecord, subscription: Subs
  */
 export function subscriptionPartitions(env: Env, topic: TopicRecord, subscription: SubscriptionRecord): PartitionHandle[] {
   return [...topicPartitions(env, topic), ...surgePartitions(env, topic, subscription)];
+}
+
+/**
+ * The doorbell where a subscription's long polls wait (src/doorbell). A surge's start or end
+ * names a new one: partition indices there mean other objects, which it knows nothing of.
+ */
+export function subscriptionDoorbell(env: Env, topic: TopicRecord, subscription: SubscriptionRecord): DoorbellHandle {
+  const name = `${topic.uid}:${subscription.uid}:${subscription.surgeStartedAt ?? 0}`;
+  return { name, stub: env.DOORBELL.get(env.DOORBELL.idFromName(name)) };
+}
+
+export interface DoorbellHandle {
+  name: string;
+  stub: DurableObjectStub<Doorbell>;
 }
 
 /** The partition a receipt names, or null if the subscription has no such partition now. */

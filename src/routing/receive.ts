@@ -1,5 +1,5 @@
-import type { HeaderFilter, LeasedMessage, SubscriptionSpec } from "../shared/partition-api";
-import { callPartition, type PartitionHandle } from "./partitions";
+import type { ArmReport, HeaderFilter, LeasedMessage, SubscriptionSpec } from "../shared/partition-api";
+import { callPartition, type DoorbellHandle, type PartitionHandle } from "./partitions";
 
 export interface Delivery {
   partition: number;
@@ -17,28 +17,115 @@ export interface ReceiveOptions {
 }
 
 /**
+ * The calls one receive made to partition objects and to its doorbell: what it cost, answered
+ * to the client in headers (docs/api.md) and read by the bench.
+ */
+export interface ObjectCalls {
+  partitions: number;
+  doorbell: number;
+}
+
+/** Lease passes a receive that already has messages makes to top its batch up. */
+const TOP_UP_PASSES = 3;
+
+/**
  * One long poll of a subscription across its partitions (docs/architecture.md, "Receive").
  *
- * 1. A lease pass asks one random partition for the whole batch, then the others at once for
- *    what is missing (see leasePass); random starts mean no partition is starved.
- * 2. If that found nothing and the caller may wait, one waiting call per partition parks on
- *    the partition until it has something deliverable or the wait ends. The first to report
- *    triggers a lease pass on that partition alone. Waiting calls lease nothing, so the
- *    receive never leases a message it does not return.
+ * 1. One partition, picked at random, is asked for the whole batch: with a backlog that is
+ *    the only call, and random picks mean no partition is starved.
+ * 2. If it falls short, the subscription's doorbell (src/doorbell) answers which partitions may
+ *    have messages: all but those a lease left empty and that have not rung since. A lease pass
+ *    asks those for what is missing. Every lease that leaves its partition empty arms it to
+ *    ring the doorbell, and the receive reports that with its next doorbell call.
+ * 3. When nothing was found and the caller may wait, that doorbell call waits: it answers when
+ *    a partition rings, and a lease pass asks that partition; or it answers nothing when the
+ *    wait is over. An idle consumer so costs one partition call and one doorbell call per
+ *    wait, however many partitions the topic has.
+ *
+ * Waiting calls lease nothing, so a receive never leases a message it does not return. A
+ * receive with a header filter sees only matching messages, cannot tell that a partition is
+ * empty, and waits on every partition instead (waitOnPartitions); so does one whose doorbell
+ * failed.
  */
 export async function receive(
   partitions: readonly PartitionHandle[],
+  doorbell: DoorbellHandle,
   spec: SubscriptionSpec,
   options: ReceiveOptions,
+  calls: ObjectCalls = { partitions: 0, doorbell: 0 },
 ): Promise<Delivery[]> {
   const deadline = Date.now() + options.waitMs;
-  const first = await leasePass(partitions, spec, options);
-  if (first.length > 0 || options.waitMs <= 0) return first;
+  if (options.filter !== null) {
+    const first = await leaseInTwoRounds(partitions, spec, options, calls);
+    if (first.length > 0 || options.waitMs <= 0) return first;
+    return waitOnPartitions(partitions, spec, options, deadline, calls);
+  }
 
+  const byIndex = new Map(partitions.map((handle) => [handle.index, handle]));
+  const deliveries: Delivery[] = [];
+  let ask = [partitions[Math.floor(Math.random() * partitions.length)]!];
+  for (let topUps = 0; ; ) {
+    const pass = await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls);
+    deliveries.push(...pass.deliveries);
+    // A partition that neither gave nor armed (it failed, or its topic is gone) is not asked again.
+    for (const index of pass.silent) byIndex.delete(index);
+    // Unavailable (503, retryable) only when no partition is left to ask.
+    if (pass.failure !== null && deliveries.length === 0 && byIndex.size === 0) throw pass.failure;
+    if (deliveries.length >= options.max || options.signal?.aborted) return deliveries;
+    if (deliveries.length > 0 && ++topUps > TOP_UP_PASSES) return deliveries;
+    const waitMs = deliveries.length > 0 ? 0 : deadline - Date.now();
+    let ready: number[];
+    try {
+      calls.doorbell++;
+      ready = await doorbell.stub.wait([...byIndex.keys()], pass.reports, Math.max(0, waitMs));
+    } catch (error) {
+      console.error(JSON.stringify({ event: "doorbell_call_failed", message: String(error) }));
+      if (deliveries.length > 0 || waitMs <= 0) return deliveries;
+      return waitOnPartitions([...byIndex.values()], spec, options, deadline, calls);
+    }
+    ask = ready.flatMap((index) => byIndex.get(index) ?? []);
+    if (ask.length === 0 && (deliveries.length > 0 || Date.now() >= deadline || waitMs <= 0)) return deliveries;
+  }
+}
+
+/**
+ * Leases from one random partition, then (if that falls short) from all the others: where
+ * nothing tells which partitions are empty.
+ */
+async function leaseInTwoRounds(
+  partitions: readonly PartitionHandle[],
+  spec: SubscriptionSpec,
+  options: ReceiveOptions,
+  calls: ObjectCalls,
+): Promise<Delivery[]> {
+  const start = Math.floor(Math.random() * partitions.length);
+  const first = await leasePass([partitions[start]!], spec, options, null, calls);
+  const left = options.max - first.deliveries.length;
+  const others = partitions.filter((_, i) => i !== start);
+  const second = left > 0 && others.length > 0 ? await leasePass(others, spec, { ...options, max: left }, null, calls) : null;
+  const deliveries = [...first.deliveries, ...(second?.deliveries ?? [])];
+  // Unavailable (503, retryable) only when a call failed and nothing was leased.
+  const failure = second ? second.failure ?? first.failure : first.failure;
+  if (deliveries.length === 0 && failure !== null) throw failure;
+  return deliveries;
+}
+
+/**
+ * Parks one waiting call on each partition until one has something deliverable (then leases
+ * from it) or the deadline passes.
+ */
+async function waitOnPartitions(
+  partitions: readonly PartitionHandle[],
+  spec: SubscriptionSpec,
+  options: ReceiveOptions,
+  deadline: number,
+  calls: ObjectCalls,
+): Promise<Delivery[]> {
   const waiting = new Map<number, Promise<{ handle: PartitionHandle; ready: boolean }>>();
   const park = (handle: PartitionHandle): void => {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return;
+    calls.partitions++;
     waiting.set(
       handle.index,
       callPartition(() => handle.stub.awaitDeliverable(spec, remaining, options.filter)).then(
@@ -53,62 +140,73 @@ export async function receive(
     const { handle, ready } = await Promise.race(waiting.values());
     waiting.delete(handle.index);
     if (!ready || options.signal?.aborted) continue;
-    const got = await leasePass([handle], spec, options);
-    if (got.length > 0) return got;
+    const got = await leasePass([handle], spec, options, null, calls);
+    if (got.deliveries.length > 0) return got.deliveries;
     // Another consumer was faster: wait on this partition again.
     park(handle);
   }
   return [];
 }
 
+interface LeasePassResult {
+  deliveries: Delivery[];
+  /** Partitions left empty and armed to ring the doorbell, to report to it. */
+  reports: ArmReport[];
+  /** Partitions that neither answered messages nor armed: failed, or their topic is gone. */
+  silent: number[];
+  /** The first failed call, if any. */
+  failure: unknown;
+}
+
 /**
- * Leases up to `max` messages from `partitions`; see `receive`. Round 1 asks one partition,
- * picked at random, for the whole batch: with a backlog that is one call per receive (and one
- * per ack). If it falls short, round 2 asks all the others at once for their shares of what is
- * missing (a share of 0 only asks whether a partition has anything), and round 3 splits what is
- * still missing among those that had more. Shares never add up to more than `max`.
+ * Leases up to `max` messages from `partitions`, in at most three rounds: the first splits
+ * `max` over all of them (a share of 0 still asks whether a partition has anything, and arms
+ * it if not), the later ones split what is still missing over those that had more. Shares
+ * never add up to more than `max`. With a doorbell name, partitions left empty arm.
  */
 async function leasePass(
   partitions: readonly PartitionHandle[],
   spec: SubscriptionSpec,
   { max, visibilityMs, filter }: ReceiveOptions,
-): Promise<Delivery[]> {
-  const start = Math.floor(Math.random() * partitions.length);
-  const order = partitions.map((_, i) => partitions[(start + i) % partitions.length]!);
-  const deliveries: Delivery[] = [];
-  let round = [{ handle: order[0]!, share: max }];
-  let rest = order.slice(1);
+  doorbell: string | null,
+  calls: ObjectCalls,
+): Promise<LeasePassResult> {
+  const result: LeasePassResult = { deliveries: [], reports: [], silent: [], failure: null };
+  let round = split(max, partitions);
   for (let pass = 0; pass < 3 && round.length > 0; pass++) {
+    calls.partitions += round.length;
     // allSettled: messages leased on one partition are returned even if another one failed.
     const settled = await Promise.allSettled(
       round.map(async ({ handle, share }) => ({
         handle,
-        outcome: await callPartition(async () => handle.stub.lease(spec, share, visibilityMs, filter)),
+        outcome: await callPartition(async () =>
+          handle.stub.lease(spec, share, visibilityMs, filter, doorbell ? { name: doorbell, index: handle.index } : null),
+        ),
       })),
     );
     const withMore: PartitionHandle[] = [];
     let failure: unknown = null;
-    for (const result of settled) {
-      if (result.status === "rejected") {
-        failure = result.reason;
-        continue;
+    settled.forEach((settledCall, i) => {
+      if (settledCall.status === "rejected") {
+        failure = settledCall.reason;
+        result.silent.push(round[i]!.handle.index);
+        return;
       }
-      const { handle, outcome } = result.value;
-      if (!outcome.ok) continue;
-      for (const message of outcome.messages) deliveries.push({ partition: handle.index, message });
+      const { handle, outcome } = settledCall.value;
+      if (!outcome.ok) {
+        result.silent.push(handle.index);
+        return;
+      }
+      for (const message of outcome.messages) result.deliveries.push({ partition: handle.index, message });
       if (outcome.more) withMore.push(handle);
-    }
-    const left = max - deliveries.length;
+      if (outcome.armed !== null) result.reports.push({ index: handle.index, seq: outcome.armed });
+    });
+    result.failure ??= failure;
+    const left = max - result.deliveries.length;
     if (left <= 0) break;
-    // Round 2 asks the partitions not asked yet; later rounds those that had more.
-    const candidates = rest.length > 0 ? rest : withMore;
-    rest = [];
-    if (failure !== null && deliveries.length === 0 && candidates.length === 0) throw failure;
-    // In round 2 a share of 0 still asks whether the partition has anything, for round 3.
-    const next = split(left, candidates);
-    round = pass === 0 ? next : next.filter((r) => r.share > 0);
+    round = split(left, withMore).filter((r) => r.share > 0);
   }
-  return deliveries;
+  return result;
 }
 
 /** `total` split as evenly as possible over `handles`, the first ones getting the remainder. */

@@ -102,12 +102,30 @@ export interface LeasedMessage {
   originOffset: number | null;
 }
 
+/** The doorbell a partition rings for a subscription (src/doorbell), and its index there. */
+export interface BellAddress {
+  /** The Doorbell object's name: `<topic uid>:<subscription uid>`. */
+  name: string;
+  index: number;
+}
+
+/** A partition said it has nothing deliverable and is armed to ring, as of arm `seq`. */
+export interface ArmReport {
+  index: number;
+  seq: number;
+}
+
 export type LeaseOutcome =
   | {
       ok: true;
       messages: LeasedMessage[];
       /** Whether more messages were deliverable than were leased. */
       more: boolean;
+      /**
+       * When the lease named a doorbell and left nothing deliverable here: the partition is
+       * armed to ring it, and this is the arm's sequence number, to report to the doorbell.
+       */
+      armed: number | null;
     }
   | { ok: false; code: "topic_deleted" };
 

@@ -19,6 +19,23 @@ describe("ordered subscriptions", () => {
     expect((await receive(topic, sub, { max_messages: 10 })).map((m) => m.id)).toEqual(["a2"]);
   });
 
+  it("hand the next message of a key to a consumer already waiting, as soon as the one before is acked", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic, { mode: "ordered" });
+    await produce(topic, [
+      { id: "a1", key: "a", body: 1 },
+      { id: "a2", key: "a", body: 2 },
+    ]);
+    const [first] = await receive(topic, sub, { max_messages: 10 });
+    expect(first?.id).toBe("a1");
+    const waiting = receive(topic, sub, { max_messages: 10, wait_seconds: 10 });
+    await new Promise((r) => setTimeout(r, 200));
+    const ackedAt = Date.now();
+    await ack(topic, sub, [first!.receipt]);
+    expect((await waiting).map((m) => m.id)).toEqual(["a2"]);
+    expect(Date.now() - ackedAt).toBeLessThan(2_000);
+  });
+
   it("keep a key's order across a redelivery after the lease ran out", async () => {
     const topic = await createTopic(1);
     const sub = await createSubscription(topic, { mode: "ordered", visibility_timeout_seconds: 10 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { partitionForKey } from "../../src/shared/hash";
 import { ack, call, createSubscription, createTopic, drain, produce, receive } from "../helpers";
 
 describe("receive", () => {
@@ -113,5 +114,71 @@ describe("receive", () => {
     const r = await call("POST", `/v1/topics/${topic}/subscriptions/nobody/receive`, {});
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe("subscription_not_found");
+  });
+});
+
+describe("waiting on the doorbell", () => {
+  const receiveCalls = async (topic: string, sub: string, body: Record<string, unknown>) => {
+    const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, body);
+    expect(r.status).toBe(200);
+    return {
+      messages: r.body.messages as unknown[],
+      partitions: Number(r.headers.get("weir-partition-calls")),
+      doorbell: Number(r.headers.get("weir-doorbell-calls")),
+    };
+  };
+
+  it("costs an idle consumer one partition call and one doorbell call per wait, however many partitions", async () => {
+    const topic = await createTopic(8);
+    const sub = await createSubscription(topic);
+    // The first receive asks every partition; each one, found empty, arms itself.
+    const first = await receiveCalls(topic, sub, { wait_seconds: 0 });
+    expect(first.partitions).toBe(8);
+    for (let i = 0; i < 2; i++) {
+      const idle = await receiveCalls(topic, sub, { wait_seconds: 1 });
+      expect(idle).toEqual({ messages: [], partitions: 1, doorbell: 1 });
+    }
+  });
+
+  it("wakes a consumer waiting on 4 partitions whichever partition gets the message", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    await receive(topic, sub, { wait_seconds: 0 });
+    const keys = [0, 1, 2, 3].map((p) => {
+      for (let k = 0; ; k++) if (partitionForKey(`k${k}`, 4) === p) return `k${k}`;
+    });
+    for (const key of keys) {
+      const waiting = receiveCalls(topic, sub, { wait_seconds: 10 });
+      await new Promise((r) => setTimeout(r, 100));
+      const producedAt = Date.now();
+      await produce(topic, [{ body: key, key }]);
+      const got = await waiting;
+      expect(got.messages).toMatchObject([{ body: key }]);
+      expect(Date.now() - producedAt, key).toBeLessThan(2_000);
+      // Parked once on the doorbell: no call per partition.
+      expect(got.doorbell).toBeLessThanOrEqual(2);
+      expect(got.partitions).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it("wakes a waiting consumer when a lease ends and its message is due again", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, [{ body: "again" }]);
+    const [first] = await receive(topic, sub, { visibility_timeout_seconds: 1 });
+    expect(first?.body).toBe("again");
+    const started = Date.now();
+    const again = await receive(topic, sub, { wait_seconds: 10 });
+    expect(again).toMatchObject([{ body: "again", attempt: 2 }]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("gives the rest of a backlog spread over partitions to one receive", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, Array.from({ length: 40 }, (_, i) => ({ body: i, key: `k${i}` })));
+    const got = await receiveCalls(topic, sub, { max_messages: 40 });
+    expect(got.messages).toHaveLength(40);
+    expect(got.doorbell).toBeLessThanOrEqual(1);
   });
 });

@@ -1,4 +1,4 @@
-/** Every time read of a partition goes through its clock, so that tests can move time. */
+/** Every time read of a partition or a doorbell goes through its clock, so that tests can move time. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

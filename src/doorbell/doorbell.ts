@@ -1,0 +1,92 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { systemClock, type Clock } from "../shared/clock";
+import type { ArmReport } from "../shared/partition-api";
+
+/**
+ * How long a partition's "nothing here, I will ring" is believed without hearing it again. A
+ * ring that was lost (a failed call, an object restarted at the wrong moment) then costs at
+ * most this much delay: the next receive after it asks the partition itself.
+ */
+export const EMPTY_BELIEF_MS = 60_000;
+
+interface PartitionState {
+  /** The arm sequence number of the partition's last "empty" report, while believed. */
+  emptySeq: number | null;
+  emptySince: number;
+  /** The highest arm sequence number the partition rang for: older reports are stale. */
+  rungSeq: number;
+}
+
+type Waiter = { indices: ReadonlySet<number>; resolve: (ready: number[]) => void };
+
+/**
+ * The doorbell of one subscription (docs/architecture.md, "Waiting for messages"): where its
+ * long polls wait, one call each however many partitions the topic has. A partition that a
+ * receive found empty arms itself (src/partition/bells.ts) and the receive reports that here;
+ * the partition rings once something becomes deliverable there. So the doorbell knows which
+ * partitions may have messages: all but those that reported empty and have not rung since.
+ *
+ * Its state is memory only. A doorbell that restarts believes no partition empty, and the
+ * next receive asks them all: slower, never wrong.
+ */
+export class Doorbell extends DurableObject<Env> {
+  /** Replaced by tests to move time. */
+  clock: Clock = systemClock;
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly waiters = new Set<Waiter>();
+
+  /**
+   * Takes `reports`, then answers the partitions among `indices` that may have messages; when
+   * there are none, waits until one of them rings (answering it) or `waitMs` has passed ([]).
+   */
+  async wait(indices: number[], reports: ArmReport[], waitMs: number): Promise<number[]> {
+    for (const report of reports) this.report(report);
+    const now = this.clock.now();
+    const ready = indices.filter((index) => {
+      const state = this.partitions.get(index);
+      return state?.emptySeq == null || now - state.emptySince >= EMPTY_BELIEF_MS;
+    });
+    if (ready.length > 0 || waitMs <= 0) return ready;
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        indices: new Set(indices),
+        resolve: (rung) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(rung);
+        },
+      };
+      // Waits end before the next belief check would change the answer.
+      const timer = setTimeout(() => waiter.resolve([]), Math.min(waitMs, EMPTY_BELIEF_MS));
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Partition `index` has something deliverable again (since its arm `seq`). */
+  async ring(index: number, seq: number): Promise<void> {
+    const state = this.state(index);
+    state.rungSeq = Math.max(state.rungSeq, seq);
+    state.emptySeq = null;
+    for (const waiter of [...this.waiters]) if (waiter.indices.has(index)) waiter.resolve([index]);
+  }
+
+  /** How many long polls wait here; for tests and stats. */
+  async waiting(): Promise<number> {
+    return this.waiters.size;
+  }
+
+  private report({ index, seq }: ArmReport): void {
+    const state = this.state(index);
+    // A ring for this arm (or a later one) already came: the report is out of date.
+    if (seq <= state.rungSeq) return;
+    state.emptySeq = seq;
+    state.emptySince = this.clock.now();
+  }
+
+  private state(index: number): PartitionState {
+    let state = this.partitions.get(index);
+    if (!state) this.partitions.set(index, (state = { emptySeq: null, emptySince: 0, rungSeq: 0 }));
+    return state;
+  }
+}
