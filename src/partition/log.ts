@@ -184,7 +184,8 @@ export class PartitionLog {
         const full = this.wouldOverflow(messages, policy);
         if (full) return { ok: false, code: "topic_full", message: full };
       }
-      let next = this.nextOffset();
+      const first = this.nextOffset();
+      let next = first;
       let cumBytes = this.meta("cum_bytes") ?? 0;
       const appended: Appended[] = [];
       for (const m of messages) {
@@ -224,12 +225,11 @@ export class PartitionLog {
           m.origin?.partition ?? null,
           m.origin?.offset ?? null,
         );
-        const state = m.delayMs > 0 ? DELAYED : READY;
-        for (const [uid, sub] of this.subscriptions) {
-          const priority = sub.mode === "ordered" ? 0 : m.priority;
-          this.sql.exec(SQL.deliveryInsert, uid, offset, state, dueAt, m.key ?? "", priority, expiresAt);
-        }
         appended.push({ offset, producedAt: now, duplicate: false });
+      }
+      // Offsets first..next-1 are exactly the messages written above (duplicates took none).
+      if (next > first) {
+        for (const [uid, sub] of this.subscriptions) this.sql.exec(SQL.deliveriesForAppended, uid, sub.mode, first, next);
       }
       this.sql.exec(SQL.metaSet, "next_offset", next);
       this.sql.exec(SQL.metaSet, "cum_bytes", cumBytes);

@@ -37,9 +37,13 @@ export const SQL = {
                      origin_partition, origin_offset)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   logFindCopy: "SELECT offset, produced_at FROM log WHERE dedup_key = ? LIMIT 1",
-  deliveryInsert: `
+  // The delivery rows of a subscription for the messages an append just wrote, offsets ?3 to
+  // ?4 - 1: one statement per subscription and batch, not one per message.
+  deliveriesForAppended: `
     INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    VALUES (?, ?, ?, ?, 0, NULL, ?, ?, ?)`,
+    SELECT ?1, offset, CASE WHEN deliver_at > 0 THEN 1 ELSE 0 END, deliver_at,
+           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
+    FROM log WHERE offset >= ?3 AND offset < ?4`,
   logCumBytesBefore: "SELECT cum_bytes - bytes AS before FROM log WHERE offset = ?",
   subscriptionOldestOffset: "SELECT MIN(offset) AS offset FROM deliveries WHERE sub = ?",
   deliveriesAtOffset: "SELECT sub FROM deliveries WHERE offset = ? AND sub = ?",
