@@ -22,9 +22,15 @@ export async function throughput({ concurrency, requests, call }) {
 }
 
 /** `count` calls of `call(i)` one after another; p50 and p99 of their round trips in ms. */
-export async function latency({ count, call }) {
+export async function latency({ count, call, perSecond = null }) {
   const times = [];
+  const begun = performance.now();
   for (let i = 0; i < count; i++) {
+    // Paced: each call starts on its slot of a steady rate, as the produce → delivery case sends.
+    if (perSecond !== null) {
+      const wait = begun + (i * 1000) / perSecond - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
     const started = performance.now();
     await call(i);
     times.push(performance.now() - started);

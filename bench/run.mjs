@@ -49,6 +49,8 @@ async function defaultSet(weir, ceilings) {
   };
   progress("produce → delivery latency");
   results.latency = await measureProduceToDelivery(api, prefix, ceiling.noop);
+  progress("produce → delivery latency, acking with the next receive");
+  results.latencyAckNext = await measureProduceToDelivery(api, prefix, ceiling.noop, { ackWithReceive: true });
   progress("1 MiB round trip");
   results.large = await measureLargeMessage(api, prefix);
   progress(`idle long-poll consumers (${config.idleSeconds} s)`);

@@ -13,17 +13,28 @@ const GRACE_MS = 30_000;
 
 const now = () => performance.timeOrigin + performance.now();
 
-async function oneRun(api, topic, seconds) {
+/**
+ * One run. The consumer acks each batch either with a request of its own before its next
+ * receive, or (`ackWithReceive`) in that next receive's `ack` field, one request per batch.
+ */
+async function oneRun(api, topic, seconds, ackWithReceive) {
   const total = Math.round(LATENCY_RATE * seconds);
   const latencies = [];
   let deadline = Infinity;
   const consumer = (async () => {
+    let toAck = [];
     while (latencies.length < total && Date.now() < deadline) {
-      const { messages } = await api.receive(topic, "s", { max_messages: BATCH, wait_seconds: WAIT_SECONDS });
+      const body = { max_messages: BATCH, wait_seconds: WAIT_SECONDS, ...(toAck.length > 0 ? { ack: toAck } : {}) };
+      const { messages } = await api.receive(topic, "s", body);
       const at = now();
       for (const m of messages) latencies.push(at - m.body.sentAt);
-      if (messages.length > 0) await api.ack(topic, "s", messages.map((m) => m.receipt));
+      toAck = messages.map((m) => m.receipt);
+      if (!ackWithReceive && toAck.length > 0) {
+        await api.ack(topic, "s", toAck);
+        toAck = [];
+      }
     }
+    if (toAck.length > 0) await api.ack(topic, "s", toAck);
   })();
   const started = performance.now();
   // The pad keeps the message at about 256 bytes, like every other case.
@@ -44,13 +55,17 @@ async function oneRun(api, topic, seconds) {
  * Each run first takes the no-op Worker's round trip (`noop`, a ceiling call) one request at a
  * time, then the produce-to-delivery run: the ratio compares figures taken moments apart.
  */
-export async function measureProduceToDelivery(api, prefix, noop) {
-  const topic = `${prefix}-latency`;
+export async function measureProduceToDelivery(api, prefix, noop, { ackWithReceive = false } = {}) {
+  const topic = `${prefix}-latency${ackWithReceive ? "-ack-next" : ""}`;
   await api.createTopic(topic, 4);
   await api.createSubscription(topic, "s");
   return repeat({ runs: config.runs }, async ({ warmup }) => {
     const baseline = await latency({ count: warmup ? 20 : config.latencyRequests, call: noop });
-    const run = await oneRun(api, topic, warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds);
-    return { ...run, noopP50: baseline.p50, noopP99: baseline.p99 };
+    // The same round trip sent at the case's pace: a machine that idles between requests
+    // answers each one slower than back to back, Weir or not.
+    const paced = await latency({ count: warmup ? 20 : config.latencyRequests, call: noop, perSecond: LATENCY_RATE });
+    const seconds = warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds;
+    const run = await oneRun(api, topic, seconds, ackWithReceive);
+    return { ...run, noopP50: baseline.p50, noopP99: baseline.p99, pacedNoopP50: paced.p50, pacedNoopP99: paced.p99 };
   });
 }

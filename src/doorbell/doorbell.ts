@@ -41,7 +41,7 @@ export class Doorbell extends DurableObject<Env> {
    * there are none, waits until one of them rings (answering it) or `waitMs` has passed ([]).
    */
   async wait(indices: number[], reports: ArmReport[], waitMs: number): Promise<number[]> {
-    for (const report of reports) this.report(report);
+    for (const report of reports) this.believeEmpty(report);
     const now = this.clock.now();
     const ready = indices.filter((index) => {
       const state = this.partitions.get(index);
@@ -63,6 +63,11 @@ export class Doorbell extends DurableObject<Env> {
     });
   }
 
+  /** Takes reports of partitions left empty, with nothing to answer. */
+  async report(reports: ArmReport[]): Promise<void> {
+    for (const report of reports) this.believeEmpty(report);
+  }
+
   /** Partition `index` has something deliverable again (since its arm `seq`). */
   async ring(index: number, seq: number): Promise<void> {
     const state = this.state(index);
@@ -76,7 +81,7 @@ export class Doorbell extends DurableObject<Env> {
     return this.waiters.size;
   }
 
-  private report({ index, seq }: ArmReport): void {
+  private believeEmpty({ index, seq }: ArmReport): void {
     const state = this.state(index);
     // A ring for this arm (or a later one) already came: the report is out of date.
     if (seq <= state.rungSeq) return;

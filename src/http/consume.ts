@@ -82,6 +82,7 @@ async function deliveriesJson(
   topic: TopicRecord,
   subscription: SubscriptionRecord,
   deliveries: Delivery[],
+  acked: ItemResult[] | null,
 ): Promise<string> {
   // One signature per lease (a partition's lease call), shared by the receipts of its messages.
   const signers = new Map<string, Promise<(offset: number) => string>>();
@@ -105,7 +106,8 @@ async function deliveriesJson(
       `"produced_at":"${iso(m.producedAt)}","attempt":${m.attempt},"receipt":"${receipt}"}`
     );
   });
-  return `{"messages":[${items.join(",")}]}`;
+  const ackedJson = acked ? `,"acked":${JSON.stringify(acked)}` : "";
+  return `{"messages":[${items.join(",")}]${ackedJson}}`;
 }
 
 /**
@@ -182,18 +184,26 @@ export function registerConsumeRoutes(app: App): void {
     const body = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
     const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
-    const partitions = subscriptionPartitions(c.env, topic, subscription);
     const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
+    // Acks first: in an ordered subscription they free the next messages of their keys.
+    const acked = body.ack?.length
+      ? await settle(c.env, topic, subscription, body.ack, (stub, refs) => {
+          calls.partitions++;
+          return stub.ack(subscription.uid, refs);
+        })
+      : null;
+    const partitions = subscriptionPartitions(c.env, topic, subscription);
     const options = {
       max: body.max_messages,
       visibilityMs: (body.visibility_timeout_seconds ?? subscription.visibilityTimeoutSeconds) * 1000,
       waitMs: body.wait_seconds * 1000,
       filter: body.filter?.headers ?? null,
       signal: c.req.raw.signal,
+      background: (work: Promise<unknown>) => c.executionCtx.waitUntil(work),
     };
     const deliveries = await receive(partitions, subscriptionDoorbell(c.env, topic, subscription), spec, options, calls);
     return rawJson(
-      c.body(await deliveriesJson(c.env, topic, subscription, deliveries), 200, {
+      c.body(await deliveriesJson(c.env, topic, subscription, deliveries, acked), 200, {
         "content-type": "application/json",
         "weir-partition-calls": String(calls.partitions),
         "weir-doorbell-calls": String(calls.doorbell),

@@ -287,6 +287,15 @@ export const ReceiveBody = z
           "Lease only messages whose headers have all these values; the others stay deliverable to the subscription's other consumers.",
         example: { headers: { version: "2" } },
       }),
+    ack: z
+      .array(z.string().min(1).max(512))
+      .max(L.MAX_RECEIPTS_PER_REQUEST)
+      .optional()
+      .openapi({
+        description:
+          "Receipts to acknowledge before leasing, as POST ack would: a consumer that acks its last batch with its next " +
+          "receive saves a request per batch. Their results come back in `acked`, in order.",
+      }),
   })
   .openapi("ReceiveRequest");
 
@@ -322,9 +331,26 @@ export const DeliveredMessage = z
   })
   .openapi("DeliveredMessage");
 
-export const ReceiveResponse = z.object({ messages: z.array(DeliveredMessage) }).openapi("ReceiveResponse");
-
 const Receipts = z.array(z.string().min(1).max(512)).min(1).max(L.MAX_RECEIPTS_PER_REQUEST);
+
+const ReceiptResult = z.union([
+  z.object({ receipt: z.string(), ok: z.literal(true) }),
+  z.object({
+    receipt: z.string(),
+    ok: z.literal(false),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+]);
+
+export const ReceiveResponse = z
+  .object({
+    messages: z.array(DeliveredMessage),
+    acked: z
+      .array(ReceiptResult)
+      .optional()
+      .openapi({ description: "With `ack` in the request: one result per receipt, in request order, as POST ack answers." }),
+  })
+  .openapi("ReceiveResponse");
 
 export const AckBody = z.strictObject({ receipts: Receipts }).openapi("AckRequest");
 export const NackBody = z
@@ -370,20 +396,7 @@ export const ExtendBody = z
   })
   .openapi("ExtendRequest");
 
-export const ReceiptResults = z
-  .object({
-    results: z.array(
-      z.union([
-        z.object({ receipt: z.string(), ok: z.literal(true) }),
-        z.object({
-          receipt: z.string(),
-          ok: z.literal(false),
-          error: z.object({ code: z.string(), message: z.string() }),
-        }),
-      ]),
-    ),
-  })
-  .openapi("ReceiptResults");
+export const ReceiptResults = z.object({ results: z.array(ReceiptResult) }).openapi("ReceiptResults");
 
 // --- stats ---
 

@@ -14,6 +14,8 @@ export interface ReceiveOptions {
   filter: HeaderFilter | null;
   /** Aborted when the client has gone: nothing more is leased for it. */
   signal?: AbortSignal;
+  /** Runs work that may finish after the answer (the Worker's waitUntil). */
+  background?: (work: Promise<unknown>) => void;
 }
 
 /**
@@ -71,8 +73,15 @@ export async function receive(
     for (const index of pass.silent) byIndex.delete(index);
     // Unavailable (503, retryable) only when no partition is left to ask.
     if (pass.failure !== null && deliveries.length === 0 && byIndex.size === 0) throw pass.failure;
-    if (deliveries.length >= options.max || options.signal?.aborted) return deliveries;
-    if (deliveries.length > 0 && ++topUps > TOP_UP_PASSES) return deliveries;
+    if (deliveries.length >= options.max || options.signal?.aborted || (deliveries.length > 0 && ++topUps > TOP_UP_PASSES)) {
+      // Partitions this pass left empty are news for the doorbell: tell it after answering, so
+      // the next receive finds them known to be empty.
+      if (pass.reports.length > 0 && options.background) {
+        calls.doorbell++;
+        options.background(doorbell.stub.report(pass.reports).catch(() => undefined));
+      }
+      return deliveries;
+    }
     const waitMs = deliveries.length > 0 ? 0 : deadline - Date.now();
     let ready: number[];
     try {
@@ -199,7 +208,9 @@ async function leasePass(
       }
       for (const message of outcome.messages) result.deliveries.push({ partition: handle.index, message });
       if (outcome.more) withMore.push(handle);
-      if (outcome.armed !== null) result.reports.push({ index: handle.index, seq: outcome.armed });
+      // `armed` is absent from a partition still running code from before doorbells (a rollout).
+      if (outcome.armed != null) result.reports.push({ index: handle.index, seq: outcome.armed });
+      else if (doorbell !== null && outcome.messages.length === 0 && !outcome.more) result.silent.push(handle.index);
     });
     result.failure ??= failure;
     const left = max - result.deliveries.length;

@@ -179,6 +179,62 @@ describe("waiting on the doorbell", () => {
     await produce(topic, Array.from({ length: 40 }, (_, i) => ({ body: i, key: `k${i}` })));
     const got = await receiveCalls(topic, sub, { max_messages: 40 });
     expect(got.messages).toHaveLength(40);
-    expect(got.doorbell).toBeLessThanOrEqual(1);
+    // One call to learn which partitions to ask, one (after answering) to report those emptied.
+    expect(got.doorbell).toBeLessThanOrEqual(2);
+    expect(got.partitions).toBeLessThanOrEqual(4 + 3);
+  });
+});
+
+describe("acking with the next receive", () => {
+  const receiveWithAck = async (topic: string, sub: string, body: Record<string, unknown>) => {
+    const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, body);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body as { messages: { body: unknown; receipt: string }[]; acked?: { receipt: string; ok: boolean; error?: { code: string } }[] };
+  };
+
+  it("acks the receipts given before leasing, and answers their results in order", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, [1, 2, 3, 4].map((n) => ({ body: n })));
+    const first = await receiveWithAck(topic, sub, { max_messages: 2 });
+    expect(first.acked).toBeUndefined();
+    const receipts = first.messages.map((m) => m.receipt);
+    const second = await receiveWithAck(topic, sub, { max_messages: 10, ack: [...receipts, "not-a-receipt"] });
+    expect(second.acked).toEqual([
+      { receipt: receipts[0], ok: true },
+      { receipt: receipts[1], ok: true },
+      { receipt: "not-a-receipt", ok: false, error: expect.objectContaining({ code: "receipt_invalid" }) },
+    ]);
+    expect(second.messages).toHaveLength(2);
+    const stats = await call("GET", `/v1/topics/${topic}/stats`);
+    expect(stats.body.subscriptions[0].in_flight).toBe(2);
+    expect(stats.body.subscriptions[0].ready).toBe(0);
+  });
+
+  it("in an ordered subscription, hands over the next message of the key it acks in the same call", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { mode: "ordered" });
+    await produce(topic, [
+      { key: "k", body: 1 },
+      { key: "k", body: 2 },
+    ]);
+    const [first] = (await receiveWithAck(topic, sub, { max_messages: 10 })).messages;
+    expect(first?.body).toBe(1);
+    const next = await receiveWithAck(topic, sub, { max_messages: 10, ack: [first!.receipt] });
+    expect(next.messages.map((m) => m.body)).toEqual([2]);
+  });
+
+  it("refuses an ack field that is not a list of receipts, naming it, and acks nothing", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, [{ body: 1 }]);
+    const [m] = await receive(topic, sub);
+    for (const ack of ["x", [1], [""], Array.from({ length: 1001 }, () => m!.receipt)]) {
+      const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, { ack });
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(r.body.error)).toContain("ack");
+    }
+    const stats = await call("GET", `/v1/topics/${topic}/stats`);
+    expect(stats.body.subscriptions[0].in_flight).toBe(1);
   });
 });

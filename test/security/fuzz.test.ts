@@ -71,7 +71,7 @@ const FIELDS = [
   "messages", "id", "key", "headers", "body", "priority", "delay_seconds", "deliver_at", "ttl_seconds", "max_messages",
   "wait_seconds", "visibility_timeout_seconds", "filter", "receipts", "dead_letter", "reason", "to", "max", "partitions",
   "dedup_window_seconds", "retention_seconds", "message_ttl_seconds", "overflow", "mode", "start_position",
-  "max_deliveries", "retry_backoff", "surge", "name", "scopes", "rate_limit", "produce_per_second",
+  "max_deliveries", "retry_backoff", "surge", "name", "scopes", "rate_limit", "produce_per_second", "ack",
 ];
 
 const anyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
