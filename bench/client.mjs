@@ -7,8 +7,22 @@ import { Agent, request as httpRequest } from "node:http";
 const REQUEST_TIMEOUT_MS = 120_000;
 const agent = new Agent({ keepAlive: true, scheduling: "fifo" });
 
-/** One HTTP request; resolves with the status and the body as text. */
-export function send(url, method, path, body, headers = {}) {
+/**
+ * One HTTP request; resolves with the status, the headers and the body as text. A keep-alive
+ * socket the server closed while it sat idle fails the next request on it with ECONNRESET
+ * before the server saw that request: that one is sent again, on a new socket (as the Node
+ * documentation advises for `request.reusedSocket`).
+ */
+export async function send(url, method, path, body, headers = {}) {
+  try {
+    return await sendOnce(url, method, path, body, headers);
+  } catch (error) {
+    if (error?.reusedSocket && error.code === "ECONNRESET") return sendOnce(url, method, path, body, headers);
+    throw error;
+  }
+}
+
+function sendOnce(url, method, path, body, headers) {
   const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -32,7 +46,10 @@ export function send(url, method, path, body, headers = {}) {
     // stay silent for up to 60 s, but no request of the bench may outlive this.
     const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer in ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
     req.on("close", () => clearTimeout(timer));
-    req.on("error", reject);
+    req.on("error", (error) => {
+      error.reusedSocket = req.reusedSocket;
+      reject(error);
+    });
     req.end(payload);
   });
 }

@@ -70,7 +70,10 @@ const RETENTION_BATCH = 5_000;
  */
 export class PartitionLog {
   private readonly subscriptions = new Map<string, SubscriptionRow>();
+  private deleted: boolean | null = null;
   private context: PartitionContext | null;
+  /** The context as stored, to tell a changed one from the same one sent again (every append). */
+  private contextText: string | null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -87,6 +90,7 @@ export class PartitionLog {
     }
     const stored = this.sql.exec<{ value: string }>(SQL.settingGet, "context").toArray()[0];
     this.context = stored ? (JSON.parse(stored.value) as PartitionContext) : null;
+    this.contextText = stored?.value ?? null;
   }
 
   private get sql(): SqlStorage {
@@ -104,11 +108,14 @@ export class PartitionLog {
 
   /** True once the topic has been deleted: the object then refuses all writes. */
   isDeleted(): boolean {
-    return this.meta("deleted") === 1;
+    // Asked by every call: read once, then kept (this object is the only writer).
+    this.deleted ??= this.meta("deleted") === 1;
+    return this.deleted;
   }
 
   markDeleted(): void {
     this.sql.exec(SQL.metaSet, "deleted", 1);
+    this.deleted = true;
   }
 
   nextOffset(): number {
@@ -118,9 +125,10 @@ export class PartitionLog {
   /** Keeps who this partition is and its topic's rules, for work no caller starts (alarms). */
   setContext(context: PartitionContext): void {
     const text = JSON.stringify(context);
-    if (this.context && JSON.stringify(this.context) === text) return;
+    if (text === this.contextText) return;
     this.sql.exec(SQL.settingSet, "context", text);
     this.context = context;
+    this.contextText = text;
   }
 
   /** Who this partition is in its topic (its index), as its context says. */
