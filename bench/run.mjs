@@ -90,12 +90,12 @@ const timer = setTimeout(() => {
 }, RUN_TIMEOUT_MS);
 timer.unref();
 
-progress(SOAK ? "starting Weir" : "starting Weir and the ceiling Worker");
+progress("starting Weir and the ceiling Worker");
 // One after the other: two servers choosing free ports at once could choose the same one.
 const weir = await startWeir(TOKEN);
 let ceilings = null;
 try {
-  ceilings = SOAK ? null : await startCeilings();
+  ceilings = await startCeilings();
 } catch (error) {
   await weir.stop();
   throw error;
@@ -109,7 +109,7 @@ process.once("uncaughtException", (error) => {
 });
 let results;
 try {
-  results = SOAK ? await runSoak(client(weir.url, TOKEN), weir, progress) : await defaultSet(weir, ceilings);
+  results = SOAK ? await runSoak(client(weir.url, TOKEN), weir, ceilings, progress) : await defaultSet(weir, ceilings);
 } finally {
   await stopAll();
 }
