@@ -95,6 +95,8 @@ export function buildRows(r) {
     { section: "Weir latency (each run paired with a no-op Worker round trip taken just before it)" },
     { label: "no-op Worker round trip p50, paced at 200 req/s", unit: "ms", summary: r.latency.pacedNoopP50 },
     { label: "no-op Worker round trip p99, paced at 200 req/s", unit: "ms", summary: r.latency.pacedNoopP99 },
+    { label: "object inserts 1 row, round trip p50, paced at 200 req/s", unit: "ms", summary: r.latency.pacedInsertP50 },
+    { label: "object inserts 1 row, round trip p99, paced at 200 req/s", unit: "ms", summary: r.latency.pacedInsertP99 },
     ...latencyRows("consumer acks, then receives", r.latency),
     ...latencyRows("consumer acks with its next receive", r.latencyAckNext),
     { label: "1 MiB message: produce + receive + ack", unit: "ms", summary: r.large.total },

@@ -48,9 +48,9 @@ async function defaultSet(weir, ceilings) {
     twoSubs: await receiveAckTwoSubscriptions(api, prefix),
   };
   progress("produce → delivery latency");
-  results.latency = await measureProduceToDelivery(api, prefix, ceiling.noop);
+  results.latency = await measureProduceToDelivery(api, prefix, ceiling);
   progress("produce → delivery latency, acking with the next receive");
-  results.latencyAckNext = await measureProduceToDelivery(api, prefix, ceiling.noop, { ackWithReceive: true });
+  results.latencyAckNext = await measureProduceToDelivery(api, prefix, ceiling, { ackWithReceive: true });
   progress("1 MiB round trip");
   results.large = await measureLargeMessage(api, prefix);
   progress(`idle long-poll consumers (${config.idleSeconds} s)`);

@@ -55,7 +55,8 @@ async function oneRun(api, topic, seconds, ackWithReceive) {
  * Each run first takes the no-op Worker's round trip (`noop`, a ceiling call) one request at a
  * time, then the produce-to-delivery run: the ratio compares figures taken moments apart.
  */
-export async function measureProduceToDelivery(api, prefix, noop, { ackWithReceive = false } = {}) {
+export async function measureProduceToDelivery(api, prefix, ceiling, { ackWithReceive = false } = {}) {
+  const noop = ceiling.noop;
   const topic = `${prefix}-latency${ackWithReceive ? "-ack-next" : ""}`;
   await api.createTopic(topic, 4);
   await api.createSubscription(topic, "s");
@@ -64,8 +65,11 @@ export async function measureProduceToDelivery(api, prefix, noop, { ackWithRecei
     // The same round trip sent at the case's pace: a machine that idles between requests
     // answers each one slower than back to back, Weir or not.
     const paced = await latency({ count: warmup ? 20 : config.latencyRequests, call: noop, perSecond: LATENCY_RATE });
+    // A message is stored durably before it is delivered: one row inserted by an object, paced
+    // alike, is the floor under a produce, before any delivery.
+    const pacedInsert = await latency({ count: warmup ? 20 : config.latencyRequests, call: ceiling.insert1, perSecond: LATENCY_RATE });
     const seconds = warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds;
     const run = await oneRun(api, topic, seconds, ackWithReceive);
-    return { ...run, noopP50: baseline.p50, noopP99: baseline.p99, pacedNoopP50: paced.p50, pacedNoopP99: paced.p99 };
+    return { ...run, noopP50: baseline.p50, noopP99: baseline.p99, pacedNoopP50: paced.p50, pacedNoopP99: paced.p99, pacedInsertP50: pacedInsert.p50, pacedInsertP99: pacedInsert.p99 };
   });
 }

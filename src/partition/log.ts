@@ -71,6 +71,7 @@ const RETENTION_BATCH = 5_000;
 export class PartitionLog {
   private readonly subscriptions = new Map<string, SubscriptionRow>();
   private deleted: boolean | null = null;
+  private appendCounters: { next: number; cumBytes: number } | null = null;
   private context: PartitionContext | null;
   /** The context as stored, to tell a changed one from the same one sent again (every append). */
   private contextText: string | null;
@@ -119,7 +120,13 @@ export class PartitionLog {
   }
 
   nextOffset(): number {
-    return this.meta("next_offset") ?? 0;
+    return this.counters().next;
+  }
+
+  /** The append counters, read from `meta` once and then kept: only append writes them. */
+  private counters(): { next: number; cumBytes: number } {
+    this.appendCounters ??= { next: this.meta("next_offset") ?? 0, cumBytes: this.meta("cum_bytes") ?? 0 };
+    return this.appendCounters;
   }
 
   /** Keeps who this partition is and its topic's rules, for work no caller starts (alarms). */
@@ -187,63 +194,71 @@ export class PartitionLog {
   append(messages: readonly NewMessage[]): AppendOutcome {
     const now = this.clock.now();
     const policy = this.topicPolicy;
-    return this.storage.transactionSync((): AppendOutcome => {
-      if (policy.overflow === "reject" && (policy.maxMessages !== null || policy.maxBytes !== null)) {
-        const full = this.wouldOverflow(messages, policy);
-        if (full) return { ok: false, code: "topic_full", message: full };
-      }
-      const first = this.nextOffset();
-      let next = first;
-      let cumBytes = this.meta("cum_bytes") ?? 0;
-      const appended: Appended[] = [];
-      for (const m of messages) {
-        const dedupKey = m.dedupKey ?? (m.idFromProducer ? m.id : null);
-        if (dedupKey !== null) {
-          // A surge copy is deduplicated forever: it keeps its original, possibly old, time.
-          const first = (
-            m.origin
-              ? this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindCopy, dedupKey)
-              : this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindDuplicate, dedupKey, now - policy.dedupWindowMs)
-          ).toArray()[0];
-          if (first) {
-            appended.push({ offset: first.offset, producedAt: first.produced_at, duplicate: true });
-            continue;
-          }
+    try {
+      return this.storage.transactionSync(() => this.appendInTransaction(messages, policy, now));
+    } catch (error) {
+      // Rolled back: the kept counters may be ahead of storage; read them again next time.
+      this.appendCounters = null;
+      throw error;
+    }
+  }
+
+  private appendInTransaction(messages: readonly NewMessage[], policy: TopicPolicy, now: number): AppendOutcome {
+    if (policy.overflow === "reject" && (policy.maxMessages !== null || policy.maxBytes !== null)) {
+      const full = this.wouldOverflow(messages, policy);
+      if (full) return { ok: false, code: "topic_full", message: full };
+    }
+    const first = this.nextOffset();
+    let next = first;
+    let cumBytes = this.counters().cumBytes;
+    const appended: Appended[] = [];
+    for (const m of messages) {
+      const dedupKey = m.dedupKey ?? (m.idFromProducer ? m.id : null);
+      if (dedupKey !== null) {
+        // A surge copy is deduplicated forever: it keeps its original, possibly old, time.
+        const first = (
+          m.origin
+            ? this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindCopy, dedupKey)
+            : this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindDuplicate, dedupKey, now - policy.dedupWindowMs)
+        ).toArray()[0];
+        if (first) {
+          appended.push({ offset: first.offset, producedAt: first.produced_at, duplicate: true });
+          continue;
         }
-        const offset = next++;
-        const bytes = m.body.length + (m.headers?.length ?? 0) + (m.key?.length ?? 0) + m.id.length;
-        cumBytes += bytes;
-        const dueAt = m.delayMs > 0 ? now + m.delayMs : 0;
-        const ttlMs = m.ttlMs ?? policy.ttlMs;
-        const expiresAt = ttlMs === null ? 0 : now + ttlMs;
-        this.sql.exec(
-          SQL.logInsert,
-          offset,
-          m.id,
-          m.key,
-          m.headers,
-          m.body,
-          m.priority,
-          m.origin?.producedAt ?? now,
-          dueAt,
-          expiresAt,
-          dedupKey,
-          bytes,
-          cumBytes,
-          m.origin?.partition ?? null,
-          m.origin?.offset ?? null,
-        );
-        appended.push({ offset, producedAt: now, duplicate: false });
       }
-      // Offsets first..next-1 are exactly the messages written above (duplicates took none).
-      if (next > first) {
-        for (const [uid, sub] of this.subscriptions) this.sql.exec(SQL.deliveriesForAppended, uid, sub.mode, first, next);
-      }
-      this.sql.exec(SQL.metaSet, "next_offset", next);
-      this.sql.exec(SQL.metaSet, "cum_bytes", cumBytes);
-      if (policy.overflow === "drop_oldest") this.dropOldestWhileOver(policy, now);
-      return { ok: true, appended };
-    });
+      const offset = next++;
+      const bytes = m.body.length + (m.headers?.length ?? 0) + (m.key?.length ?? 0) + m.id.length;
+      cumBytes += bytes;
+      const dueAt = m.delayMs > 0 ? now + m.delayMs : 0;
+      const ttlMs = m.ttlMs ?? policy.ttlMs;
+      const expiresAt = ttlMs === null ? 0 : now + ttlMs;
+      this.sql.exec(
+        SQL.logInsert,
+        offset,
+        m.id,
+        m.key,
+        m.headers,
+        m.body,
+        m.priority,
+        m.origin?.producedAt ?? now,
+        dueAt,
+        expiresAt,
+        dedupKey,
+        bytes,
+        cumBytes,
+        m.origin?.partition ?? null,
+        m.origin?.offset ?? null,
+      );
+      appended.push({ offset, producedAt: now, duplicate: false });
+    }
+    // Offsets first..next-1 are exactly the messages written above (duplicates took none).
+    if (next > first) {
+      for (const [uid, sub] of this.subscriptions) this.sql.exec(SQL.deliveriesForAppended, uid, sub.mode, first, next);
+    }
+    this.sql.exec(SQL.metaSetCounters, next, cumBytes);
+    this.appendCounters = { next, cumBytes };
+    if (policy.overflow === "drop_oldest") this.dropOldestWhileOver(policy, now);
+    return { ok: true, appended };
   }
 
   /**
@@ -282,7 +297,7 @@ export class PartitionLog {
     }
     if (oldest === null) return { messages: 0, bytes: 0, oldest: null };
     const before = this.sql.exec<{ before: number }>(SQL.logCumBytesBefore, oldest).toArray()[0]?.before ?? 0;
-    return { messages: next - oldest, bytes: (this.meta("cum_bytes") ?? 0) - before, oldest };
+    return { messages: next - oldest, bytes: this.counters().cumBytes - before, oldest };
   }
 
   private wouldOverflow(messages: readonly NewMessage[], policy: TopicPolicy): string | null {

@@ -8,6 +8,7 @@ export const MOVING = 4;
 export const SQL = {
   metaGet: "SELECT value FROM meta WHERE name = ?",
   metaSet: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+  metaSetCounters: "INSERT OR REPLACE INTO meta (name, value) VALUES ('next_offset', ?), ('cum_bytes', ?)",
   settingGet: "SELECT value FROM settings WHERE name = ?",
   settingSet: "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
 
