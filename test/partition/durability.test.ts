@@ -1,6 +1,8 @@
-import { abortAllDurableObjects } from "cloudflare:test";
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import type { Partition } from "../../src/partition/partition";
+import type { NewMessage } from "../../src/shared/partition-api";
 import { describe, expect, it } from "vitest";
-import { ack, controlTime, createSubscription, createTopic, drain, produce, receive } from "../helpers";
+import { ack, controlTime, createSubscription, createTopic, drain, partitionStubs, produce, receive } from "../helpers";
 
 describe("durability", () => {
   it("keeps every acknowledged produce across a restart of the objects", async () => {
@@ -35,5 +37,22 @@ describe("durability", () => {
     await abortAllDurableObjects();
     const second = await produce(topic, [{ body: 3 }]);
     expect([...first, ...second].map((r) => r.offset)).toEqual([0, 1, 2]);
+  });
+
+  it("keeps offsets gap-free after an append that failed inside its transaction", async () => {
+    const topic = await createTopic(1);
+    await createSubscription(topic, { start_position: "earliest" });
+    const [stub] = await partitionStubs(topic);
+    await produce(topic, [{ body: 1 }]);
+    // A message without a body breaks the log's NOT NULL constraint after the first row of the
+    // batch was written: the transaction rolls back, the first row with it.
+    const broken = { id: "x", idFromProducer: false, key: null, headers: null, body: null, priority: 0, delayMs: 0, ttlMs: null };
+    await runInDurableObject<Partition, void>(stub!, async (instance) => {
+      await expect(instance.append([{ ...broken, body: "ok" }, broken as unknown as NewMessage])).rejects.toThrow();
+    });
+    const after = await produce(topic, [{ body: 2 }]);
+    expect(after.map((r) => r.offset)).toEqual([1]);
+    const stats = await stub!.stats();
+    expect(stats.nextOffset).toBe(2);
   });
 });
