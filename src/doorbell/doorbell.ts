@@ -76,7 +76,7 @@ export class Doorbell extends DurableObject<Env> {
     for (const waiter of [...this.waiters]) if (waiter.indices.has(index)) waiter.resolve([index]);
   }
 
-  /** How many long polls wait here; for tests and stats. */
+  /** How many long polls wait here; for tests. */
   async waiting(): Promise<number> {
     return this.waiters.size;
   }

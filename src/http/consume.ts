@@ -87,10 +87,11 @@ async function deliveriesJson(
   // One signature per lease (a partition's lease call), shared by the receipts of its messages.
   const signers = new Map<string, Promise<(offset: number) => string>>();
   const signer = (partition: number, nonce: string) => {
-    let sign = signers.get(`${partition}.${nonce}`);
+    const lease = `${partition}.${nonce}`;
+    let sign = signers.get(lease);
     if (!sign) {
       sign = leaseReceipts(env, { topicUid: topic.uid, subscriptionUid: subscription.uid, partition, nonce });
-      signers.set(`${partition}.${nonce}`, sign);
+      signers.set(lease, sign);
     }
     return sign;
   };

@@ -88,9 +88,8 @@ export class Partition extends DurableObject<Env> {
 
   /** Forgets a subscription and its delivery state (idempotent). */
   async unsubscribe(uid: string): Promise<void> {
-    this.log.unsubscribe(uid);
+    this.forget(uid);
     this.waiters.wake(uid);
-    this.bells.forget(uid);
     await this.scheduleAlarm();
   }
 
@@ -253,7 +252,7 @@ export class Partition extends DurableObject<Env> {
     if (this.log.isDeleted()) return { woken: 0, deleted: 0 };
     this.log.setContext(context);
     const live = new Set(subscriptions.map((s) => s.uid));
-    for (const uid of this.log.subscriptionUids()) if (!live.has(uid)) this.log.unsubscribe(uid);
+    for (const uid of this.log.subscriptionUids()) if (!live.has(uid)) this.forget(uid);
     for (const spec of subscriptions) this.log.subscribe(spec);
     const woken = this.processDue();
     const deleted = this.log.enforceRetention();
@@ -299,6 +298,12 @@ export class Partition extends DurableObject<Env> {
     const subs = this.log.processDue();
     for (const uid of subs) this.wake(uid);
     return subs.length;
+  }
+
+  /** Drops a subscription's delivery state and its doorbell here. */
+  private forget(uid: string): void {
+    this.log.unsubscribe(uid);
+    this.bells.forget(uid);
   }
 
   /** `uid` may have something deliverable: wake its long polls here and ring its doorbell. */

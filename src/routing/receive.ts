@@ -54,7 +54,7 @@ export async function receive(
   doorbell: DoorbellHandle,
   spec: SubscriptionSpec,
   options: ReceiveOptions,
-  calls: ObjectCalls = { partitions: 0, doorbell: 0 },
+  calls: ObjectCalls,
 ): Promise<Delivery[]> {
   const deadline = Date.now() + options.waitMs;
   if (options.filter !== null) {
