@@ -12,6 +12,7 @@ import { registerMessageRoutes } from "./messages";
 import { registerReplayRoutes } from "./replay";
 import { requestLimits } from "./request-limits";
 import { registerStatsRoutes } from "./stats";
+import { registerStreamRoutes } from "./stream";
 import { registerTopicRoutes } from "./topics";
 import { validationError } from "./validation";
 
@@ -51,6 +52,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerMessageRoutes(app);
   registerStatsRoutes(app);
   registerConsumeRoutes(app);
+  registerStreamRoutes(app);
   registerReplayRoutes(app);
   registerKeyRoutes(app);
 

@@ -48,6 +48,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   // Consumers read their topic's depth to scale themselves.
   "GET /v1/topics/:topic/stats": CONSUME,
   [`POST ${SUBSCRIPTION}/receive`]: { need: "consume", count: "receive" },
+  [`POST ${SUBSCRIPTION}/stream`]: { need: "consume", count: "receive" },
   [`POST ${SUBSCRIPTION}/ack`]: CONSUME,
   [`POST ${SUBSCRIPTION}/nack`]: CONSUME,
   [`POST ${SUBSCRIPTION}/extend`]: CONSUME,

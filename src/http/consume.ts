@@ -9,10 +9,11 @@ import {
   subscriptionPartitions,
   type PartitionHandle,
 } from "../routing/partitions";
-import { receive, type Delivery, type ObjectCalls } from "../routing/receive";
-import { decodeReceipts, leaseReceipts } from "../shared/receipt";
+import { receive, type ObjectCalls } from "../routing/receive";
+import { decodeReceipts } from "../shared/receipt";
 import type { NackOptions, ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
-import { iso, requireSubscription, type App } from "./context";
+import { requireSubscription, type App } from "./context";
+import { deliveriesJson, type ItemResult } from "./deliveries";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
 import {
   AckBody,
@@ -73,43 +74,6 @@ const receiptRoute = <S extends typeof AckBody | typeof NackBody | typeof Extend
 const ackRoute = receiptRoute("ack", "Acknowledge deliveries: the messages are done", AckBody);
 const nackRoute = receiptRoute("nack", "Give deliveries back, to be delivered again now or after delay_seconds", NackBody);
 const extendRoute = receiptRoute("extend", "Set leases to end visibility_timeout_seconds from now", ExtendBody);
-
-type ItemResult = { receipt: string; ok: true } | { receipt: string; ok: false; error: { code: string; message: string } };
-
-/** Serializes deliveries without parsing the stored bodies and headers: they are JSON already. */
-async function deliveriesJson(
-  env: Env,
-  topic: TopicRecord,
-  subscription: SubscriptionRecord,
-  deliveries: Delivery[],
-  acked: ItemResult[] | null,
-): Promise<string> {
-  // One signature per lease (a partition's lease call), shared by the receipts of its messages.
-  const signers = new Map<string, Promise<(offset: number) => string>>();
-  const signer = (partition: number, nonce: string) => {
-    const lease = `${partition}.${nonce}`;
-    let sign = signers.get(lease);
-    if (!sign) {
-      sign = leaseReceipts(env, { topicUid: topic.uid, subscriptionUid: subscription.uid, partition, nonce });
-      signers.set(lease, sign);
-    }
-    return sign;
-  };
-  const receipts = await Promise.all(
-    deliveries.map(async ({ partition, message: m }) => (await signer(partition, m.nonce))(m.offset)),
-  );
-  const items = deliveries.map(({ partition, message: m }, i) => {
-    const receipt = receipts[i]!;
-    return (
-      `{"id":${JSON.stringify(m.id)},"key":${JSON.stringify(m.key)},"headers":${m.headers ?? "{}"},` +
-      `"body":${m.body},"priority":${m.priority},"partition":${m.originPartition ?? partition},` +
-      `"offset":${m.originOffset ?? m.offset},` +
-      `"produced_at":"${iso(m.producedAt)}","attempt":${m.attempt},"receipt":"${receipt}"}`
-    );
-  });
-  const ackedJson = acked ? `,"acked":${JSON.stringify(acked)}` : "";
-  return `{"messages":[${items.join(",")}]${ackedJson}}`;
-}
 
 /**
  * Decodes receipts, refuses per item those that are not for this subscription, and applies

@@ -92,6 +92,8 @@ export async function receive(
       if (deliveries.length > 0 || waitMs <= 0) return deliveries;
       return waitOnPartitions([...byIndex.values()], spec, options, deadline, calls);
     }
+    // The client left while this waited: lease nothing for it.
+    if (options.signal?.aborted) return deliveries;
     ask = ready.flatMap((index) => byIndex.get(index) ?? []);
     if (ask.length === 0 && (deliveries.length > 0 || Date.now() >= deadline || waitMs <= 0)) return deliveries;
   }

@@ -29,6 +29,16 @@ export const MAX_WAIT_SECONDS = 60;
 export const DEFAULT_WAIT_SECONDS = 0;
 export const MAX_RECEIPTS_PER_REQUEST = 1000;
 
+// A stream (POST …/stream) delivers up to its max_messages over up to its wait_seconds, in lines
+// of at most STREAM_LINE_MESSAGES, with an empty line after heartbeat_seconds without messages.
+export const MAX_STREAM_MESSAGES = 10_000;
+export const DEFAULT_STREAM_MESSAGES = 1000;
+export const MAX_STREAM_SECONDS = 300;
+export const DEFAULT_STREAM_SECONDS = 60;
+export const STREAM_LINE_MESSAGES = 100;
+export const DEFAULT_STREAM_HEARTBEAT_SECONDS = 15;
+export const MAX_STREAM_HEARTBEAT_SECONDS = 60;
+
 export const MIN_VISIBILITY_TIMEOUT_SECONDS = 1;
 export const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600;
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;

@@ -1,0 +1,125 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
+import { resolveSubscriptionSpec, subscriptionDoorbell, subscriptionPartitions } from "../routing/partitions";
+import { receive, type ObjectCalls } from "../routing/receive";
+import type { SubscriptionSpec } from "../shared/partition-api";
+import { STREAM_LINE_MESSAGES } from "../shared/limits";
+import { requireSubscription, type App } from "./context";
+import { deliveriesJson } from "./deliveries";
+import { ApiError } from "./errors";
+import { commonErrors, jsonBody, notFound } from "./responses";
+import { StreamBody, StreamLine, SubscriptionParams } from "./schemas";
+
+const streamRoute = createRoute({
+  method: "post",
+  path: "/v1/topics/{topic}/subscriptions/{subscription}/stream",
+  tags: ["Consume"],
+  summary: "Stream messages as they arrive",
+  description:
+    "One long response (newline-delimited JSON) that delivers messages the moment they become deliverable, leased " +
+    "as a receive leases them, until max_messages have been delivered or wait_seconds have passed. It saves the " +
+    "request a long poll makes per batch. Acknowledge with POST ack (in batches). A message written to a stream " +
+    "whose client has gone is delivered again when its lease ends.",
+  request: { params: SubscriptionParams, body: jsonBody(StreamBody) },
+  responses: {
+    200: { description: "One StreamLine per line", content: { "application/x-ndjson": { schema: StreamLine } } },
+    ...commonErrors,
+    ...notFound,
+  },
+});
+
+/** Everything one stream leases with. */
+interface StreamSource {
+  env: Env;
+  topic: TopicRecord;
+  subscription: SubscriptionRecord;
+  spec: SubscriptionSpec;
+  request: z.infer<typeof StreamBody>;
+  signal: AbortSignal;
+  background: (work: Promise<unknown>) => void;
+}
+
+/** POST …/stream: the push counterpart of receive (docs/api.md, "Streaming"). */
+export function registerStreamRoutes(app: App): void {
+  app.openapi(streamRoute, async (c) => {
+    const params = c.req.valid("param");
+    const request = c.req.valid("json");
+    const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
+    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    // Gone: the client closed the connection, or stopped reading (the writer errors).
+    const gone = new AbortController();
+    c.req.raw.signal.addEventListener("abort", () => gone.abort());
+    writer.closed.catch(() => gone.abort());
+    const source: StreamSource = {
+      env: c.env,
+      topic,
+      subscription,
+      spec,
+      request,
+      signal: gone.signal,
+      background: (work) => c.executionCtx.waitUntil(work),
+    };
+    // Not awaited, and not in waitUntil: the response's body keeps the request alive while it
+    // is written, and a write waits for the client to read (back-pressure).
+    void pump(source, writer);
+    return c.body(readable, 200, { "content-type": "application/x-ndjson", "cache-control": "no-store" }) as never;
+  });
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Leases and writes lines until the stream is done: max_messages delivered, wait_seconds over
+ * (checked after each lease, so 0 makes one pass), the client gone, or a failure (an `error`
+ * line). Each wait lasts at most heartbeat_seconds; one that brings nothing writes an empty
+ * line, so that idle connections are not cut by proxies.
+ */
+async function pump(source: StreamSource, writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
+  const { env, topic, subscription, spec, request, signal } = source;
+  const partitions = subscriptionPartitions(env, topic, subscription);
+  const doorbell = subscriptionDoorbell(env, topic, subscription);
+  const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
+  const deadline = Date.now() + request.wait_seconds * 1000;
+  const write = (line: string) => writer.write(encoder.encode(`${line}\n`));
+  let left = request.max_messages;
+  try {
+    let end: "max_messages" | "wait_seconds";
+    do {
+      const deliveries = await receive(
+        partitions,
+        doorbell,
+        spec,
+        {
+          max: Math.min(STREAM_LINE_MESSAGES, left),
+          visibilityMs: (request.visibility_timeout_seconds ?? subscription.visibilityTimeoutSeconds) * 1000,
+          waitMs: Math.max(0, Math.min(deadline - Date.now(), request.heartbeat_seconds * 1000)),
+          filter: request.filter?.headers ?? null,
+          signal,
+          background: source.background,
+        },
+        calls,
+      );
+      if (signal.aborted) return;
+      left -= deliveries.length;
+      end = left === 0 ? "max_messages" : "wait_seconds";
+      const done = left === 0 || Date.now() >= deadline;
+      if (deliveries.length > 0 || !done) await write(await deliveriesJson(env, topic, subscription, deliveries, null));
+      if (done) break;
+    } while (!signal.aborted);
+    await write(JSON.stringify({ end, partition_calls: calls.partitions, doorbell_calls: calls.doorbell }));
+    await writer.close();
+  } catch (error) {
+    if (signal.aborted) return;
+    const failure =
+      error instanceof ApiError ? error : new ApiError("internal", "the stream failed; open a new one");
+    if (!(error instanceof ApiError)) console.error(JSON.stringify({ event: "stream_failed", message: String(error) }));
+    // The client may be gone too: then there is nobody to tell.
+    await write(JSON.stringify({ error: { code: failure.code, message: failure.message } }))
+      .then(() => writer.close())
+      .catch(() => undefined);
+  }
+}

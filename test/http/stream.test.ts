@@ -1,0 +1,139 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, ack, call, createSubscription, createTopic, produce, receive, type Delivered } from "../helpers";
+
+type Line = { messages?: Delivered[]; end?: string; partition_calls?: number; doorbell_calls?: number; error?: { code: string } };
+
+/** Opens POST …/stream and hands out its lines one by one, as they arrive. */
+async function openStream(topic: string, sub: string, body: Record<string, unknown>) {
+  const response = await exports.default.fetch(
+    new Request(`http://weir.test/v1/topics/${topic}/subscriptions/${sub}/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toBe("application/x-ndjson");
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  return {
+    /** The next line, or null once the stream has ended. */
+    async next(): Promise<Line | null> {
+      for (;;) {
+        const newline = buffered.indexOf("\n");
+        if (newline >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          return JSON.parse(line) as Line;
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buffered += value;
+      }
+    },
+    /** Every line until the stream ends. */
+    async rest(): Promise<Line[]> {
+      const lines: Line[] = [];
+      for (let line = await this.next(); line !== null; line = await this.next()) lines.push(line);
+      return lines;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+const bodies = (lines: Line[]) => lines.flatMap((l) => l.messages ?? []).map((m) => m.body);
+
+describe("stream", () => {
+  it("delivers messages as they are produced, and ends after max_messages with what it cost", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    await produce(topic, [{ body: "before" }]);
+    const stream = await openStream(topic, sub, { max_messages: 3, wait_seconds: 20 });
+    expect(bodies([(await stream.next())!])).toEqual(["before"]);
+
+    await produce(topic, [{ body: "one" }]);
+    expect(bodies([(await stream.next())!])).toEqual(["one"]);
+    await produce(topic, [{ body: "two" }, { body: "three" }]);
+    const rest = await stream.rest();
+    expect(bodies(rest)).toEqual(["two"]);
+    const end = rest.at(-1)!;
+    expect(end).toMatchObject({ end: "max_messages" });
+    expect(end.partition_calls).toBeGreaterThan(0);
+    // "three" was left for the next receive.
+    expect((await receive(topic, sub, { max_messages: 10 })).map((m) => m.body)).toEqual(["three"]);
+  });
+
+  it("leases what it delivers: receipts ack, others do not see it, an unacked message comes back", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    await produce(topic, [{ body: "a" }, { body: "b" }]);
+    const lines = await (await openStream(topic, sub, { max_messages: 10, wait_seconds: 0, visibility_timeout_seconds: 1 })).rest();
+    const delivered = lines.flatMap((l) => l.messages ?? []);
+    expect(delivered.map((m) => [m.body, m.attempt])).toEqual([["a", 1], ["b", 1]]);
+    expect(await receive(topic, sub, { max_messages: 10 })).toEqual([]);
+
+    expect((await ack(topic, sub, [delivered[0]!.receipt])).map((r) => r.ok)).toEqual([true]);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const again = await receive(topic, sub, { max_messages: 10 });
+    expect(again.map((m) => [m.body, m.attempt])).toEqual([["b", 2]]);
+  });
+
+  it("with wait_seconds 0 makes one pass: one line of at most 100, then the end line", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    await produce(topic, Array.from({ length: 150 }, (_, i) => ({ body: i })));
+    const lines = await (await openStream(topic, sub, { max_messages: 1000, wait_seconds: 0 })).rest();
+    expect(lines).toHaveLength(2);
+    expect(lines[0]!.messages).toHaveLength(100);
+    expect(lines[1]).toMatchObject({ end: "wait_seconds" });
+  });
+
+  it("writes a heartbeat line after heartbeat_seconds without messages, and ends after wait_seconds", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic);
+    const started = Date.now();
+    const lines = await (await openStream(topic, sub, { wait_seconds: 2.5, heartbeat_seconds: 1 })).rest();
+    const elapsed = Date.now() - started;
+    expect(lines.slice(0, -1)).toEqual([{ messages: [] }, { messages: [] }]);
+    expect(lines.at(-1)).toMatchObject({ end: "wait_seconds" });
+    expect(elapsed).toBeGreaterThanOrEqual(2_400);
+    expect(elapsed).toBeLessThan(6_000);
+  });
+
+  it("applies a header filter", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic);
+    await produce(topic, [{ body: "v1", headers: { v: "1" } }, { body: "v2", headers: { v: "2" } }]);
+    const lines = await (await openStream(topic, sub, { wait_seconds: 0, max_messages: 10, filter: { headers: { v: "2" } } })).rest();
+    expect(bodies(lines)).toEqual(["v2"]);
+  });
+
+  it("stops leasing once its client has gone", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic);
+    const stream = await openStream(topic, sub, { wait_seconds: 30, heartbeat_seconds: 60 });
+    await stream.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+    await produce(topic, [{ body: "for someone else" }]);
+    expect((await receive(topic, sub, { wait_seconds: 5 })).map((m) => m.body)).toEqual(["for someone else"]);
+  });
+
+  it("refuses bad input by field, and unknown subscriptions", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const path = `/v1/topics/${topic}/subscriptions/${sub}/stream`;
+    for (const [body, field] of [
+      [{ wait_seconds: 301 }, "wait_seconds"],
+      [{ max_messages: 0 }, "max_messages"],
+      [{ max_messages: 10_001 }, "max_messages"],
+      [{ heartbeat_seconds: 0.5 }, "heartbeat_seconds"],
+      [{ ack: ["x"] }, ""],
+    ] as const) {
+      const answer = await call("POST", path, body);
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(JSON.stringify(answer.body.error), JSON.stringify(body)).toContain(field);
+    }
+    expect((await call("POST", `/v1/topics/${topic}/subscriptions/nope/stream`, {})).status).toBe(404);
+  });
+});
