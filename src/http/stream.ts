@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import { resolveSubscriptionSpec, subscriptionDoorbell, subscriptionPartitions } from "../routing/partitions";
 import { receive, type ObjectCalls } from "../routing/receive";
-import type { SubscriptionSpec } from "../shared/partition-api";
+import type { ArmReport, SubscriptionSpec } from "../shared/partition-api";
 import { STREAM_LINE_MESSAGES } from "../shared/limits";
 import { requireSubscription, type App } from "./context";
 import { deliveriesJson } from "./deliveries";
@@ -83,6 +83,8 @@ async function pump(source: StreamSource, writer: WritableStreamDefaultWriter<Ui
   const partitions = subscriptionPartitions(env, topic, subscription);
   const doorbell = subscriptionDoorbell(env, topic, subscription);
   const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
+  // What each pass left empty, handed to the doorbell by the next pass's wait.
+  const unreported: ArmReport[] = [];
   const deadline = Date.now() + request.wait_seconds * 1000;
   const write = (line: string) => writer.write(encoder.encode(`${line}\n`));
   let left = request.max_messages;
@@ -100,6 +102,7 @@ async function pump(source: StreamSource, writer: WritableStreamDefaultWriter<Ui
           filter: request.filter?.headers ?? null,
           signal,
           background: source.background,
+          unreported,
         },
         calls,
       );
@@ -110,6 +113,10 @@ async function pump(source: StreamSource, writer: WritableStreamDefaultWriter<Ui
       if (deliveries.length > 0 || !done) await write(await deliveriesJson(env, topic, subscription, deliveries, null));
       if (done) break;
     } while (!signal.aborted);
+    if (unreported.length > 0) {
+      calls.doorbell++;
+      source.background(doorbell.stub.report(unreported).catch(() => undefined));
+    }
     await write(JSON.stringify({ end, partition_calls: calls.partitions, doorbell_calls: calls.doorbell }));
     await writer.close();
   } catch (error) {

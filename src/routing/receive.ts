@@ -16,6 +16,13 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
   /** Runs work that may finish after the answer (the Worker's waitUntil). */
   background?: (work: Promise<unknown>) => void;
+  /**
+   * For one receive of a series (a stream): partitions the previous ones left empty, not yet
+   * told to the doorbell. Given, the receive starts with the doorbell (its list of partitions
+   * that may have messages) instead of a lease on a random partition, and leaves its own such
+   * reports here for the next one instead of sending them after answering.
+   */
+  unreported?: ArmReport[];
 }
 
 /**
@@ -44,6 +51,10 @@ const TOP_UP_PASSES = 3;
  *    wait is over. An idle consumer so costs one partition call and one doorbell call per
  *    wait, however many partitions the topic has.
  *
+ * A receive of a series (a stream, `unreported` given) skips step 1 and starts with the doorbell,
+ * handing it what the previous receive left empty, and answers as soon as it has messages
+ * (no top-up): 1 doorbell call and 1 lease per batch.
+ *
  * Waiting calls lease nothing, so a receive never leases a message it does not return. A
  * receive with a header filter sees only matching messages, cannot tell that a partition is
  * empty, and waits on every partition instead (waitOnPartitions); so does one whose doorbell
@@ -65,18 +76,26 @@ export async function receive(
 
   const byIndex = new Map(partitions.map((handle) => [handle.index, handle]));
   const deliveries: Delivery[] = [];
-  let ask = [partitions[Math.floor(Math.random() * partitions.length)]!];
+  const unreported = options.unreported;
+  let ask = unreported ? [] : [partitions[Math.floor(Math.random() * partitions.length)]!];
   for (let topUps = 0; ; ) {
-    const pass = await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls);
+    const pass =
+      ask.length > 0
+        ? await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls)
+        : { deliveries: [], reports: [], silent: [], failure: null };
+    if (unreported) pass.reports.unshift(...unreported.splice(0));
     deliveries.push(...pass.deliveries);
     // A partition that neither gave nor armed (it failed, or its topic is gone) is not asked again.
     for (const index of pass.silent) byIndex.delete(index);
     // Unavailable (503, retryable) only when no partition is left to ask.
     if (pass.failure !== null && deliveries.length === 0 && byIndex.size === 0) throw pass.failure;
-    if (deliveries.length >= options.max || options.signal?.aborted || (deliveries.length > 0 && ++topUps > TOP_UP_PASSES)) {
-      // Partitions this pass left empty are news for the doorbell: tell it after answering, so
-      // the next receive finds them known to be empty.
-      if (pass.reports.length > 0 && options.background) {
+    // A receive of a series answers what it has: the next one starts at the doorbell anyway.
+    const answerNow = deliveries.length > 0 && (unreported !== undefined || ++topUps > TOP_UP_PASSES);
+    if (deliveries.length >= options.max || options.signal?.aborted || answerNow) {
+      // Partitions this pass left empty are news for the doorbell: tell it after answering (or
+      // with the next receive of the series), so the next receive finds them known to be empty.
+      if (unreported) unreported.push(...pass.reports);
+      else if (pass.reports.length > 0 && options.background) {
         calls.doorbell++;
         options.background(doorbell.stub.report(pass.reports).catch(() => undefined));
       }

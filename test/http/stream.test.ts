@@ -64,6 +64,24 @@ describe("stream", () => {
     expect((await receive(topic, sub, { max_messages: 10 })).map((m) => m.body)).toEqual(["three"]);
   });
 
+  it("costs one doorbell call and one partition call per line once it runs", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    const stream = await openStream(topic, sub, { max_messages: 5, wait_seconds: 20 });
+    const got: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      await produce(topic, [{ body: i }]);
+      got.push(...bodies([(await stream.next())!]));
+    }
+    const [end] = await stream.rest();
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    // The first line: a doorbell call that answers all 4 partitions, a lease on each, a wait
+    // and a lease. Each later line: a wait and a lease. At the end: a report of what is empty.
+    expect(end).toMatchObject({ end: "max_messages" });
+    expect(end!.partition_calls).toBeLessThanOrEqual(4 + 5);
+    expect(end!.doorbell_calls).toBeLessThanOrEqual(2 + 4 + 1);
+  });
+
   it("leases what it delivers: receipts ack, others do not see it, an unacked message comes back", async () => {
     const topic = await createTopic(1);
     const sub = await createSubscription(topic);
