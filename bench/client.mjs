@@ -55,6 +55,45 @@ function sendOnce(url, method, path, body, headers) {
 }
 
 /**
+ * A streamed answer (POST …/stream): calls `onLine` with each parsed line as it arrives;
+ * resolves with the last line once the server ends the stream.
+ */
+export function streamLines(url, path, body, headers, onLine) {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url + path,
+      { method: "POST", agent, headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => reject(new Error(`POST ${path}: ${res.statusCode} ${text}`)));
+          return;
+        }
+        let buffered = "";
+        let last = null;
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => {
+          buffered += chunk;
+          for (let newline = buffered.indexOf("\n"); newline >= 0; newline = buffered.indexOf("\n")) {
+            last = JSON.parse(buffered.slice(0, newline));
+            buffered = buffered.slice(newline + 1);
+            onLine(last);
+          }
+        });
+        res.on("end", () => (last?.error ? reject(new Error(`stream failed: ${JSON.stringify(last.error)}`)) : resolve(last)));
+        res.on("error", reject);
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new Error(`POST ${path}: no end in ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    req.on("close", () => clearTimeout(timer));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/**
  * `wrangler dev` reloads the Worker when a file under src/ changes (other engineers edit the
  * same tree), and answers the requests it cut with this 503. The bench retries those and
  * counts them, so a run reports that its figures were disturbed instead of dying.
@@ -89,6 +128,11 @@ export function client(url, token) {
       const { body, headers: h } = await exchange("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, options);
       return { ...body, partitionCalls: Number(h["weir-partition-calls"]), doorbellCalls: Number(h["weir-doorbell-calls"]) };
     },
+    /** A stream of the subscription: `onMessages` gets each line's messages as they arrive. */
+    stream: (topic, sub, options, onMessages) =>
+      streamLines(url, `/v1/topics/${topic}/subscriptions/${sub}/stream`, options, headers, (line) => {
+        if (line.messages?.length) onMessages(line.messages);
+      }),
     ack: (topic, sub, receipts) => call("POST", `/v1/topics/${topic}/subscriptions/${sub}/ack`, { receipts }),
     stats: (topic) => call("GET", `/v1/topics/${topic}/stats`),
   };

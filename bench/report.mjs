@@ -2,6 +2,8 @@
 // and into the "where the time goes" breakdown. Pure functions of the results object.
 import { summarize } from "./stats.mjs";
 import * as T from "./targets.mjs";
+import { CONSUMERS } from "./cases/latency.mjs";
+import { LATENCY_RATE } from "./config.mjs";
 
 /**
  * The median of per-run ratios a/b: each run took a and b moments apart (cases/paired.mjs), so
@@ -24,6 +26,31 @@ function latencyRows(how, latency) {
       ceiling: { label: "no-op Worker p99", median: latency.noopP99.median }, ratio: p99,
       target: { pass: p99 <= T.LATENCY_OF_NOOP_ROUND_TRIP, text: `≤ ${T.LATENCY_OF_NOOP_ROUND_TRIP}× no-op p99` },
     },
+  ];
+}
+
+/**
+ * Where the produce → delivery time goes: locally the Worker and every object run in one workerd
+ * process, so the CPU it spends per message, against what the runtime spends on a request that
+ * does nothing, says how busy it is at 200 msg/s and so how much of a delay is queueing.
+ */
+function cpuRows(r) {
+  const noop = r.latency.noopCpuMs;
+  const busy = (latency) => summarize(latency.cpuMsPerMessage.runs.map((ms) => (ms * LATENCY_RATE) / 10));
+  return [
+    { section: "workerd CPU time in the produce → delivery runs (the Worker and every object share one workerd process)" },
+    { label: "runtime's own CPU per no-op request (ceiling Worker, paced)", unit: "ms", summary: noop },
+    ...[
+      [CONSUMERS.ackThenReceive, r.latency],
+      [CONSUMERS.ackWithReceive, r.latencyAckNext],
+      [CONSUMERS.stream, r.latencyStream],
+    ].flatMap(([how, latency]) => [
+      {
+        label: `Weir CPU per message, ${how}`, unit: "ms", summary: latency.cpuMsPerMessage,
+        ceiling: { label: "no-op request CPU", median: latency.noopCpuMs.median }, ratio: ratio(latency.cpuMsPerMessage, latency.noopCpuMs),
+      },
+      { label: "  workerd CPU at 200 msg/s, % of one core", unit: "%", summary: busy(latency) },
+    ]),
   ];
 }
 
@@ -97,8 +124,10 @@ export function buildRows(r) {
     { label: "no-op Worker round trip p99, paced at 200 req/s", unit: "ms", summary: r.latency.pacedNoopP99 },
     { label: "object inserts 1 row, round trip p50, paced at 200 req/s", unit: "ms", summary: r.latency.pacedInsertP50 },
     { label: "object inserts 1 row, round trip p99, paced at 200 req/s", unit: "ms", summary: r.latency.pacedInsertP99 },
-    ...latencyRows("consumer acks, then receives", r.latency),
-    ...latencyRows("consumer acks with its next receive", r.latencyAckNext),
+    ...latencyRows(CONSUMERS.ackThenReceive, r.latency),
+    ...latencyRows(CONSUMERS.ackWithReceive, r.latencyAckNext),
+    ...latencyRows(CONSUMERS.stream, r.latencyStream),
+    ...cpuRows(r),
     { label: "1 MiB message: produce + receive + ack", unit: "ms", summary: r.large.total },
     { label: "  of which produce", unit: "ms", summary: r.large.produce },
     { label: "  of which receive", unit: "ms", summary: r.large.receive },

@@ -47,10 +47,13 @@ async function defaultSet(weir, ceilings) {
     p4: await receiveAckRate(api, backlogTopics.batch4),
     twoSubs: await receiveAckTwoSubscriptions(api, prefix),
   };
+  const pids = { weirPid: weir.pid, ceilingPid: ceilings.pid };
   progress("produce → delivery latency");
-  results.latency = await measureProduceToDelivery(api, prefix, ceiling);
+  results.latency = await measureProduceToDelivery(api, prefix, ceiling, { how: "ackThenReceive", ...pids });
   progress("produce → delivery latency, acking with the next receive");
-  results.latencyAckNext = await measureProduceToDelivery(api, prefix, ceiling, { ackWithReceive: true });
+  results.latencyAckNext = await measureProduceToDelivery(api, prefix, ceiling, { how: "ackWithReceive", ...pids });
+  progress("produce → delivery latency, streaming");
+  results.latencyStream = await measureProduceToDelivery(api, prefix, ceiling, { how: "stream", ...pids });
   progress("1 MiB round trip");
   results.large = await measureLargeMessage(api, prefix);
   progress(`idle long-poll consumers (${config.idleSeconds} s)`);

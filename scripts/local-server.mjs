@@ -92,19 +92,37 @@ export async function startServer(options = {}) {
   };
 }
 
-/** Resident memory of the workerd process(es) in a server's process group, in MiB (Linux /proc). */
-export function workerdRssMiB(groupLeader) {
-  let kib = 0;
+/** The workerd processes in a server's process group: pid and /proc stat fields (Linux). */
+function workerdProcesses(groupLeader) {
+  const found = [];
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       // The command name is in parentheses and may hold spaces: fields count from after it.
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== groupLeader || !stat.includes("(workerd)")) continue;
+      if (Number(fields[2]) === groupLeader && stat.includes("(workerd)")) found.push({ pid, fields });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+/** Resident memory of the workerd process(es) in a server's process group, in MiB. */
+export function workerdRssMiB(groupLeader) {
+  let kib = 0;
+  for (const { pid } of workerdProcesses(groupLeader)) {
+    try {
       kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
     } catch {
       // the process ended while we looked
     }
   }
   return kib / 1024;
+}
+
+/** CPU time (user + system) the workerd process(es) of a server's process group have used, in ms. */
+export function workerdCpuMs(groupLeader) {
+  // utime and stime, in clock ticks of 1/100 s (USER_HZ on Linux).
+  return workerdProcesses(groupLeader).reduce((ms, { fields }) => ms + (Number(fields[11]) + Number(fields[12])) * 10, 0);
 }
