@@ -57,6 +57,42 @@ describe("the README walk-through against `npm start`", () => {
     expect(stats.subscriptions[0].ready).toBe(2 - received.messages.length);
   });
 
+  it("streams each message through the local proxy as it is produced, not at the stream's end", async () => {
+    const headers = { authorization: "Bearer weir-local-admin-token", "content-type": "application/json" };
+    const put = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: "PUT", headers, body: JSON.stringify(body) });
+    expect((await put("/v1/topics/e2e-stream", { partitions: 2 })).status).toBe(201);
+    expect((await put("/v1/topics/e2e-stream/subscriptions/live", {})).status).toBe(201);
+    const stream = await fetch(`${server.url}/v1/topics/e2e-stream/subscriptions/live/stream`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ max_messages: 2, wait_seconds: 30 }),
+    });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const nextLine = async (): Promise<any> => {
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended early: ${text}`);
+        text += value;
+      }
+      const line = text.slice(0, text.indexOf("\n"));
+      text = text.slice(line.length + 1);
+      return JSON.parse(line);
+    };
+    const produce = (body: unknown) =>
+      fetch(`${server.url}/v1/topics/e2e-stream/messages`, { method: "POST", headers, body: JSON.stringify({ messages: [{ body }] }) });
+    for (const body of ["first", "second"]) {
+      const started = Date.now();
+      expect((await produce(body)).status).toBe(200);
+      const line = await nextLine();
+      expect(line.messages.map((m: { body: unknown }) => m.body)).toEqual([body]);
+      // Far below the 30 s the stream stays open: the line came when the message did.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+    expect(await nextLine()).toMatchObject({ end: "max_messages" });
+  });
+
   it("serves the API description and the docs page without a key", async () => {
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { openapi: string };
     expect(doc.openapi).toBe("3.1.0");
