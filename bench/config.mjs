@@ -27,6 +27,8 @@ export const config = {
   /** --soak: duration and produce rate. */
   soakSeconds: knob("BENCH_SOAK_SECONDS", 300, 30),
   soakRate: knob("BENCH_SOAK_RATE", 500, 500),
+  /** --soak: the topic's retention; the default (4 days) keeps every message of the run. */
+  soakRetentionSeconds: knob("BENCH_SOAK_RETENTION_SECONDS", 4 * 24 * 3600, 4 * 24 * 3600),
 };
 
 /** Fixed by the definition of each case, not knobs. */

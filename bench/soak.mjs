@@ -31,7 +31,7 @@ export async function runSoak(api, weir, ceilings, progress) {
     p.finally(() => mirrored.delete(p));
   };
   const topic = `soak-${Date.now().toString(36)}`;
-  await api.createTopic(topic, 4);
+  await api.call("PUT", `/v1/topics/${topic}`, { partitions: 4, retention_seconds: config.soakRetentionSeconds });
   await api.createSubscription(topic, "s");
   const seconds = config.soakSeconds;
   const end = Date.now() + seconds * 1000;
@@ -96,11 +96,14 @@ export async function runSoak(api, weir, ceilings, progress) {
   const ceilingGrowth = (minute(lastFrom, (s) => s.ceilingMiB) - minute(60, (s) => s.ceilingMiB)) / minute(60, (s) => s.ceilingMiB);
   const ownGrowth = (ownLast - ownSecond) / ownSecond;
   const result = {
-    seconds, rate: config.soakRate, bodyBytes: BODY_BYTES, produced, consumed, errors, requests, samples,
+    seconds, rate: config.soakRate, retentionSeconds: config.soakRetentionSeconds, bodyBytes: BODY_BYTES, produced, consumed, errors, requests, samples,
     secondMinuteMedianMiB: second, lastMinuteMedianMiB: last, growth, flat: growth <= SOAK_MEMORY_GROWTH,
     ceilingGrowth, ownSecondMinuteMiB: ownSecond, ownLastMinuteMiB: ownLast, ownGrowth, ownFlat: ownGrowth <= SOAK_MEMORY_GROWTH,
   };
-  console.log(`\nWeir soak: ${seconds} s at ${config.soakRate} msg/s (batches of ${PER_REQUEST}), 4 partitions, ${CONSUMERS} consumers`);
+  console.log(
+    `\nWeir soak: ${seconds} s at ${config.soakRate} msg/s (batches of ${PER_REQUEST}), 4 partitions, ${CONSUMERS} consumers, ` +
+      `retention ${config.soakRetentionSeconds} s`,
+  );
   console.log(`produced ${produced} (${(produced / seconds).toFixed(0)} msg/s), acked ${consumed}, failed requests ${errors}`);
   console.log(`requests to Weir (each mirrored to the ceiling's no-op object): ${requests}`);
   console.log(`workerd RSS (MiB) every ${SAMPLE_EVERY_MS / 1000} s: ${samples.map((s) => s.rssMiB.toFixed(0)).join(", ")}`);
