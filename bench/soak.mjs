@@ -31,7 +31,9 @@ export async function runSoak(api, weir, ceilings, progress) {
     p.finally(() => mirrored.delete(p));
   };
   const topic = `soak-${Date.now().toString(36)}`;
-  await api.call("PUT", `/v1/topics/${topic}`, { partitions: 4, retention_seconds: config.soakRetentionSeconds });
+  // The dedup window may not outlast the retention (24 h by default).
+  const retention = config.soakRetentionSeconds;
+  await api.call("PUT", `/v1/topics/${topic}`, { partitions: 4, retention_seconds: retention, dedup_window_seconds: Math.min(retention, 86_400) });
   await api.createSubscription(topic, "s");
   const seconds = config.soakSeconds;
   const end = Date.now() + seconds * 1000;
