@@ -107,6 +107,46 @@ export async function ack(topic: string, subscription: string, receipts: string[
   return settle("ack", topic, subscription, { receipts });
 }
 
+export type StreamLine = { messages?: Delivered[]; end?: string; partition_calls?: number; doorbell_calls?: number; error?: { code: string } };
+
+/** Opens POST …/stream and hands out its lines one by one, as they arrive. */
+export async function openStream(topic: string, sub: string, body: Record<string, unknown>) {
+  const response = await exports.default.fetch(
+    new Request(`http://weir.test/v1/topics/${topic}/subscriptions/${sub}/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
+  if (response.status !== 200) throw new Error(`stream: ${response.status} ${await response.text()}`);
+  if (response.headers.get("content-type") !== "application/x-ndjson") throw new Error("stream: not NDJSON");
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  return {
+    /** The next line, or null once the stream has ended. */
+    async next(): Promise<StreamLine | null> {
+      for (;;) {
+        const newline = buffered.indexOf("\n");
+        if (newline >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          return JSON.parse(line) as StreamLine;
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buffered += value;
+      }
+    },
+    /** Every line until the stream ends. */
+    async rest(): Promise<StreamLine[]> {
+      const lines: StreamLine[] = [];
+      for (let line = await this.next(); line !== null; line = await this.next()) lines.push(line);
+      return lines;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
 /** Receives until `count` messages came or `rounds` receives in a row returned nothing. */
 export async function drain(
   topic: string,

@@ -8,7 +8,7 @@ import type { ArmReport, SubscriptionSpec } from "../shared/partition-api";
 import { STREAM_LINE_MESSAGES } from "../shared/limits";
 import { requireSubscription, type App } from "./context";
 import { deliveriesJson } from "./deliveries";
-import { ApiError } from "./errors";
+import { ApiError, subscriptionNotFound } from "./errors";
 import { commonErrors, jsonBody, notFound } from "./responses";
 import { StreamBody, StreamLine, SubscriptionParams } from "./schemas";
 
@@ -30,15 +30,21 @@ const streamRoute = createRoute({
   },
 });
 
-/** Everything one stream leases with. */
+/** What one stream reads, and how it learns that its client has gone. */
 interface StreamSource {
   env: Env;
+  names: { topic: string; subscription: string };
+  request: z.infer<typeof StreamBody>;
+  /** Aborted when the client closed the connection or stopped reading. */
+  gone: AbortController;
+  background: (work: Promise<unknown>) => void;
+}
+
+/** The subscription as a pass of the stream leases from it. */
+interface Subscribed {
   topic: TopicRecord;
   subscription: SubscriptionRecord;
   spec: SubscriptionSpec;
-  request: z.infer<typeof StreamBody>;
-  signal: AbortSignal;
-  background: (work: Promise<unknown>) => void;
 }
 
 /** POST …/stream: the push counterpart of receive (docs/api.md, "Streaming"). */
@@ -46,26 +52,24 @@ export function registerStreamRoutes(app: App): void {
   app.openapi(streamRoute, async (c) => {
     const params = c.req.valid("param");
     const request = c.req.valid("json");
+    // Refused before the stream starts, as an ordinary JSON error.
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
+    const first: Subscribed = { topic, subscription, spec: await resolveSubscriptionSpec(c.env, topic, subscription) };
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    // Gone: the client closed the connection, or stopped reading (the writer errors).
     const gone = new AbortController();
     c.req.raw.signal.addEventListener("abort", () => gone.abort());
     writer.closed.catch(() => gone.abort());
     const source: StreamSource = {
       env: c.env,
-      topic,
-      subscription,
-      spec,
+      names: { topic: params.topic, subscription: params.subscription },
       request,
-      signal: gone.signal,
+      gone,
       background: (work) => c.executionCtx.waitUntil(work),
     };
     // Not awaited, and not in waitUntil: the response's body keeps the request alive while it
     // is written, and a write waits for the client to read (back-pressure).
-    void pump(source, writer);
+    void pump(source, first, writer);
     return c.body(readable, 200, { "content-type": "application/x-ndjson", "cache-control": "no-store" }) as never;
   });
 }
@@ -76,28 +80,42 @@ const encoder = new TextEncoder();
  * Leases and writes lines until the stream is done: max_messages delivered, wait_seconds over
  * (checked after each lease, so 0 makes one pass), the client gone, or a failure (an `error`
  * line). Each wait lasts at most heartbeat_seconds; one that brings nothing writes an empty
- * line, so that idle connections are not cut by proxies.
+ * line, so that idle connections are not cut by proxies. Each pass reads the subscription
+ * again (from the catalog's cache): a surge that starts or ends meanwhile changes the
+ * partitions and the doorbell, and a subscription deleted meanwhile ends the stream.
  */
-async function pump(source: StreamSource, writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
-  const { env, topic, subscription, spec, request, signal } = source;
-  const partitions = subscriptionPartitions(env, topic, subscription);
-  const doorbell = subscriptionDoorbell(env, topic, subscription);
+async function pump(source: StreamSource, first: Subscribed, writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
+  const { env, request, gone } = source;
+  const signal = gone.signal;
   const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
-  // What each pass left empty, handed to the doorbell by the next pass's wait.
-  const unreported: ArmReport[] = [];
   const deadline = Date.now() + request.wait_seconds * 1000;
-  const write = (line: string) => writer.write(encoder.encode(`${line}\n`));
+  const write = async (line: string): Promise<void> => {
+    try {
+      await writer.write(encoder.encode(`${line}\n`));
+    } catch (error) {
+      gone.abort();
+      throw error;
+    }
+  };
+  let current = first;
+  let doorbell = subscriptionDoorbell(env, current.topic, current.subscription);
+  // What each pass left empty, handed to the doorbell by the next pass's wait.
+  let unreported: ArmReport[] = [];
   let left = request.max_messages;
   try {
     let end: "max_messages" | "wait_seconds";
     do {
+      current = await refresh(env, source.names, current);
+      const bell = subscriptionDoorbell(env, current.topic, current.subscription);
+      // Reports name partitions of the old doorbell's set: a new one starts without them.
+      if (bell.name !== doorbell.name) [doorbell, unreported] = [bell, []];
       const deliveries = await receive(
-        partitions,
+        subscriptionPartitions(env, current.topic, current.subscription),
         doorbell,
-        spec,
+        current.spec,
         {
           max: Math.min(STREAM_LINE_MESSAGES, left),
-          visibilityMs: (request.visibility_timeout_seconds ?? subscription.visibilityTimeoutSeconds) * 1000,
+          visibilityMs: (request.visibility_timeout_seconds ?? current.subscription.visibilityTimeoutSeconds) * 1000,
           waitMs: Math.max(0, Math.min(deadline - Date.now(), request.heartbeat_seconds * 1000)),
           filter: request.filter?.headers ?? null,
           signal,
@@ -110,7 +128,9 @@ async function pump(source: StreamSource, writer: WritableStreamDefaultWriter<Ui
       left -= deliveries.length;
       end = left === 0 ? "max_messages" : "wait_seconds";
       const done = left === 0 || Date.now() >= deadline;
-      if (deliveries.length > 0 || !done) await write(await deliveriesJson(env, topic, subscription, deliveries, null));
+      if (deliveries.length > 0 || !done) {
+        await write(await deliveriesJson(env, current.topic, current.subscription, deliveries, null));
+      }
       if (done) break;
     } while (!signal.aborted);
     if (unreported.length > 0) {
@@ -120,13 +140,26 @@ async function pump(source: StreamSource, writer: WritableStreamDefaultWriter<Ui
     await write(JSON.stringify({ end, partition_calls: calls.partitions, doorbell_calls: calls.doorbell }));
     await writer.close();
   } catch (error) {
+    // The client has gone: nobody to tell.
     if (signal.aborted) return;
-    const failure =
-      error instanceof ApiError ? error : new ApiError("internal", "the stream failed; open a new one");
+    const failure = error instanceof ApiError ? error : new ApiError("internal", "the stream failed; open a new one");
     if (!(error instanceof ApiError)) console.error(JSON.stringify({ event: "stream_failed", message: String(error) }));
-    // The client may be gone too: then there is nobody to tell.
     await write(JSON.stringify({ error: { code: failure.code, message: failure.message } }))
       .then(() => writer.close())
       .catch(() => undefined);
   }
+}
+
+/**
+ * The subscription as the catalog has it now (its surge state included). Its spec is resolved
+ * again only when its settings changed; a subscription deleted or replaced since the stream
+ * opened is not found.
+ */
+async function refresh(env: Env, names: StreamSource["names"], current: Subscribed): Promise<Subscribed> {
+  const { topic, subscription } = await requireSubscription(env, names.topic, names.subscription);
+  if (topic.uid !== current.topic.uid || subscription.uid !== current.subscription.uid) {
+    throw subscriptionNotFound(names.topic, names.subscription);
+  }
+  const unchanged = topic.updatedAt === current.topic.updatedAt && subscription.updatedAt === current.subscription.updatedAt;
+  return { topic, subscription, spec: unchanged ? current.spec : await resolveSubscriptionSpec(env, topic, subscription) };
 }

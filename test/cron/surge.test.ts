@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { Partition } from "../../src/partition/partition";
 import { SURGE_INDEX_BASE, surgePartitionName } from "../../src/shared/partition-api";
-import { call, createSubscription, createTopic, drain, partitionStubs, produce, receive } from "../helpers";
+import { call, createSubscription, createTopic, drain, openStream, partitionStubs, produce, receive } from "../helpers";
 
 async function runCron(): Promise<void> {
   await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env);
@@ -70,6 +70,25 @@ describe("backlog surge", () => {
     // New messages flow through the sources again.
     await produce(topic, [{ id: "after", body: 1 }]);
     expect((await drain(topic, sub)).map((m) => m.id)).toEqual(["after"]);
+  });
+
+  it("lets a stream opened before the surge deliver what moved to the temporary partitions", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic, surge());
+    const ids = await backlog(topic, 400);
+    // Unread, the stream leases a line or two and waits for its client (back-pressure): the
+    // rest of the backlog stays ready, over the trigger.
+    const stream = await openStream(topic, sub, { max_messages: 400, wait_seconds: 30, heartbeat_seconds: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await runCron();
+    const stats = await subscriptionStats(topic, sub);
+    expect(stats.surge.state).toBe("active");
+    expect(stats.surge.temporary.reduce((n: number, p: { ready: number }) => n + p.ready, 0)).toBeGreaterThan(0);
+
+    const lines = await stream.rest();
+    const delivered = lines.flatMap((l) => l.messages ?? []).map((m) => m.id);
+    expect(lines.at(-1)).toMatchObject({ end: "max_messages" });
+    expect(delivered.sort()).toEqual([...ids].sort());
   });
 
   it("leaves another subscription of the same topic alone", async () => {

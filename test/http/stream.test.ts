@@ -1,48 +1,7 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, ack, call, createSubscription, createTopic, produce, receive, type Delivered } from "../helpers";
+import { ack, call, createSubscription, createTopic, openStream, produce, receive, type StreamLine } from "../helpers";
 
-type Line = { messages?: Delivered[]; end?: string; partition_calls?: number; doorbell_calls?: number; error?: { code: string } };
-
-/** Opens POST …/stream and hands out its lines one by one, as they arrive. */
-async function openStream(topic: string, sub: string, body: Record<string, unknown>) {
-  const response = await exports.default.fetch(
-    new Request(`http://weir.test/v1/topics/${topic}/subscriptions/${sub}/stream`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }),
-  );
-  expect(response.status).toBe(200);
-  expect(response.headers.get("content-type")).toBe("application/x-ndjson");
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  return {
-    /** The next line, or null once the stream has ended. */
-    async next(): Promise<Line | null> {
-      for (;;) {
-        const newline = buffered.indexOf("\n");
-        if (newline >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          return JSON.parse(line) as Line;
-        }
-        const { value, done } = await reader.read();
-        if (done) return null;
-        buffered += value;
-      }
-    },
-    /** Every line until the stream ends. */
-    async rest(): Promise<Line[]> {
-      const lines: Line[] = [];
-      for (let line = await this.next(); line !== null; line = await this.next()) lines.push(line);
-      return lines;
-    },
-    cancel: () => reader.cancel(),
-  };
-}
-
-const bodies = (lines: Line[]) => lines.flatMap((l) => l.messages ?? []).map((m) => m.body);
+const bodies = (lines: StreamLine[]) => lines.flatMap((l) => l.messages ?? []).map((m) => m.body);
 
 describe("stream", () => {
   it("delivers messages as they are produced, and ends after max_messages with what it cost", async () => {
@@ -135,6 +94,15 @@ describe("stream", () => {
     await new Promise((r) => setTimeout(r, 100));
     await produce(topic, [{ body: "for someone else" }]);
     expect((await receive(topic, sub, { wait_seconds: 5 })).map((m) => m.body)).toEqual(["for someone else"]);
+  });
+
+  it("ends with an error line when its subscription is deleted while it runs", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const stream = await openStream(topic, sub, { wait_seconds: 20, heartbeat_seconds: 1 });
+    expect((await call("DELETE", `/v1/topics/${topic}/subscriptions/${sub}`)).status).toBe(204);
+    const lines = await stream.rest();
+    expect(lines.at(-1)).toMatchObject({ error: { code: "subscription_not_found" } });
   });
 
   it("refuses bad input by field, and unknown subscriptions", async () => {
