@@ -47,7 +47,7 @@ interface Subscribed {
   spec: SubscriptionSpec;
 }
 
-/** POST …/stream: the push counterpart of receive (docs/api.md, "Streaming"). */
+/** POST …/stream: the push counterpart of receive (docs/api.md, "Consume"). */
 export function registerStreamRoutes(app: App): void {
   app.openapi(streamRoute, async (c) => {
     const params = c.req.valid("param");
