@@ -122,6 +122,7 @@ export function buildRows(r) {
       },
     },
     { label: "2 subscriptions (4 consumers each), 4 partitions, both counted", unit: "msg/s", summary: r.consume.twoSubs.perSecond },
+    { label: "1 partition, each batch acked with the next receive (1 request per batch)", unit: "msg/s", summary: r.consume.ackWithReceive.perSecond },
     { label: "  1 partition: one receive of 100, concurrency 8", unit: "ms", summary: r.consume.p1.receiveMs },
     { label: "  1 partition: one ack of 100, concurrency 8", unit: "ms", summary: r.consume.p1.ackMs },
 

@@ -12,7 +12,7 @@
 import { client, disturbances } from "./client.mjs";
 import { QUICK, SOAK, config } from "./config.mjs";
 import { ceilingCalls } from "./cases/ceilings.mjs";
-import { receiveAckRate, receiveAckTwoSubscriptions } from "./cases/consume.mjs";
+import { receiveAckRate, receiveAckTwoSubscriptions, receiveWithAckRate } from "./cases/consume.mjs";
 import { PARTITION_CALLS_SOURCE, measureIdleConsumer } from "./cases/idle.mjs";
 import { measureLargeMessage } from "./cases/large.mjs";
 import { measureProduceToDelivery } from "./cases/latency.mjs";
@@ -46,6 +46,7 @@ async function defaultSet(weir, ceilings) {
     p1: await receiveAckRate(api, backlogTopics.batch1),
     p4: await receiveAckRate(api, backlogTopics.batch4),
     twoSubs: await receiveAckTwoSubscriptions(api, prefix),
+    ackWithReceive: await receiveWithAckRate(api, prefix),
   };
   const pids = { weirPid: weir.pid, ceilingPid: ceilings.pid };
   progress("produce → delivery latency");

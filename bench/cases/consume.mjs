@@ -59,6 +59,43 @@ export function receiveAckRate(api, topic) {
   });
 }
 
+/**
+ * The same drain on one partition with one request per batch: each loop acks its last batch
+ * with its next receive (`ack`). Each run fills its backlog first, untimed.
+ */
+export async function receiveWithAckRate(api, prefix) {
+  const topic = `${prefix}-ack-next`;
+  await api.createTopic(topic, 1);
+  await api.createSubscription(topic, "s");
+  const body = produceBody(BATCH);
+  return repeat({ runs: config.runs }, async ({ warmup }) => {
+    const n = size(warmup);
+    let sent = 0;
+    await parallel(CONCURRENCY, async () => {
+      if (sent >= n) return false;
+      sent += BATCH;
+      await api.call("POST", `/v1/topics/${topic}/messages`, body);
+      return true;
+    });
+    const started = performance.now();
+    let received = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        let toAck = [];
+        for (;;) {
+          const answer = await api.receive(topic, "s", { max_messages: BATCH, ...(toAck.length > 0 ? { ack: toAck } : {}) });
+          if (answer.acked?.some((r) => !r.ok)) throw new Error(`ack with receive failed: ${JSON.stringify(answer.acked)}`);
+          toAck = answer.messages.map((m) => m.receipt);
+          received += answer.messages.length;
+          if (answer.messages.length === 0) return;
+        }
+      }),
+    );
+    if (received !== n) throw new Error(`ack with receive: drained ${received} of ${n}`);
+    return { perSecond: received / ((performance.now() - started) / 1000) };
+  });
+}
+
 /** Two subscriptions of a 4-partition topic; each run fills a backlog (untimed), then drains both. */
 export async function receiveAckTwoSubscriptions(api, prefix) {
   const topic = `${prefix}-two-subs`;
