@@ -82,9 +82,6 @@ function print(results) {
       `  server log lines: ${p1.receivesInServerLog} and ${p4.receivesInServerLog}); object calls ${PARTITION_CALLS_SOURCE}.`,
     ].join("\n"),
   );
-  if (disturbances.reloads > 0) {
-    console.log(`\nWARNING: wrangler dev reloaded the Worker during this run (src/ changed; ${disturbances.reloads} requests retried): figures are disturbed, run again.`);
-  }
   return { rows, breakdown };
 }
 
@@ -113,10 +110,17 @@ process.once("uncaughtException", (error) => {
 });
 let results;
 try {
-  results = SOAK ? await runSoak(client(weir.url, TOKEN), weir, ceilings, progress) : await defaultSet(weir, ceilings);
+  results = SOAK
+    ? { ...(await runSoak(client(weir.url, TOKEN), weir, ceilings, progress)), disturbances }
+    : await defaultSet(weir, ceilings);
 } finally {
   await stopAll();
 }
 const printed = SOAK ? {} : print(results);
+// A soak's samples are disturbed too: a reload restarts the isolate and drops its memory.
+if (disturbances.reloads > 0) {
+  console.log(`\nWARNING: wrangler dev reloaded the Worker during this run (src/ changed; ${disturbances.reloads} requests retried): figures are disturbed, run again.`);
+}
+
 const file = writeResult(SOAK ? "soak" : QUICK ? "quick" : "bench", { results, ...printed });
 progress(`done; written to ${file}`);
