@@ -78,6 +78,18 @@ describe("stream", () => {
     expect(elapsed).toBeLessThan(6_000);
   });
 
+  it("keeps key order in an ordered subscription: a key's next message comes once the last is acked", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic, { mode: "ordered" });
+    await produce(topic, [{ key: "k", body: "first" }, { key: "k", body: "second" }]);
+    const stream = await openStream(topic, sub, { max_messages: 2, wait_seconds: 20 });
+    const first = (await stream.next())!.messages!;
+    expect(first.map((m) => m.body)).toEqual(["first"]);
+    await ack(topic, sub, [first[0]!.receipt]);
+    expect(bodies([(await stream.next())!])).toEqual(["second"]);
+    expect(await stream.next()).toMatchObject({ end: "max_messages" });
+  });
+
   it("applies a header filter", async () => {
     const topic = await createTopic(2);
     const sub = await createSubscription(topic);
