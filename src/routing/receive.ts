@@ -47,7 +47,8 @@ const TOP_UP_PASSES = 3;
  *    asks those for what is missing. Every lease that leaves its partition empty arms it to
  *    ring the doorbell, and the receive reports that with its next doorbell call.
  * 3. When nothing was found and the caller may wait, that doorbell call waits: it answers when
- *    a partition rings, and a lease pass asks that partition; or it answers nothing when the
+ *    a partition rings, a lease pass asks that partition, and the receive answers with what it
+ *    got (no top-up: the doorbell believed the others empty); or it answers nothing when the
  *    wait is over. An idle consumer so costs one partition call and one doorbell call per
  *    wait, however many partitions the topic has.
  *
@@ -78,6 +79,8 @@ export async function receive(
   const deliveries: Delivery[] = [];
   const unreported = options.unreported;
   let ask = unreported ? [] : [partitions[Math.floor(Math.random() * partitions.length)]!];
+  // Whether the partitions asked now are those a doorbell wait answered with: a ring.
+  let rung = false;
   for (let topUps = 0; ; ) {
     const pass =
       ask.length > 0
@@ -89,8 +92,10 @@ export async function receive(
     for (const index of pass.silent) byIndex.delete(index);
     // Unavailable (503, retryable) only when no partition is left to ask.
     if (pass.failure !== null && deliveries.length === 0 && byIndex.size === 0) throw pass.failure;
-    // A receive of a series answers what it has: the next one starts at the doorbell anyway.
-    const answerNow = deliveries.length > 0 && (unreported !== undefined || ++topUps > TOP_UP_PASSES);
+    // Messages that came with a ring are answered at once: the doorbell believed every other
+    // partition empty, so a top-up would only delay them. A receive of a series answers what it
+    // has too: the next one starts at the doorbell anyway.
+    const answerNow = deliveries.length > 0 && (rung || unreported !== undefined || ++topUps > TOP_UP_PASSES);
     if (deliveries.length >= options.max || options.signal?.aborted || answerNow) {
       // Partitions this pass left empty are news for the doorbell: tell it after answering (or
       // with the next receive of the series), so the next receive finds them known to be empty.
@@ -114,6 +119,7 @@ export async function receive(
     // The client left while this waited: lease nothing for it.
     if (options.signal?.aborted) return deliveries;
     ask = ready.flatMap((index) => byIndex.get(index) ?? []);
+    rung = waitMs > 0 && ask.length > 0;
     if (ask.length === 0 && (deliveries.length > 0 || Date.now() >= deadline || waitMs <= 0)) return deliveries;
   }
 }
