@@ -23,6 +23,19 @@ describe("deduplication", () => {
     expect((await drain(topic, sub)).map((m) => m.id).sort()).toEqual(batch.map((m) => m.id).sort());
   });
 
+  it("stores an id repeated inside one batch once, and answers the copy with the first one's place", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const results = await produce(topic, [
+      { id: "same", body: "first" },
+      { id: "other", body: "x" },
+      { id: "same", body: "second" },
+    ]);
+    expect(results.map((r) => r.duplicate)).toEqual([false, false, true]);
+    expect(results[2]!.offset).toBe(results[0]!.offset);
+    expect((await drain(topic, sub)).map((m) => m.body)).toEqual(["first", "x"]);
+  });
+
   it("stores a repeated id again once the window has passed", async () => {
     const topic = await createTopic(1);
     await call("PUT", `/v1/topics/${topic}`, { dedup_window_seconds: 60 });
