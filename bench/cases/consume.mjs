@@ -59,6 +59,19 @@ export function receiveAckRate(api, topic) {
   });
 }
 
+/** Produces at least `n` messages to `topic` in batches at concurrency 8, untimed; answers how many. */
+async function fillBacklog(api, topic, n) {
+  const body = produceBody(BATCH);
+  let sent = 0;
+  await parallel(CONCURRENCY, async () => {
+    if (sent >= n) return false;
+    sent += BATCH;
+    await api.call("POST", `/v1/topics/${topic}/messages`, body);
+    return true;
+  });
+  return sent;
+}
+
 /**
  * The same drain on one partition with one request per batch: each loop acks its last batch
  * with its next receive (`ack`). Each run fills its backlog first, untimed.
@@ -67,16 +80,9 @@ export async function receiveWithAckRate(api, prefix) {
   const topic = `${prefix}-ack-next`;
   await api.createTopic(topic, 1);
   await api.createSubscription(topic, "s");
-  const body = produceBody(BATCH);
   return repeat({ runs: config.runs }, async ({ warmup }) => {
     const n = size(warmup);
-    let sent = 0;
-    await parallel(CONCURRENCY, async () => {
-      if (sent >= n) return false;
-      sent += BATCH;
-      await api.call("POST", `/v1/topics/${topic}/messages`, body);
-      return true;
-    });
+    const sent = await fillBacklog(api, topic, n);
     const started = performance.now();
     let received = 0;
     await Promise.all(
@@ -91,7 +97,7 @@ export async function receiveWithAckRate(api, prefix) {
         }
       }),
     );
-    if (received !== n) throw new Error(`ack with receive: drained ${received} of ${n}`);
+    if (received !== sent) throw new Error(`ack with receive: drained ${received} of ${sent}`);
     return { perSecond: received / ((performance.now() - started) / 1000) };
   });
 }
@@ -102,16 +108,9 @@ export async function receiveAckTwoSubscriptions(api, prefix) {
   await api.createTopic(topic, 4);
   await api.createSubscription(topic, "a");
   await api.createSubscription(topic, "b");
-  const body = produceBody(BATCH);
   return repeat({ runs: config.runs }, async ({ warmup }) => {
     const n = size(warmup);
-    let sent = 0;
-    await parallel(CONCURRENCY, async () => {
-      if (sent >= n) return false;
-      sent += BATCH;
-      await api.call("POST", `/v1/topics/${topic}/messages`, body);
-      return true;
-    });
+    const sent = await fillBacklog(api, topic, n);
     const started = performance.now();
     const each = await Promise.all(["a", "b"].map((sub) => drain(api, topic, sub, sent, CONCURRENCY / 2)));
     return { perSecond: (each[0] + each[1]) / ((performance.now() - started) / 1000) };
