@@ -89,6 +89,7 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
   const signal = gone.signal;
   const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
   const deadline = Date.now() + request.wait_seconds * 1000;
+  // A failed write means the client has gone: say so at once (writer.closed tells it later).
   const write = async (line: string): Promise<void> => {
     try {
       await writer.write(encoder.encode(`${line}\n`));
@@ -103,8 +104,7 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
   let unreported: ArmReport[] = [];
   let left = request.max_messages;
   try {
-    let end: "max_messages" | "wait_seconds";
-    do {
+    for (;;) {
       current = await refresh(env, source.names, current);
       const bell = subscriptionDoorbell(env, current.topic, current.subscription);
       // Reports name partitions of the old doorbell's set: a new one starts without them.
@@ -126,17 +126,17 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
       );
       if (signal.aborted) return;
       left -= deliveries.length;
-      end = left === 0 ? "max_messages" : "wait_seconds";
       const done = left === 0 || Date.now() >= deadline;
       if (deliveries.length > 0 || !done) {
         await write(await deliveriesJson(env, current.topic, current.subscription, deliveries, null));
       }
       if (done) break;
-    } while (!signal.aborted);
+    }
     if (unreported.length > 0) {
       calls.doorbell++;
       source.background(doorbell.stub.report(unreported).catch(() => undefined));
     }
+    const end = left === 0 ? "max_messages" : "wait_seconds";
     await write(JSON.stringify({ end, partition_calls: calls.partitions, doorbell_calls: calls.doorbell }));
     await writer.close();
   } catch (error) {

@@ -82,10 +82,8 @@ export async function receive(
   // Whether the partitions asked now are those a doorbell wait answered with: a ring.
   let rung = false;
   for (let topUps = 0; ; ) {
-    const pass =
-      ask.length > 0
-        ? await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls)
-        : { deliveries: [], reports: [], silent: [], failure: null };
+    // With nothing to ask (a series' first step, or a wait that named no partition) this calls nobody.
+    const pass = await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls);
     if (unreported) pass.reports.unshift(...unreported.splice(0));
     deliveries.push(...pass.deliveries);
     // A partition that neither gave nor armed (it failed, or its topic is gone) is not asked again.
