@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { ShiftedClock } from "../src/shared/clock";
 import type { Partition } from "../src/partition/partition";
+import { ndjsonLines } from "./ndjson";
 
 export const ADMIN_TOKEN = "test-admin-token";
 
@@ -120,31 +121,7 @@ export async function openStream(topic: string, sub: string, body: Record<string
   );
   if (response.status !== 200) throw new Error(`stream: ${response.status} ${await response.text()}`);
   if (response.headers.get("content-type") !== "application/x-ndjson") throw new Error("stream: not NDJSON");
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  return {
-    /** The next line, or null once the stream has ended. */
-    async next(): Promise<StreamLine | null> {
-      for (;;) {
-        const newline = buffered.indexOf("\n");
-        if (newline >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          return JSON.parse(line) as StreamLine;
-        }
-        const { value, done } = await reader.read();
-        if (done) return null;
-        buffered += value;
-      }
-    },
-    /** Every line until the stream ends. */
-    async rest(): Promise<StreamLine[]> {
-      const lines: StreamLine[] = [];
-      for (let line = await this.next(); line !== null; line = await this.next()) lines.push(line);
-      return lines;
-    },
-    cancel: () => reader.cancel(),
-  };
+  return ndjsonLines<StreamLine>(response.body!);
 }
 
 /** Receives until `count` messages came or `rounds` receives in a row returned nothing. */

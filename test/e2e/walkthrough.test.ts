@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type LocalServer } from "../../scripts/local-server.mjs";
+import { ndjsonLines } from "../ndjson";
 
 /** The shell block of the README between the walkthrough markers. */
 function readmeWalkthrough(): string {
@@ -68,29 +69,18 @@ describe("the README walk-through against `npm start`", () => {
       body: JSON.stringify({ max_messages: 2, wait_seconds: 30 }),
     });
     expect(stream.status).toBe(200);
-    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    const nextLine = async (): Promise<any> => {
-      while (!text.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended early: ${text}`);
-        text += value;
-      }
-      const line = text.slice(0, text.indexOf("\n"));
-      text = text.slice(line.length + 1);
-      return JSON.parse(line);
-    };
+    const lines = ndjsonLines<any>(stream.body!);
     const produce = (body: unknown) =>
       fetch(`${server.url}/v1/topics/e2e-stream/messages`, { method: "POST", headers, body: JSON.stringify({ messages: [{ body }] }) });
     for (const body of ["first", "second"]) {
       const started = Date.now();
       expect((await produce(body)).status).toBe(200);
-      const line = await nextLine();
+      const line = await lines.next();
       expect(line.messages.map((m: { body: unknown }) => m.body)).toEqual([body]);
       // Far below the 30 s the stream stays open: the line came when the message did.
       expect(Date.now() - started).toBeLessThan(10_000);
     }
-    expect(await nextLine()).toMatchObject({ end: "max_messages" });
+    expect(await lines.next()).toMatchObject({ end: "max_messages" });
   });
 
   it("serves the API description and the docs page without a key", async () => {
