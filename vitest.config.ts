@@ -1,9 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-export const TEST_ADMIN_TOKEN = "test-admin-token";
-export const TEST_RECEIPT_SECRET = "test-receipt-secret";
-export const TEST_OUTBOUND_SIGNING_SECRET = "test-outbound-signing-secret";
+import { TEST_ADMIN_TOKEN, TEST_OUTBOUND_SIGNING_SECRET, TEST_RECEIPT_SECRET } from "./test/constants";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");

@@ -1,10 +1,18 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createScheduledController, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { ShiftedClock } from "../src/shared/clock";
+import worker from "../src/index";
 import type { Partition } from "../src/partition/partition";
+import { partitionName } from "../src/shared/object-names";
+import { ShiftedClock } from "./clock";
+import { TEST_ADMIN_TOKEN } from "./constants";
 import { ndjsonLines } from "./ndjson";
 
-export const ADMIN_TOKEN = "test-admin-token";
+export const ADMIN_TOKEN = TEST_ADMIN_TOKEN;
+
+/** Runs the cron trigger's handler once, as the runtime does every minute. */
+export async function runCron(scheduledTime: number = Date.now()): Promise<void> {
+  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime }), env);
+}
 
 let counter = 0;
 /** A topic name no other test uses. */
@@ -145,15 +153,25 @@ export async function drain(
   return all;
 }
 
+/** The uids the catalog gave a topic and (if named) one of its subscriptions. */
+export async function catalogUids(topic: string, subscription?: string): Promise<{ topicUid: string; subscriptionUid: string }> {
+  const t = await env.CATALOG.prepare("SELECT uid FROM topics WHERE name = ?").bind(topic).first<{ uid: string }>();
+  if (!t) throw new Error(`no topic ${topic}`);
+  if (subscription === undefined) return { topicUid: t.uid, subscriptionUid: "" };
+  const s = await env.CATALOG.prepare("SELECT uid FROM subscriptions WHERE topic = ? AND name = ?")
+    .bind(topic, subscription)
+    .first<{ uid: string }>();
+  if (!s) throw new Error(`no subscription ${subscription} of ${topic}`);
+  return { topicUid: t.uid, subscriptionUid: s.uid };
+}
+
 /** The partitions of a topic as Durable Object stubs, in index order. */
 export async function partitionStubs(topic: string): Promise<DurableObjectStub<Partition>[]> {
   const row = await env.CATALOG.prepare("SELECT uid, partitions FROM topics WHERE name = ?")
     .bind(topic)
     .first<{ uid: string; partitions: number }>();
   if (!row) throw new Error(`no topic ${topic}`);
-  return Array.from({ length: row.partitions }, (_, i) =>
-    env.PARTITION.get(env.PARTITION.idFromName(`${row.uid}:${i}`)),
-  );
+  return Array.from({ length: row.partitions }, (_, i) => env.PARTITION.get(env.PARTITION.idFromName(partitionName(row.uid, i))));
 }
 
 /**

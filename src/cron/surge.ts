@@ -1,23 +1,8 @@
 import type { Env } from "../env";
 import { Catalog } from "../catalog/catalog";
-import type { SubscriptionRecord, SurgeState, TopicRecord } from "../catalog/records";
-import type { SurgeTarget } from "../shared/partition-api";
-import {
-  callPartition,
-  partitionContext,
-  resolveSubscriptionSpec,
-  surgePartitions,
-  topicPartitions,
-} from "../routing/partitions";
-
-/** Messages a source partition marks moving and copies at a time. */
-const SURGE_CHUNK = 500;
-/** How long one cron run lets each source partition move its backlog (short: it competes with consumers). */
-const MOVE_BUDGET_MS = 2_000;
-export const MAX_SURGE_PARTITIONS = 256;
-
-export const ORDERED_SURGE_REFUSED =
-  "ordered subscriptions are not surged: a key's messages would need a hand-off between partitions that keeps them one at a time, which Weir does not do yet";
+import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
+import { destroySurgePartitions, moveBacklog, observeBacklog, surgeDrained } from "../routing/surge";
+import { currentSurge, nextSurgeState, sameSurge, SURGE_OFF } from "./surge-policy";
 
 export interface SurgeReport {
   checked: number;
@@ -51,6 +36,7 @@ export async function runSurges(env: Env, now: number = Date.now()): Promise<Sur
   return report;
 }
 
+/** One subscription: observe, decide (surge-policy.ts), then do what the decision says. */
 async function surgeStep(
   env: Env,
   catalog: Catalog,
@@ -59,92 +45,22 @@ async function surgeStep(
   now: number,
   report: SurgeReport,
 ): Promise<void> {
-  const sources = topicPartitions(env, topic);
-  const counts = (await Promise.all(sources.map((p) => callPartition(() => p.stub.stats())))).map((s) =>
-    s.subscriptions.find((c) => c.uid === subscription.uid),
-  );
-  const depth = counts.reduce((n, c) => n + (c?.ready ?? 0), 0);
-  const oldest = Math.min(...counts.map((c) => c?.oldestUnackedAt ?? Infinity));
-  const ageSeconds = Number.isFinite(oldest) ? (now - oldest) / 1000 : 0;
-  const over =
-    subscription.surgeEnabled &&
-    ((subscription.surgeTriggerDepth !== null && depth >= subscription.surgeTriggerDepth) ||
-      (subscription.surgeTriggerAgeSeconds !== null && ageSeconds >= subscription.surgeTriggerAgeSeconds));
-
-  const current: SurgeState = {
-    surgeState: subscription.surgeState,
-    surgePartitions: subscription.surgePartitions,
-    surgeStartedAt: subscription.surgeStartedAt,
-    surgeCalmSince: subscription.surgeCalmSince,
-    surgeNote: subscription.surgeNote,
-  };
-  let next: SurgeState = { ...current };
-  if (subscription.mode === "ordered" && current.surgeState === "off") {
-    next.surgeNote = over ? ORDERED_SURGE_REFUSED : null;
-  } else if (current.surgeState === "off") {
-    if (over) {
-      next = {
-        surgeState: "active",
-        surgePartitions: Math.min(subscription.surgeFactor * topic.partitions, MAX_SURGE_PARTITIONS),
-        surgeStartedAt: now,
-        surgeCalmSince: null,
-        surgeNote: null,
-      };
-      report.started++;
-      // Before any message moves, so that receives start reading the temporary partitions.
-      await catalog.setSurge(subscription, next);
-    } else {
-      next.surgeNote = null;
-    }
-  } else if (over) {
-    next = { ...next, surgeState: "active", surgeCalmSince: null };
-  } else if (current.surgeState === "active") {
-    next = { ...next, surgeState: "draining", surgeCalmSince: now };
+  const observed = await observeBacklog(env, topic, subscription);
+  const decision = nextSurgeState(subscription, topic.partitions, observed, now);
+  let next = decision.next;
+  if (decision.started) {
+    report.started++;
+    await catalog.setSurge(subscription, next);
   }
-
-  if (next.surgeState !== "off") {
-    const surging = { ...subscription, ...next };
-    const spec = await resolveSubscriptionSpec(env, topic, surging);
-    const context = partitionContext(topic, 0);
-    const target: SurgeTarget = {
-      generation: next.surgeStartedAt ?? 0,
-      partitions: next.surgePartitions,
-      // Temporary partitions hold a share of a backlog: no backlog limits of their own.
-      context: { ...context, policy: { ...context.policy, maxMessages: null, maxBytes: null } },
-    };
-    // While active, move the backlog; while draining, only finish moves a crash left half done.
-    const moved = await Promise.all(
-      sources.map((p) =>
-        callPartition(() =>
-          p.stub.surgeMove(spec, target, {
-            chunk: SURGE_CHUNK,
-            budgetMs: MOVE_BUDGET_MS,
-            onlyPending: next.surgeState !== "active",
-          }),
-        ),
-      ),
-    );
-    report.moved += moved.reduce((n, m) => n + m.moved, 0);
-
-    if (next.surgeState === "draining" && now - (next.surgeCalmSince ?? now) >= subscription.surgeCooldownSeconds * 1000) {
-      if (await drained(env, topic, surging)) {
-        await Promise.all(surgePartitions(env, topic, surging).map((p) => callPartition(() => p.stub.destroy())));
-        next = { surgeState: "off", surgePartitions: 0, surgeStartedAt: null, surgeCalmSince: null, surgeNote: null };
-        report.folded++;
-      }
+  if (decision.move !== "none") {
+    const surging: SubscriptionRecord = { ...subscription, ...next };
+    report.moved += await moveBacklog(env, topic, surging, decision.move === "pending");
+    if (decision.foldWhenDrained && (await surgeDrained(env, topic, surging))) {
+      await destroySurgePartitions(env, topic, surging);
+      next = SURGE_OFF;
+      report.folded++;
     }
   }
-  if (JSON.stringify(next) !== JSON.stringify(current)) await catalog.setSurge(subscription, next);
-}
-
-/** Whether the temporary partitions hold nothing for the subscription and no move is half done. */
-async function drained(env: Env, topic: TopicRecord, subscription: SubscriptionRecord): Promise<boolean> {
-  const all = [...topicPartitions(env, topic), ...surgePartitions(env, topic, subscription)];
-  const stats = await Promise.all(all.map((p) => callPartition(() => p.stub.stats())));
-  return stats.every((s, i) => {
-    const c = s.subscriptions.find((x) => x.uid === subscription.uid);
-    if (!c) return true;
-    const temporary = all[i]!.index >= topic.partitions;
-    return c.moving === 0 && (!temporary || c.ready + c.delayed + c.inFlight + c.deadLettersPending === 0);
-  });
+  const recorded = decision.started ? decision.next : currentSurge(subscription);
+  if (!sameSurge(next, recorded)) await catalog.setSurge(subscription, next);
 }

@@ -1,10 +1,8 @@
 import type { Env } from "../env";
 import { Catalog } from "../catalog/catalog";
-import { MAX_PARTITIONS_PER_SWEEP } from "../shared/limits";
-import type { PartitionContext, SubscriptionSpec } from "../shared/partition-api";
-import { partitionContext, resolveSubscriptionSpec, topicPartitions, type PartitionHandle } from "../routing/partitions";
-
-const CONCURRENCY = 16;
+import { MAX_PARTITIONS_PER_SWEEP, SWEEP_CONCURRENCY } from "../shared/limits";
+import type { SubscriptionSpec } from "../shared/partition-api";
+import { sweepPartition, sweepSpecs, sweepTargets, type SweepTarget } from "../routing/sweep";
 
 export interface SweepReport {
   partitions: number;
@@ -26,26 +24,21 @@ export interface SweepReport {
 export async function sweepPartitions(env: Env, runIndex: number): Promise<SweepReport> {
   const catalog = new Catalog(env.CATALOG);
   const topics = await catalog.listTopics();
-  const all: { handle: PartitionHandle; context: PartitionContext; specs: () => Promise<SubscriptionSpec[]> }[] = [];
+  const all: { target: SweepTarget; specs: () => Promise<SubscriptionSpec[]> }[] = [];
   for (const topic of topics) {
     let specs: Promise<SubscriptionSpec[]> | null = null;
     // Resolved once per topic, and only for topics this run visits.
-    const resolve = () =>
-      (specs ??= catalog
-        .listSubscriptions(topic.name)
-        .then((subs) => Promise.all(subs.map((sub) => resolveSubscriptionSpec(env, topic, sub)))));
-    for (const handle of topicPartitions(env, topic)) {
-      all.push({ handle, context: partitionContext(topic, handle.index), specs: resolve });
-    }
+    const resolve = () => (specs ??= catalog.listSubscriptions(topic.name).then((subs) => sweepSpecs(env, topic, subs)));
+    for (const target of sweepTargets(env, topic)) all.push({ target, specs: resolve });
   }
   const count = Math.min(all.length, MAX_PARTITIONS_PER_SWEEP);
   const start = all.length === 0 ? 0 : (runIndex * MAX_PARTITIONS_PER_SWEEP) % all.length;
   const batch = Array.from({ length: count }, (_, i) => all[(start + i) % all.length]!);
 
   const report: SweepReport = { partitions: batch.length, total: all.length, woken: 0, deleted: 0, failed: 0 };
-  for (let i = 0; i < batch.length; i += CONCURRENCY) {
+  for (let i = 0; i < batch.length; i += SWEEP_CONCURRENCY) {
     const results = await Promise.allSettled(
-      batch.slice(i, i + CONCURRENCY).map(async ({ handle, context, specs }) => handle.stub.sweep(context, await specs())),
+      batch.slice(i, i + SWEEP_CONCURRENCY).map(async ({ target, specs }) => sweepPartition(target, await specs())),
     );
     for (const r of results) {
       if (r.status === "fulfilled") {

@@ -7,7 +7,8 @@ import { registerConsumeRoutes } from "./consume";
 import type { AppEnv } from "./context";
 import { registerDocsRoutes } from "./docs";
 import { registerKeyRoutes } from "./keys";
-import { ApiError } from "./errors";
+import { RoutingFailure } from "../routing/failures";
+import { ApiError, routingError } from "./errors";
 import { registerMessageRoutes } from "./messages";
 import { registerReplayRoutes } from "./replay";
 import { requestLimits } from "./request-limits";
@@ -58,6 +59,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.notFound((c) => c.json(new ApiError("not_found", "no such route; see /docs").toBody(), 404));
   app.onError((error, c) => {
+    if (error instanceof RoutingFailure) error = routingError(error);
     if (error instanceof ApiError) {
       if (error.retryAfter !== undefined) c.header("Retry-After", String(error.retryAfter));
       return c.json(error.toBody(), error.status);

@@ -1,19 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { Env } from "../env";
-import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
-import type { Partition } from "../partition/partition";
-import {
-  receiptPartition,
-  resolveSubscriptionSpec,
-  subscriptionDoorbell,
-  subscriptionPartitions,
-  type PartitionHandle,
-} from "../routing/partitions";
+import { subscriptionDoorbell, subscriptionPartitions } from "../routing/handles";
 import { receive, type ObjectCalls } from "../routing/receive";
-import { decodeReceipts } from "../shared/receipt";
-import type { NackOptions, ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
+import { settle } from "../routing/settle";
+import { ensureSubscriptionSpec } from "../routing/specs";
+import type { NackOptions } from "../shared/partition-api";
 import { requireSubscription, type App } from "./context";
-import { deliveriesJson, type ItemResult } from "./deliveries";
+import { deliveriesJson } from "./deliveries";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
 import {
   AckBody,
@@ -76,65 +68,6 @@ const nackRoute = receiptRoute("nack", "Give deliveries back, to be delivered ag
 const extendRoute = receiptRoute("extend", "Set leases to end visibility_timeout_seconds from now", ExtendBody);
 
 /**
- * Decodes receipts, refuses per item those that are not for this subscription, and applies
- * `apply` per partition. Results keep the request's order.
- */
-async function settle(
-  env: Env,
-  topic: TopicRecord,
-  subscription: SubscriptionRecord,
-  receipts: readonly string[],
-  apply: (stub: DurableObjectStub<Partition>, refs: ReceiptRef[]) => Promise<ReceiptOutcome[]>,
-): Promise<ItemResult[]> {
-  const results: ItemResult[] = new Array(receipts.length);
-  const byPartition = new Map<number, { handle: PartitionHandle; positions: number[]; refs: ReceiptRef[] }>();
-  const decoded = await decodeReceipts(env, receipts);
-  receipts.forEach((token, i) => {
-    const r = decoded[i] ?? null;
-    const handle = r ? receiptPartition(env, topic, subscription, r.partition) : null;
-    if (!r || !handle) {
-      results[i] = { receipt: token, ok: false, error: { code: "receipt_invalid", message: "not a receipt of this service" } };
-    } else if (r.topicUid !== topic.uid || r.subscriptionUid !== subscription.uid) {
-      results[i] = {
-        receipt: token,
-        ok: false,
-        error: { code: "receipt_mismatch", message: "the receipt belongs to another topic or subscription" },
-      };
-    } else {
-      let group = byPartition.get(r.partition);
-      if (!group) byPartition.set(r.partition, (group = { handle, positions: [], refs: [] }));
-      group.positions.push(i);
-      group.refs.push({ offset: r.offset, nonce: r.nonce });
-    }
-  });
-  await Promise.all(
-    [...byPartition.values()].map(async ({ handle, positions, refs }) => {
-      let outcomes: ReceiptOutcome[];
-      try {
-        outcomes = await apply(handle.stub, refs);
-      } catch (error) {
-        console.error(JSON.stringify({ event: "partition_call_failed", message: String(error) }));
-        positions.forEach((i) => {
-          results[i] = {
-            receipt: receipts[i]!,
-            ok: false,
-            error: { code: "unavailable", message: "the partition is unavailable; retry this receipt" },
-          };
-        });
-        return;
-      }
-      positions.forEach((i, j) => {
-        const outcome = outcomes[j]!;
-        results[i] = outcome.ok
-          ? { receipt: receipts[i]!, ok: true }
-          : { receipt: receipts[i]!, ok: false, error: { code: outcome.code, message: outcome.message } };
-      });
-    }),
-  );
-  return results;
-}
-
-/**
  * The receive answer is written as text (deliveriesJson) rather than through c.json, which would
  * parse and re-serialize every stored body; its shape is still ReceiveResponse.
  */
@@ -148,14 +81,11 @@ export function registerConsumeRoutes(app: App): void {
     const params = c.req.valid("param");
     const body = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
+    const spec = await ensureSubscriptionSpec(c.env, topic, subscription);
     const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
     // Acks first: in an ordered subscription they free the next messages of their keys.
     const acked = body.ack?.length
-      ? await settle(c.env, topic, subscription, body.ack, (stub, refs) => {
-          calls.partitions++;
-          return stub.ack(subscription.uid, refs);
-        })
+      ? await settle(c.env, topic, subscription, body.ack, { kind: "ack" }, calls)
       : null;
     const partitions = subscriptionPartitions(c.env, topic, subscription);
     const options = {
@@ -180,7 +110,7 @@ export function registerConsumeRoutes(app: App): void {
     const params = c.req.valid("param");
     const { receipts } = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const results = await settle(c.env, topic, subscription, receipts, (stub, refs) => stub.ack(subscription.uid, refs));
+    const results = await settle(c.env, topic, subscription, receipts, { kind: "ack" });
     return c.json({ results }, 200);
   });
 
@@ -193,9 +123,7 @@ export function registerConsumeRoutes(app: App): void {
       deadLetter: dead_letter ?? false,
       reason: reason ?? null,
     };
-    const results = await settle(c.env, topic, subscription, receipts, (stub, refs) =>
-      stub.nack(subscription.uid, refs, options),
-    );
+    const results = await settle(c.env, topic, subscription, receipts, { kind: "nack", options });
     return c.json({ results }, 200);
   });
 
@@ -203,9 +131,10 @@ export function registerConsumeRoutes(app: App): void {
     const params = c.req.valid("param");
     const { receipts, visibility_timeout_seconds } = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const results = await settle(c.env, topic, subscription, receipts, (stub, refs) =>
-      stub.extend(subscription.uid, refs, visibility_timeout_seconds * 1000),
-    );
+    const results = await settle(c.env, topic, subscription, receipts, {
+      kind: "extend",
+      visibilityMs: visibility_timeout_seconds * 1000,
+    });
     return c.json({ results }, 200);
   });
 }

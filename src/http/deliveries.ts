@@ -1,10 +1,9 @@
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { Delivery } from "../routing/receive";
+import type { ReceiptResult } from "../routing/settle";
 import { leaseReceipts } from "../shared/receipt";
-import { iso } from "./context";
-
-export type ItemResult = { receipt: string; ok: true } | { receipt: string; ok: false; error: { code: string; message: string } };
+import { iso } from "./views";
 
 /** Serializes deliveries without parsing the stored bodies and headers: they are JSON already. */
 export async function deliveriesJson(
@@ -12,7 +11,7 @@ export async function deliveriesJson(
   topic: TopicRecord,
   subscription: SubscriptionRecord,
   deliveries: Delivery[],
-  acked: ItemResult[] | null,
+  acked: ReceiptResult[] | null,
 ): Promise<string> {
   // One signature per lease (a partition's lease call), shared by the receipts of its messages.
   const signers = new Map<string, Promise<(offset: number) => string>>();

@@ -1,4 +1,6 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { PartitionUnavailable, TopicFull, TopicGone, type RoutingFailure } from "../routing/failures";
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../shared/limits";
 
 /** Every error code the API answers with, and its HTTP status. docs/api.md lists them. */
 export const ERROR_STATUS = {
@@ -11,7 +13,6 @@ export const ERROR_STATUS = {
   subscription_not_found: 404,
   message_not_found: 404,
   key_not_found: 404,
-  method_not_allowed: 405,
   conflict: 409,
   message_delivered: 409,
   payload_too_large: 413,
@@ -71,4 +72,14 @@ export function topicNotFound(topic: string): ApiError {
 
 export function subscriptionNotFound(topic: string, subscription: string): ApiError {
   return new ApiError("subscription_not_found", `subscription ${subscription} of topic ${topic} does not exist`);
+}
+
+/** How the API answers a failure of the Worker's side of the objects (src/routing). */
+export function routingError(failure: RoutingFailure): ApiError {
+  if (failure instanceof PartitionUnavailable) {
+    return new ApiError("unavailable", failure.message, undefined, UNAVAILABLE_RETRY_AFTER_SECONDS);
+  }
+  if (failure instanceof TopicFull) return new ApiError("topic_full", failure.message, undefined, failure.retryAfterSeconds);
+  if (failure instanceof TopicGone) return topicNotFound(failure.topic);
+  return new ApiError("internal", failure.message);
 }

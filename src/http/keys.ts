@@ -3,7 +3,8 @@ import { KeyStore, type KeyRecord } from "../catalog/keys";
 import { MAX_KEY_NAME_LENGTH, MAX_RATE_PER_SECOND, MAX_SCOPES_PER_KEY } from "../shared/limits";
 import { formatScope, MAX_SCOPE_LENGTH, parseScope, type Scope } from "../shared/scopes";
 import { ApiError } from "./errors";
-import { iso, type App } from "./context";
+import type { App } from "./context";
+import { iso } from "./views";
 import { commonErrors, jsonBody, jsonResponse } from "./responses";
 import { ErrorSchema } from "./schemas";
 

@@ -3,7 +3,7 @@ import { produce } from "../routing/produce";
 import { utf8Length } from "../shared/bytes";
 import { sortableId } from "../shared/ids";
 import type { TopicRecord } from "../catalog/records";
-import { callPartition, topicPartitions } from "../routing/partitions";
+import { cancelMessage } from "../routing/admin";
 import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES, MAX_MESSAGE_ID_LENGTH } from "../shared/limits";
 import type { NewMessage } from "../shared/partition-api";
 import { ApiError, invalidField } from "./errors";
@@ -120,14 +120,11 @@ export function registerMessageRoutes(app: App): void {
   app.openapi(cancelRoute, async (c) => {
     const { topic: name, id } = c.req.valid("param");
     const topic = await requireTopic(c.env, name);
-    // A keyed message sits on its key's partition, which the id alone does not tell: ask all.
-    const outcomes = await Promise.all(
-      topicPartitions(c.env, topic).map((p) => callPartition(async () => p.stub.cancel(id))),
-    );
-    if (outcomes.some((o) => !o.ok && o.code === "message_delivered")) {
+    const result = await cancelMessage(c.env, topic, id);
+    if (result === "delivered") {
       throw new ApiError("message_delivered", `message ${id} was already received by a subscription; it can no longer be cancelled`);
     }
-    if (!outcomes.some((o) => o.ok)) throw new ApiError("message_not_found", `topic ${name} has no message ${id}`);
+    if (result === "not_found") throw new ApiError("message_not_found", `topic ${name} has no message ${id}`);
     return c.body(null, 204);
   });
 }

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { Catalog } from "../catalog/catalog";
 import type { TopicRecord } from "../catalog/records";
-import { callPartition, partitionHandle, resolveSubscriptionSpec } from "../routing/partitions";
+import { seekPartitions } from "../routing/admin";
 import { redrive } from "../routing/redrive";
 import type { SeekTarget } from "../shared/partition-api";
 import { ApiError, invalidField } from "./errors";
@@ -57,18 +57,11 @@ export function registerReplayRoutes(app: App): void {
     const params = c.req.valid("param");
     const { to } = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
     if (subscription.surgeState !== "off") {
       // Part of the backlog lives in temporary partitions that a seek of the sources cannot reach.
       throw new ApiError("conflict", "the subscription is in a backlog surge; seek once it has folded back (see stats)");
     }
-    const targets = seekTargets(to, topic);
-    const partitions = await Promise.all(
-      targets.map(async ({ partition, target }) => ({
-        partition,
-        offset: await callPartition(() => partitionHandle(c.env, topic, partition).stub.seek(spec, target)),
-      })),
-    );
+    const partitions = await seekPartitions(c.env, topic, subscription, seekTargets(to, topic));
     await new Catalog(c.env.CATALOG).recordSeek(subscription, typeof to === "string" ? to : JSON.stringify(to));
     return c.json({ partitions }, 200);
   });
@@ -77,8 +70,7 @@ export function registerReplayRoutes(app: App): void {
     const params = c.req.valid("param");
     const body = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
-    const report = await redrive(c.env, topic, subscription, spec, {
+    const report = await redrive(c.env, topic, subscription, {
       max: body.max ?? Number.MAX_SAFE_INTEGER,
       reason: body.reason ?? null,
     });

@@ -2,13 +2,15 @@ import { createRoute } from "@hono/zod-openapi";
 import type { z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
-import { resolveSubscriptionSpec, subscriptionDoorbell, subscriptionPartitions } from "../routing/partitions";
-import { receive, type ObjectCalls } from "../routing/receive";
+import { RoutingFailure } from "../routing/failures";
+import { subscriptionDoorbell, subscriptionPartitions } from "../routing/handles";
+import { receive, reportArmed, type ObjectCalls } from "../routing/receive";
+import { ensureSubscriptionSpec } from "../routing/specs";
 import type { ArmReport, SubscriptionSpec } from "../shared/partition-api";
 import { STREAM_LINE_MESSAGES } from "../shared/limits";
 import { requireSubscription, type App } from "./context";
 import { deliveriesJson } from "./deliveries";
-import { ApiError, subscriptionNotFound } from "./errors";
+import { ApiError, routingError, subscriptionNotFound } from "./errors";
 import { commonErrors, jsonBody, notFound } from "./responses";
 import { StreamBody, StreamLine, SubscriptionParams } from "./schemas";
 
@@ -54,7 +56,7 @@ export function registerStreamRoutes(app: App): void {
     const request = c.req.valid("json");
     // Refused before the stream starts, as an ordinary JSON error.
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    const first: Subscribed = { topic, subscription, spec: await resolveSubscriptionSpec(c.env, topic, subscription) };
+    const first: Subscribed = { topic, subscription, spec: await ensureSubscriptionSpec(c.env, topic, subscription) };
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     const gone = new AbortController();
@@ -132,18 +134,16 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
       }
       if (done) break;
     }
-    if (unreported.length > 0) {
-      calls.doorbell++;
-      source.background(doorbell.stub.report(unreported).catch(() => undefined));
-    }
+    reportArmed(doorbell, unreported, calls, source.background);
     const end = left === 0 ? "max_messages" : "wait_seconds";
     await write(JSON.stringify({ end, partition_calls: calls.partitions, doorbell_calls: calls.doorbell }));
     await writer.close();
   } catch (error) {
     // The client has gone: nobody to tell.
     if (signal.aborted) return;
-    const failure = error instanceof ApiError ? error : new ApiError("internal", "the stream failed; open a new one");
-    if (!(error instanceof ApiError)) console.error(JSON.stringify({ event: "stream_failed", message: String(error) }));
+    const known = error instanceof RoutingFailure ? routingError(error) : error;
+    const failure = known instanceof ApiError ? known : new ApiError("internal", "the stream failed; open a new one");
+    if (!(known instanceof ApiError)) console.error(JSON.stringify({ event: "stream_failed", message: String(error) }));
     await write(JSON.stringify({ error: { code: failure.code, message: failure.message } }))
       .then(() => writer.close())
       .catch(() => undefined);
@@ -161,5 +161,5 @@ async function refresh(env: Env, names: StreamSource["names"], current: Subscrib
     throw subscriptionNotFound(names.topic, names.subscription);
   }
   const unchanged = topic.updatedAt === current.topic.updatedAt && subscription.updatedAt === current.subscription.updatedAt;
-  return { topic, subscription, spec: unchanged ? current.spec : await resolveSubscriptionSpec(env, topic, subscription) };
+  return { topic, subscription, spec: unchanged ? current.spec : await ensureSubscriptionSpec(env, topic, subscription) };
 }

@@ -2,10 +2,11 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { Catalog, CatalogConflict } from "../catalog/catalog";
 import { SUBSCRIPTION_DEFAULTS, TOPIC_DEFAULTS } from "../catalog/defaults";
 import type { SubscriptionSettings, TopicSettings } from "../catalog/records";
-import { callPartition, resolveSubscriptionSpec, surgePartitions, topicPartitions } from "../routing/partitions";
+import { destroyTopicObjects, forgetSubscription, subscribeEverywhere } from "../routing/admin";
 import { deadLetterTopicName, deadLetterTopicProblem } from "../catalog/dead-letters";
 import { ApiError, invalidField, subscriptionNotFound, topicNotFound } from "./errors";
-import { requireTopic, subscriptionView, topicView, type App } from "./context";
+import { requireTopic, type App } from "./context";
+import { subscriptionView, topicView } from "./views";
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound } from "./responses";
 import {
   SubscriptionListSchema,
@@ -193,13 +194,7 @@ export function registerTopicRoutes(app: App): void {
     const { topic: name } = c.req.valid("param");
     const removed = await new Catalog(c.env.CATALOG).deleteTopic(name);
     if (!removed) throw topicNotFound(name);
-    // The catalog no longer names the topic; now empty its partitions and make them refuse
-    // writes from isolates whose cache still knows the topic.
-    const partitions = [
-      ...topicPartitions(c.env, removed.topic),
-      ...removed.subscriptions.flatMap((s) => surgePartitions(c.env, removed.topic, s)),
-    ];
-    await Promise.all(partitions.map((p) => callPartition(() => p.stub.destroy())));
+    await destroyTopicObjects(c.env, removed.topic, removed.subscriptions);
     return c.body(null, 204);
   });
 
@@ -214,11 +209,7 @@ export function registerTopicRoutes(app: App): void {
       body,
     );
     const { subscription, created } = await catalog.putSubscription(topic, name, settings).catch(asConflict);
-    // Partitions also learn of a subscription (and its policy) with each receive; telling them
-    // now makes produce record deliveries for it from the start, and creates the dead-letter
-    // topic.
-    const spec = await resolveSubscriptionSpec(c.env, topic, subscription);
-    await Promise.all(topicPartitions(c.env, topic).map((p) => callPartition(() => p.stub.subscribe(spec))));
+    await subscribeEverywhere(c.env, topic, subscription);
     return c.json(subscriptionView(subscription), created ? 201 : 200);
   });
 
@@ -244,11 +235,7 @@ export function registerTopicRoutes(app: App): void {
     const topic = await requireTopic(c.env, topicName);
     const removed = await new Catalog(c.env.CATALOG).deleteSubscription(topicName, name);
     if (!removed) throw subscriptionNotFound(topicName, name);
-    // If a partition misses this, the cron sweep drops the orphaned state within a minute.
-    await Promise.allSettled([
-      ...topicPartitions(c.env, topic).map((p) => p.stub.unsubscribe(removed.uid)),
-      ...surgePartitions(c.env, topic, removed).map((p) => p.stub.destroy()),
-    ]);
+    await forgetSubscription(c.env, topic, removed);
     return c.body(null, 204);
   });
 }

@@ -1,9 +1,10 @@
 import type { BellAddress } from "../shared/partition-api";
+import { SQL } from "./statements";
 
 /** An armed bell: where to ring, and the arm's sequence number. */
 export interface Bell extends BellAddress {
   /** The subscription it rings for. */
-  sub: string;
+  subscriptionUid: string;
   seq: number;
 }
 
@@ -25,7 +26,7 @@ export class Bells {
   private readonly rows = new Map<string, BellRow>();
 
   constructor(private readonly sql: SqlStorage) {
-    for (const row of sql.exec<BellRow>("SELECT sub, name, idx, seq, armed FROM bells")) this.rows.set(row.sub, { ...row });
+    for (const row of sql.exec<BellRow>(SQL.bellsAll)) this.rows.set(row.sub, { ...row });
   }
 
   /** Arms `uid`'s bell (kept as it is when armed already, at no cost) and answers its seq. */
@@ -33,7 +34,7 @@ export class Bells {
     const row = this.rows.get(uid);
     if (row?.armed && row.name === address.name && row.idx === address.index) return row.seq;
     const next: BellRow = { sub: uid, name: address.name, idx: address.index, seq: (row?.seq ?? 0) + 1, armed: 1 };
-    this.sql.exec("INSERT OR REPLACE INTO bells (sub, name, idx, seq, armed) VALUES (?, ?, ?, ?, ?)", uid, next.name, next.idx, next.seq, 1);
+    this.sql.exec(SQL.bellArm, uid, next.name, next.idx, next.seq);
     this.rows.set(uid, next);
     return next.seq;
   }
@@ -43,8 +44,8 @@ export class Bells {
     const row = this.rows.get(uid);
     if (!row?.armed) return null;
     row.armed = 0;
-    this.sql.exec("UPDATE bells SET armed = 0 WHERE sub = ?", uid);
-    return { sub: uid, name: row.name, index: row.idx, seq: row.seq };
+    this.sql.exec(SQL.bellDisarm, uid);
+    return { subscriptionUid: uid, name: row.name, index: row.idx, seq: row.seq };
   }
 
   /** Disarms every armed bell and answers them. */
@@ -58,16 +59,16 @@ export class Bells {
   }
 
   /** Arms a bell again after a ring that failed, with the same seq (unless armed anew since). */
-  restore(bell: Bell): void {
-    const row = this.rows.get(bell.sub);
+  rearm(bell: Bell): void {
+    const row = this.rows.get(bell.subscriptionUid);
     if (!row || row.seq !== bell.seq) return;
     row.armed = 1;
-    this.sql.exec("UPDATE bells SET armed = 1 WHERE sub = ? AND seq = ?", bell.sub, bell.seq);
+    this.sql.exec(SQL.bellRearm, bell.subscriptionUid, bell.seq);
   }
 
   forget(uid: string): void {
     this.rows.delete(uid);
-    this.sql.exec("DELETE FROM bells WHERE sub = ?", uid);
+    this.sql.exec(SQL.bellForget, uid);
   }
 
   /** After the storage was wiped (the topic was deleted). */

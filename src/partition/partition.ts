@@ -19,7 +19,8 @@ import type {
   SubscriptionSpec,
   SurgeTarget,
 } from "../shared/partition-api";
-import { SURGE_INDEX_BASE, surgePartitionName } from "../shared/partition-api";
+import { partitionName, SURGE_INDEX_BASE, surgePartitionName } from "../shared/object-names";
+import { OUTBOX_BATCH_MESSAGES, OUTBOX_RETRY_MS, OUTBOX_ROUNDS } from "../shared/limits";
 import { systemClock, type Clock } from "../shared/clock";
 import { PartitionLog } from "./log";
 import { Redrives } from "./redrives";
@@ -29,9 +30,6 @@ import { Waiters } from "./waiters";
 import { Bells, type Bell } from "./bells";
 
 const DELETED: { ok: false; code: "topic_deleted" } = { ok: false, code: "topic_deleted" };
-/** How soon a dead letter that could not be appended to its topic is tried again. */
-const OUTBOX_RETRY_MS = 5_000;
-const OUTBOX_BATCH = 500;
 
 /**
  * One partition of a topic: a thin RPC surface over its log (log.ts), its long-poll waiters
@@ -175,9 +173,9 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** Source partition side of a redrive: makes dead-lettered messages deliverable again. */
-  async restore(spec: SubscriptionSpec, items: RedriveItem[]): Promise<{ restored: string[]; missing: string[] }> {
+  async redeliverDeadLetters(spec: SubscriptionSpec, items: RedriveItem[]): Promise<{ restored: string[]; missing: string[] }> {
     this.log.subscribe(spec);
-    const result = this.redrives.restore(spec.uid, items);
+    const result = this.redrives.redeliver(spec.uid, items);
     if (result.restored.length > 0) this.wake(spec.uid);
     return result;
   }
@@ -324,7 +322,7 @@ export class Partition extends DurableObject<Env> {
     this.ctx.waitUntil(
       doorbell.ring(bell.index, bell.seq).catch((error: unknown) => {
         console.error(JSON.stringify({ event: "doorbell_ring_failed", message: String(error) }));
-        this.bells.restore(bell);
+        this.bells.rearm(bell);
       }),
     );
   }
@@ -350,7 +348,7 @@ export class Partition extends DurableObject<Env> {
 
   private async forwardOutbox(): Promise<void> {
     try {
-      for (let round = 0; round < 20; round++) {
+      for (let round = 0; round < OUTBOX_ROUNDS; round++) {
         const groups = this.outboxByTarget();
         if (groups.size === 0) break;
         let progress = false;
@@ -375,11 +373,11 @@ export class Partition extends DurableObject<Env> {
   /** The next outbox batch, by dead-letter partition (object name). */
   private outboxByTarget(): Map<string, { seqs: number[]; messages: NewMessage[] }> {
     const groups = new Map<string, { seqs: number[]; messages: NewMessage[] }>();
-    for (const entry of this.log.outbox(OUTBOX_BATCH)) {
+    for (const entry of this.log.outbox(OUTBOX_BATCH_MESSAGES)) {
       // A subscription whose policy names no dead-letter topic yet keeps its dead letters here.
       const target = this.log.policyOf(entry.sub)?.deadLetter;
       if (!target) continue;
-      const name = `${target.uid}:${partitionForKey(entry.message.key ?? entry.message.id, target.partitions)}`;
+      const name = partitionName(target.uid, partitionForKey(entry.message.key ?? entry.message.id, target.partitions));
       let group = groups.get(name);
       if (!group) groups.set(name, (group = { seqs: [], messages: [] }));
       group.seqs.push(entry.seq);

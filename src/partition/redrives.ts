@@ -36,7 +36,7 @@ export class Redrives {
         if (headers[DEAD_LETTER_HEADERS.reason] !== request.reason) continue;
       }
       const origin = parseDeadLetterKey(row.dedup_key);
-      if (origin) items.push({ at: row.offset, dedupKey: row.dedup_key, ...origin });
+      if (origin) items.push({ deadLetterOffset: row.offset, dedupKey: row.dedup_key, ...origin });
     }
     return items;
   }
@@ -59,7 +59,7 @@ export class Redrives {
    * retried redrive moves nothing twice. A message the log no longer has (past retention) is
    * reported missing and its dead letter stays where it is.
    */
-  restore(uid: string, items: readonly RedriveItem[]): { restored: string[]; missing: string[] } {
+  redeliver(uid: string, items: readonly RedriveItem[]): { restored: string[]; missing: string[] } {
     const sub = this.log.subscription(uid);
     const restored: string[] = [];
     const missing: string[] = [];

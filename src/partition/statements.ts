@@ -122,6 +122,12 @@ export const SQL = {
   surgeMark: "UPDATE deliveries SET state = 4 WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))",
   surgeDone: "DELETE FROM deliveries WHERE sub = ?1 AND state = 4 AND offset IN (SELECT value FROM json_each(?2))",
 
+  bellsAll: "SELECT sub, name, idx, seq, armed FROM bells",
+  bellArm: "INSERT OR REPLACE INTO bells (sub, name, idx, seq, armed) VALUES (?, ?, ?, ?, 1)",
+  bellDisarm: "UPDATE bells SET armed = 0 WHERE sub = ?",
+  bellRearm: "UPDATE bells SET armed = 1 WHERE sub = ? AND seq = ?",
+  bellForget: "DELETE FROM bells WHERE sub = ?",
+
   statsLog: "SELECT COUNT(*) AS messages, COALESCE(SUM(bytes), 0) AS bytes, MIN(offset) AS first FROM log",
   statsStates: "SELECT sub, state, COUNT(*) AS n FROM deliveries GROUP BY sub, state",
   statsOldest: `

@@ -2,12 +2,11 @@ import type { Env } from "../env";
 import type { TopicRecord } from "../catalog/records";
 import { forgetCachedTopic } from "../catalog/catalog";
 import { partitionForKey } from "../shared/hash";
+import { TOPIC_FULL_RETRY_AFTER_SECONDS } from "../shared/limits";
 import type { NewMessage } from "../shared/partition-api";
-import { ApiError, topicNotFound } from "../http/errors";
-import { callPartition, partitionContext, partitionHandle } from "./partitions";
-
-/** What a producer refused by `overflow: reject` is told to wait before trying again. */
-const TOPIC_FULL_RETRY_AFTER_SECONDS = 1;
+import { callPartition, PartitionAnswerShort, TopicFull, TopicGone } from "./failures";
+import { groupBy, partitionHandle } from "./handles";
+import { partitionContext } from "./specs";
 
 export interface Produced {
   id: string;
@@ -34,31 +33,21 @@ export function routeMessages(messages: readonly NewMessage[], partitions: numbe
 
 /**
  * Appends messages to their partitions, one transaction per partition, all in parallel.
- * Resolves once every message is stored; a failure of any partition rejects the whole
- * request with a retryable 503 (a retry with the same ids stores nothing twice), a full
- * partition with 429 `topic_full` (that partition stored nothing).
+ * Resolves once every message is stored. A failure of any partition rejects the whole request
+ * with PartitionUnavailable (a retry with the same ids stores nothing twice), a full partition
+ * with TopicFull (that partition stored nothing), a deleted topic with TopicGone.
  */
 export async function produce(env: Env, topic: TopicRecord, messages: readonly NewMessage[]): Promise<Produced[]> {
   const targets = routeMessages(messages, topic.partitions);
-  const byPartition = new Map<number, number[]>();
-  targets.forEach((partition, i) => {
-    const positions = byPartition.get(partition);
-    if (positions) positions.push(i);
-    else byPartition.set(partition, [i]);
-  });
-
   const results: Produced[] = new Array(messages.length);
   await Promise.all(
-    [...byPartition].map(async ([index, positions]) => {
+    [...groupBy(messages, (_, i) => targets[i]!)].map(async ([index, { positions, items }]) => {
       const { stub } = partitionHandle(env, topic, index);
-      const batch = positions.map((i) => messages[i]!);
-      const outcome = await callPartition(async () => stub.append(batch, partitionContext(topic, index)));
+      const outcome = await callPartition(async () => stub.append(items, partitionContext(topic, index)));
       if (!outcome.ok) {
-        if (outcome.code === "topic_full") {
-          throw new ApiError("topic_full", `partition ${index} is full: ${outcome.message}`, undefined, TOPIC_FULL_RETRY_AFTER_SECONDS);
-        }
+        if (outcome.code === "topic_full") throw new TopicFull(index, outcome.message, TOPIC_FULL_RETRY_AFTER_SECONDS);
         forgetCachedTopic(topic.name);
-        throw topicNotFound(topic.name);
+        throw new TopicGone(topic.name);
       }
       outcome.appended.forEach((appended, j) => {
         const i = positions[j]!;
@@ -66,6 +55,6 @@ export async function produce(env: Env, topic: TopicRecord, messages: readonly N
       });
     }),
   );
-  if (results.some((r) => r === undefined)) throw new ApiError("internal", "a partition answered too few results");
+  if (results.some((r) => r === undefined)) throw new PartitionAnswerShort();
   return results;
 }

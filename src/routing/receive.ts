@@ -1,5 +1,7 @@
 import type { ArmReport, HeaderFilter, LeasedMessage, SubscriptionSpec } from "../shared/partition-api";
-import { callPartition, type DoorbellHandle, type PartitionHandle } from "./partitions";
+import { LEASE_PASS_ROUNDS, TOP_UP_PASSES } from "../shared/limits";
+import { callPartition } from "./failures";
+import type { DoorbellHandle, PartitionHandle } from "./handles";
 
 export interface Delivery {
   partition: number;
@@ -33,9 +35,6 @@ export interface ObjectCalls {
   partitions: number;
   doorbell: number;
 }
-
-/** Lease passes a receive that already has messages makes to top its batch up. */
-const TOP_UP_PASSES = 3;
 
 /**
  * One long poll of a subscription across its partitions (docs/architecture.md, "Receive").
@@ -98,10 +97,7 @@ export async function receive(
       // Partitions this pass left empty are news for the doorbell: tell it after answering (or
       // with the next receive of the series), so the next receive finds them known to be empty.
       if (unreported) unreported.push(...pass.reports);
-      else if (pass.reports.length > 0 && options.background) {
-        calls.doorbell++;
-        options.background(doorbell.stub.report(pass.reports).catch(() => undefined));
-      }
+      else if (options.background) reportArmed(doorbell, pass.reports, calls, options.background);
       return deliveries;
     }
     const waitMs = deliveries.length > 0 ? 0 : deadline - Date.now();
@@ -193,7 +189,7 @@ interface LeasePassResult {
 }
 
 /**
- * Leases up to `max` messages from `partitions`, in at most three rounds: the first splits
+ * Leases up to `max` messages from `partitions`, in at most LEASE_PASS_ROUNDS rounds: the first splits
  * `max` over all of them (a share of 0 still asks whether a partition has anything, and arms
  * it if not), the later ones split what is still missing over those that had more. Shares
  * never add up to more than `max`. With a doorbell name, partitions left empty arm.
@@ -206,12 +202,12 @@ async function leasePass(
   calls: ObjectCalls,
 ): Promise<LeasePassResult> {
   const result: LeasePassResult = { deliveries: [], reports: [], silent: [], failure: null };
-  let round = split(max, partitions);
-  for (let pass = 0; pass < 3 && round.length > 0; pass++) {
-    calls.partitions += round.length;
+  let asks = split(max, partitions);
+  for (let round = 0; round < LEASE_PASS_ROUNDS && asks.length > 0; round++) {
+    calls.partitions += asks.length;
     // allSettled: messages leased on one partition are returned even if another one failed.
     const settled = await Promise.allSettled(
-      round.map(async ({ handle, share }) => ({
+      asks.map(async ({ handle, share }) => ({
         handle,
         outcome: await callPartition(async () =>
           handle.stub.lease(spec, share, visibilityMs, filter, doorbell ? { name: doorbell, index: handle.index } : null),
@@ -223,7 +219,7 @@ async function leasePass(
     settled.forEach((settledCall, i) => {
       if (settledCall.status === "rejected") {
         failure = settledCall.reason;
-        result.silent.push(round[i]!.handle.index);
+        result.silent.push(asks[i]!.handle.index);
         return;
       }
       const { handle, outcome } = settledCall.value;
@@ -240,7 +236,7 @@ async function leasePass(
     result.failure ??= failure;
     const left = max - result.deliveries.length;
     if (left <= 0) break;
-    round = split(left, withMore).filter((r) => r.share > 0);
+    asks = split(left, withMore).filter((r) => r.share > 0);
   }
   return result;
 }
@@ -251,4 +247,19 @@ function split(total: number, handles: readonly PartitionHandle[]): { handle: Pa
     handle,
     share: Math.floor(total / handles.length) + (i < total % handles.length ? 1 : 0),
   }));
+}
+
+/**
+ * Tells the doorbell which partitions a series of receives (a stream) left empty and armed,
+ * without holding up the caller; a report lost only costs a needless lease later.
+ */
+export function reportArmed(
+  doorbell: DoorbellHandle,
+  reports: readonly ArmReport[],
+  calls: ObjectCalls,
+  background: (work: Promise<unknown>) => void,
+): void {
+  if (reports.length === 0) return;
+  calls.doorbell++;
+  background(doorbell.stub.report([...reports]).catch(() => undefined));
 }

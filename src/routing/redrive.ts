@@ -2,10 +2,10 @@ import type { Env } from "../env";
 import { Catalog } from "../catalog/catalog";
 import { deadLetterTopicName } from "../catalog/dead-letters";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
-import type { RedriveItem, SubscriptionSpec } from "../shared/partition-api";
-import { callPartition, partitionHandle, topicPartitions } from "./partitions";
-
-const BATCH = 500;
+import { REDRIVE_PAGE_MESSAGES } from "../shared/limits";
+import { callPartition } from "./failures";
+import { groupBy, partitionHandle, topicPartitions } from "./handles";
+import { ensureSubscriptionSpec } from "./specs";
 
 export interface RedriveReport {
   /** Dead letters now deliverable to the subscription again. */
@@ -25,12 +25,12 @@ export async function redrive(
   env: Env,
   topic: TopicRecord,
   subscription: SubscriptionRecord,
-  spec: SubscriptionSpec,
   options: { max: number; reason: string | null },
 ): Promise<RedriveReport> {
   const report: RedriveReport = { moved: 0, missing: 0 };
   const deadLetters = await new Catalog(env.CATALOG).getTopic(deadLetterTopicName(topic.name, subscription));
   if (!deadLetters) return report;
+  const spec = await ensureSubscriptionSpec(env, topic, subscription);
   for (const dlq of topicPartitions(env, deadLetters)) {
     let after = -1;
     while (report.moved + report.missing < options.max) {
@@ -39,22 +39,19 @@ export async function redrive(
           sourceTopicUid: topic.uid,
           subscriptionUid: subscription.uid,
           reason: options.reason,
-          max: Math.min(BATCH, options.max - report.moved - report.missing),
+          max: Math.min(REDRIVE_PAGE_MESSAGES, options.max - report.moved - report.missing),
           after,
         }),
       );
       if (items.length === 0) break;
-      after = items[items.length - 1]!.at;
-      const bySource = new Map<number, RedriveItem[]>();
-      for (const item of items) {
-        if (item.partition >= topic.partitions) continue;
-        const group = bySource.get(item.partition);
-        if (group) group.push(item);
-        else bySource.set(item.partition, [item]);
-      }
+      after = items[items.length - 1]!.deadLetterOffset;
+      const bySource = groupBy(
+        items.filter((item) => item.partition < topic.partitions),
+        (item) => item.partition,
+      );
       const results = await Promise.all(
         [...bySource].map(([index, group]) =>
-          callPartition(() => partitionHandle(env, topic, index).stub.restore(spec, group)),
+          callPartition(() => partitionHandle(env, topic, index).stub.redeliverDeadLetters(spec, group.items)),
         ),
       );
       const restored = results.flatMap((r) => r.restored);

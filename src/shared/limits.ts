@@ -77,3 +77,48 @@ export const MAX_URL_LENGTH = 2048;
 export const MAX_REQUEST_HEADERS = 100;
 export const MAX_REQUEST_HEADER_BYTES = 16 * 1024;
 export const MAX_AUTHORIZATION_LENGTH = 512;
+
+// --- work per call: batch sizes and budgets (docs/architecture.md) ---
+
+// A receive's lease pass asks its partitions at most this many times: the first split of
+// max_messages, then what is still missing from those that had more.
+export const LEASE_PASS_ROUNDS = 3;
+// Lease passes a receive that already has messages makes to top its batch up before answering.
+export const TOP_UP_PASSES = 3;
+// What a producer refused by `overflow: reject` (429 topic_full) is told to wait, in seconds.
+export const TOPIC_FULL_RETRY_AFTER_SECONDS = 1;
+// What a client told 503 unavailable is told to wait, in seconds.
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+// Rows one pass over due work (ended leases, expired messages) handles; the alarm continues.
+export const DUE_BATCH_ROWS = 1000;
+// Messages one retention pass looks at, oldest first.
+export const RETENTION_BATCH_MESSAGES = 5_000;
+
+// Dead letters: the outbox is appended to the dead-letter topic in batches of this many, for at
+// most this many rounds per forward; what fails is tried again after OUTBOX_RETRY_MS.
+export const OUTBOX_BATCH_MESSAGES = 500;
+export const OUTBOX_ROUNDS = 20;
+export const OUTBOX_RETRY_MS = 5_000;
+
+// A redrive reads dead letters this many at a time, and scans at most this many rows of the
+// dead-letter partition per page looking for them.
+export const REDRIVE_PAGE_MESSAGES = 500;
+export const REDRIVE_SCAN_ROWS = 100_000;
+export const MAX_REDRIVE_MESSAGES = 1_000_000;
+
+// Receipts are opaque to clients but short: anything longer is not one of ours.
+export const MAX_RECEIPT_LENGTH = 512;
+
+// Surge (docs/surge.md): temporary partitions per topic partition, and in all; messages a
+// source moves per chunk, and how long one cron run lets each source move.
+export const MAX_SURGE_FACTOR = 16;
+export const MAX_SURGE_PARTITIONS = 256;
+export const SURGE_CHUNK_MESSAGES = 500;
+export const SURGE_MOVE_BUDGET_MS = 2_000;
+
+// The cron sweep calls this many partitions at a time.
+export const SWEEP_CONCURRENCY = 16;
+
+// How many topics, subscriptions or keys one isolate's catalog cache holds.
+export const MAX_CACHED_CATALOG_ENTRIES = 10_000;

@@ -104,7 +104,7 @@ export interface LeasedMessage {
 
 /** The doorbell a partition rings for a subscription (src/doorbell), and its index there. */
 export interface BellAddress {
-  /** The Doorbell object's name: `<topic uid>:<subscription uid>`. */
+  /** The Doorbell object's name (doorbellName in object-names.ts). */
   name: string;
   index: number;
 }
@@ -157,7 +157,7 @@ export interface RedriveRequest {
 /** A dead letter on its way back, with where it came from. */
 export interface RedriveItem {
   /** Offset of the dead letter in its dead-letter partition. */
-  at: number;
+  deadLetterOffset: number;
   dedupKey: string;
   partition: number;
   offset: number;
@@ -218,12 +218,4 @@ export interface SurgeTarget {
   partitions: number;
   /** The context each temporary partition gets; its index is replaced by SURGE_INDEX_BASE + k. */
   context: PartitionContext;
-}
-
-/** Receipts and deliveries name temporary surge partition k as partition SURGE_INDEX_BASE + k. */
-export const SURGE_INDEX_BASE = 1000;
-
-/** The Durable Object name of temporary partition k of one surge of one subscription. */
-export function surgePartitionName(topicUid: string, subscriptionUid: string, generation: number, k: number): string {
-  return `${topicUid}:surge:${subscriptionUid}:${generation}:${k}`;
 }

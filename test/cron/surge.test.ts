@@ -1,14 +1,9 @@
-import { createScheduledController, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import type { Partition } from "../../src/partition/partition";
-import { SURGE_INDEX_BASE, surgePartitionName } from "../../src/shared/partition-api";
-import { call, createSubscription, createTopic, drain, openStream, partitionStubs, produce, receive } from "../helpers";
-
-async function runCron(): Promise<void> {
-  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env);
-}
+import { SURGE_INDEX_BASE, surgePartitionName } from "../../src/shared/object-names";
+import { call, createSubscription, createTopic, drain, openStream, partitionStubs, produce, receive, runCron } from "../helpers";
 
 async function subscriptionStats(topic: string, sub: string) {
   const stats = await call("GET", `/v1/topics/${topic}/stats`);

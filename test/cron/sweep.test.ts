@@ -1,13 +1,8 @@
-import { createScheduledController, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import type { Partition } from "../../src/partition/partition";
-import { controlTime, createSubscription, createTopic, partitionStubs, produce, receive } from "../helpers";
-
-async function runCron(): Promise<void> {
-  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env);
-}
+import { controlTime, createSubscription, createTopic, partitionStubs, produce, receive, runCron } from "../helpers";
 
 describe("cron sweep", () => {
   it("redelivers an expired lease to a waiting consumer when the partition's alarm was lost", async () => {

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { EMPTY_BELIEF_MS, type Doorbell } from "../../src/doorbell/doorbell";
-import { ShiftedClock } from "../../src/shared/clock";
+import { ShiftedClock } from "../clock";
 import { uniqueName } from "../helpers";
 
 const doorbell = () => env.DOORBELL.get(env.DOORBELL.idFromName(uniqueName("bell")));

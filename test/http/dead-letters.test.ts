@@ -2,11 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   ack,
   call,
+  catalogUids,
   controlTime,
   createSubscription,
   createTopic,
   deadLetters,
   drain,
+  partitionStubs,
   produce,
   receive,
   settle,
@@ -240,17 +242,12 @@ describe("redrive", () => {
     await settle("nack", topic, sub, { receipts: [m!.receipt], dead_letter: true });
     await deadLetters(topic, 1);
     // Do the first half of a redrive by hand: restore at the source, but never mark it moved.
-    const { env } = await import("cloudflare:workers");
-    const { partitionStubs } = await import("../helpers");
     const [dlq] = await partitionStubs(`${topic}.dlq`);
     const [source] = await partitionStubs(topic);
-    const row = await env.CATALOG.prepare("SELECT uid FROM topics WHERE name = ?").bind(topic).first<{ uid: string }>();
-    const subRow = await env.CATALOG.prepare("SELECT uid FROM subscriptions WHERE topic = ? AND name = ?")
-      .bind(topic, sub)
-      .first<{ uid: string }>();
-    const items = await dlq!.deadLettersFor({ sourceTopicUid: row!.uid, subscriptionUid: subRow!.uid, reason: null, max: 10, after: -1 });
+    const { topicUid, subscriptionUid } = await catalogUids(topic, sub);
+    const items = await dlq!.deadLettersFor({ sourceTopicUid: topicUid, subscriptionUid, reason: null, max: 10, after: -1 });
     expect(items).toHaveLength(1);
-    await source!.restore({ uid: subRow!.uid, mode: "shared", sinceMs: 0 }, items);
+    await source!.redeliverDeadLetters({ uid: subscriptionUid, mode: "shared", sinceMs: 0 }, items);
 
     const redo = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, {});
     expect(redo.body).toEqual({ moved: 1, missing: 0 });

@@ -21,7 +21,7 @@ describe("bells", () => {
     await withBells((bells) => {
       const seq = bells.arm("s", address);
       expect(bells.arm("s", address)).toBe(seq);
-      expect(bells.take("s")).toEqual({ sub: "s", ...address, seq });
+      expect(bells.take("s")).toEqual({ subscriptionUid: "s", ...address, seq });
       expect(bells.take("s")).toBeNull();
       expect(bells.arm("s", address)).toBe(seq + 1);
     });
@@ -30,7 +30,7 @@ describe("bells", () => {
   it("are kept in storage: a partition loaded again still rings, and seqs keep growing", async () => {
     await withBells((bells, reload) => {
       const seq = bells.arm("s", address);
-      expect(reload().take("s")).toEqual({ sub: "s", ...address, seq });
+      expect(reload().take("s")).toEqual({ subscriptionUid: "s", ...address, seq });
       expect(reload().take("s")).toBeNull();
       expect(reload().arm("s", address)).toBe(seq + 1);
     });
@@ -40,10 +40,10 @@ describe("bells", () => {
     await withBells((bells) => {
       const first = bells.arm("s", address);
       const taken = bells.take("s")!;
-      bells.restore(taken);
+      bells.rearm(taken);
       expect(bells.take("s")?.seq).toBe(first);
       const second = bells.arm("s", address);
-      bells.restore(taken);
+      bells.rearm(taken);
       expect(bells.take("s")?.seq).toBe(second);
     });
   });
@@ -53,7 +53,7 @@ describe("bells", () => {
       const seq = bells.arm("s", address);
       expect(bells.arm("s", { ...address, name: "topic:sub:99" })).toBe(seq + 1);
       bells.arm("t", address);
-      expect(bells.takeAll().map((b) => b.sub).sort()).toEqual(["s", "t"]);
+      expect(bells.takeAll().map((b) => b.subscriptionUid).sort()).toEqual(["s", "t"]);
       expect(bells.takeAll()).toEqual([]);
     });
   });

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ShiftedClock } from "../../src/shared/clock";
+import { ShiftedClock } from "../clock";
 import type { RateLimiter } from "../../src/rate-limiter/rate-limiter";
 import { call, createSubscription, createTopic } from "../helpers";
 import { createKey } from "./keys";

@@ -1,0 +1,82 @@
+// Ack, nack and extend: receipts decoded, checked against the subscription, and applied per
+// partition in one call each. Results keep the request's order, one per receipt.
+import type { Env } from "../env";
+import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
+import type { NackOptions, ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
+import { decodeReceipts } from "../shared/receipt";
+import { callPartition } from "./failures";
+import { groupBy, receiptPartition, type PartitionHandle } from "./handles";
+import type { ObjectCalls } from "./receive";
+
+/** What one receipt came to: done, or why not (the API's per-item error codes). */
+export type ReceiptResult =
+  | { receipt: string; ok: true }
+  | { receipt: string; ok: false; error: { code: string; message: string } };
+
+/** What a settle does to each delivery. */
+export type Settlement =
+  | { kind: "ack" }
+  | { kind: "nack"; options: NackOptions }
+  | { kind: "extend"; visibilityMs: number };
+
+function refused(receipt: string, code: string, message: string): ReceiptResult {
+  return { receipt, ok: false, error: { code, message } };
+}
+
+function apply(handle: PartitionHandle, subscriptionUid: string, settlement: Settlement, refs: ReceiptRef[]): Promise<ReceiptOutcome[]> {
+  switch (settlement.kind) {
+    case "ack":
+      return handle.stub.ack(subscriptionUid, refs);
+    case "nack":
+      return handle.stub.nack(subscriptionUid, refs, settlement.options);
+    case "extend":
+      return handle.stub.extend(subscriptionUid, refs, settlement.visibilityMs);
+  }
+}
+
+/**
+ * Applies `settlement` to the deliveries `receipts` name. A receipt that is not ours, or is of
+ * another topic or subscription, is refused on its own; a partition that fails answers
+ * `unavailable` for its receipts only (retry those). `calls` counts the partition calls.
+ */
+export async function settle(
+  env: Env,
+  topic: TopicRecord,
+  subscription: SubscriptionRecord,
+  receipts: readonly string[],
+  settlement: Settlement,
+  calls?: ObjectCalls,
+): Promise<ReceiptResult[]> {
+  const results: ReceiptResult[] = new Array(receipts.length);
+  const decoded = await decodeReceipts(env, receipts);
+  const valid: { position: number; handle: PartitionHandle; ref: ReceiptRef }[] = [];
+  receipts.forEach((token, i) => {
+    const r = decoded[i] ?? null;
+    const handle = r ? receiptPartition(env, topic, subscription, r.partition) : null;
+    if (!r || !handle) results[i] = refused(token, "receipt_invalid", "not a receipt of this service");
+    else if (r.topicUid !== topic.uid || r.subscriptionUid !== subscription.uid) {
+      results[i] = refused(token, "receipt_mismatch", "the receipt belongs to another topic or subscription");
+    } else valid.push({ position: i, handle, ref: { offset: r.offset, nonce: r.nonce } });
+  });
+  await Promise.all(
+    [...groupBy(valid, (v) => v.handle.index)].map(async ([, { items }]) => {
+      if (calls) calls.partitions++;
+      let outcomes: ReceiptOutcome[];
+      try {
+        outcomes = await callPartition(() => apply(items[0]!.handle, subscription.uid, settlement, items.map((v) => v.ref)));
+      } catch {
+        for (const { position } of items) {
+          results[position] = refused(receipts[position]!, "unavailable", "the partition is unavailable; retry this receipt");
+        }
+        return;
+      }
+      items.forEach(({ position }, j) => {
+        const outcome = outcomes[j]!;
+        results[position] = outcome.ok
+          ? { receipt: receipts[position]!, ok: true }
+          : refused(receipts[position]!, outcome.code, outcome.message);
+      });
+    }),
+  );
+  return results;
+}
