@@ -18,14 +18,11 @@ import type {
   TopicPolicy,
 } from "../shared/partition-api";
 import { randomToken } from "../shared/ids";
+import { storedMessageBytes } from "../shared/bytes";
 import type { Clock } from "../shared/clock";
-import {
-  backoffMs,
-  DEAD_LETTER_HEADERS,
-  deadLetterKey,
-  DEFAULT_TOPIC_POLICY,
-  type DeadLetterReason,
-} from "./policy";
+import { RETENTION_BATCH_MESSAGES } from "../shared/limits";
+import { Outbox } from "./outbox";
+import { backoffMs, deadLetterMessage, DEFAULT_TOPIC_POLICY, type DeadLetterReason } from "./policy";
 import { candidatesQuery, DELAYED, LEASED, MOVING, READY, SQL } from "./statements";
 
 interface SubscriptionRow {
@@ -54,14 +51,6 @@ export interface SurgeCopy {
   message: NewMessage;
 }
 
-/** A dead letter waiting in the outbox to be appended to its topic. */
-export interface OutboxEntry {
-  seq: number;
-  sub: string;
-  message: NewMessage;
-}
-
-const RETENTION_BATCH = 5_000;
 
 /**
  * The ordered log of one partition and, per subscription, the state of every unacked message.
@@ -70,6 +59,8 @@ const RETENTION_BATCH = 5_000;
  */
 export class PartitionLog {
   private readonly subscriptions = new Map<string, SubscriptionRow>();
+  /** Dead letters on their way out; written in the transactions that dead-letter. */
+  readonly outbox: Outbox;
   private deleted: boolean | null = null;
   private appendCounters: { next: number; cumBytes: number } | null = null;
   private context: PartitionContext | null;
@@ -80,6 +71,7 @@ export class PartitionLog {
     private readonly storage: DurableObjectStorage,
     private readonly clock: Clock,
   ) {
+    this.outbox = new Outbox(storage.sql);
     for (const row of this.sql.exec<{ uid: string; mode: string; since_ms: number; policy: string | null }>(
       SQL.subscriptionsAll,
     )) {
@@ -178,7 +170,7 @@ export class PartitionLog {
     this.storage.transactionSync(() => {
       this.sql.exec(SQL.subscriptionDelete, uid);
       this.sql.exec(SQL.deliveriesDeleteForSubscription, uid);
-      this.sql.exec(SQL.outboxDeleteForSubscription, uid);
+      this.outbox.forget(uid);
     });
     this.subscriptions.delete(uid);
   }
@@ -227,7 +219,7 @@ export class PartitionLog {
         }
       }
       const offset = next++;
-      const bytes = m.body.length + (m.headers?.length ?? 0) + (m.key?.length ?? 0) + m.id.length;
+      const bytes = storedMessageBytes(m);
       cumBytes += bytes;
       const dueAt = m.delayMs > 0 ? now + m.delayMs : 0;
       const ttlMs = m.ttlMs ?? policy.ttlMs;
@@ -303,7 +295,7 @@ export class PartitionLog {
   private wouldOverflow(messages: readonly NewMessage[], policy: TopicPolicy): string | null {
     if (this.subscriptions.size === 0) return null;
     const backlog = this.backlog();
-    const bytes = messages.reduce((n, m) => n + m.body.length + (m.headers?.length ?? 0) + (m.key?.length ?? 0) + m.id.length, 0);
+    const bytes = messages.reduce((n, m) => n + storedMessageBytes(m), 0);
     if (policy.maxMessages !== null && backlog.messages + messages.length > policy.maxMessages) {
       return `the partition holds ${backlog.messages} unconsumed messages; ${messages.length} more would pass its limit of ${policy.maxMessages}`;
     }
@@ -535,10 +527,9 @@ export class PartitionLog {
 
   /**
    * Takes a message out of a subscription's delivery state and, in the same transaction,
-   * writes it to the outbox as a dead letter: body, key and headers as produced, plus headers
-   * naming where it came from and why. The partition then appends the outbox to the
-   * dead-letter topic (Partition.forwardDeadLetters), deduplicated by the dead letter's key,
-   * so a message is never deliverable in both places and never lost between them.
+   * puts its dead letter (policy.ts deadLetterMessage) in the outbox. The partition then appends
+   * the outbox to the dead-letter topic (Partition.forwardDeadLetters), deduplicated by the dead
+   * letter's key, so a message is never deliverable in both places and never lost between them.
    */
   private moveToDeadLetter(uid: string, offset: number, reason: DeadLetterReason, now: number): void {
     const row = this.sql
@@ -556,51 +547,29 @@ export class PartitionLog {
       .toArray()[0];
     if (!row) return;
     this.sql.exec(SQL.deliveryDelete, uid, offset);
-    const context = this.context;
-    const policy = this.subscriptions.get(uid)?.policy ?? null;
-    const headers: Record<string, string> = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
-    headers[DEAD_LETTER_HEADERS.reason] = reason;
-    headers[DEAD_LETTER_HEADERS.topic] = context?.topic ?? "";
-    headers[DEAD_LETTER_HEADERS.subscription] = policy?.subscription ?? uid;
-    // A message in a temporary surge partition is named by its place in the topic.
-    const partition = row.origin_partition ?? context?.index ?? 0;
-    const sourceOffset = row.origin_offset ?? offset;
-    headers[DEAD_LETTER_HEADERS.partition] = String(partition);
-    headers[DEAD_LETTER_HEADERS.offset] = String(sourceOffset);
-    headers[DEAD_LETTER_HEADERS.attempts] = String(row.attempt);
-    if (row.nack_reason !== null) headers[DEAD_LETTER_HEADERS.nackReason] = row.nack_reason;
-    headers[DEAD_LETTER_HEADERS.at] = new Date(now).toISOString();
-    const message: NewMessage = {
+    const source = {
+      offset,
+      originPartition: row.origin_partition,
+      originOffset: row.origin_offset,
       id: row.id,
-      idFromProducer: false,
       key: row.key,
-      headers: JSON.stringify(headers),
+      headers: row.headers,
       body: row.body,
       priority: row.priority,
-      delayMs: 0,
-      ttlMs: null,
-      dedupKey: deadLetterKey(context?.topicUid ?? "", uid, partition, sourceOffset, randomToken(10)),
+      attempt: row.attempt,
+      nackReason: row.nack_reason,
     };
-    this.sql.exec(SQL.outboxInsert, uid, JSON.stringify(message), now);
-  }
-
-  /** The oldest dead letters still to append to their topic. */
-  outbox(limit: number): OutboxEntry[] {
-    return this.sql
-      .exec<{ seq: number; sub: string; message: string }>(SQL.outboxTake, limit)
-      .toArray()
-      .map((row) => ({ seq: row.seq, sub: row.sub, message: JSON.parse(row.message) as NewMessage }));
-  }
-
-  /** Forgets dead letters that their topic has stored. */
-  outboxDone(seqs: readonly number[]): void {
-    this.storage.transactionSync(() => {
-      for (const seq of seqs) this.sql.exec(SQL.outboxDelete, seq);
+    const message = deadLetterMessage(source, {
+      topic: this.context?.topic ?? "",
+      topicUid: this.context?.topicUid ?? "",
+      partition: this.context?.index ?? 0,
+      subscriptionUid: uid,
+      subscription: this.subscriptions.get(uid)?.policy?.subscription ?? uid,
+      reason,
+      now,
+      unique: randomToken(10),
     });
-  }
-
-  hasOutbox(): boolean {
-    return this.sql.exec(SQL.outboxAny).toArray().length > 0;
+    this.outbox.put(uid, message, now);
   }
 
   policyOf(uid: string): DeliveryPolicy | null {
@@ -609,12 +578,12 @@ export class PartitionLog {
 
   /**
    * Deletes messages past the retention that no subscription still needs (acked,
-   * dead-lettered, cancelled), oldest first, at most RETENTION_BATCH. Returns how many.
+   * dead-lettered, cancelled), oldest first, at most RETENTION_BATCH_MESSAGES. Returns how many.
    */
   enforceRetention(): number {
     const cutoff = this.clock.now() - this.topicPolicy.retentionMs;
     const old: number[] = [];
-    for (const row of this.sql.exec<{ offset: number; produced_at: number }>(SQL.logOldest, RETENTION_BATCH)) {
+    for (const row of this.sql.exec<{ offset: number; produced_at: number }>(SQL.logOldest, RETENTION_BATCH_MESSAGES)) {
       if (row.produced_at >= cutoff) break;
       old.push(row.offset);
     }
@@ -660,9 +629,9 @@ export class PartitionLog {
       const c = counts.get(row.sub);
       if (c) c.oldestUnackedAt = row.oldest;
     }
-    for (const row of this.sql.exec<{ sub: string; n: number }>(SQL.outboxCount)) {
-      const c = counts.get(row.sub);
-      if (c) c.deadLettersPending = row.n;
+    for (const [uid, n] of this.outbox.counts()) {
+      const c = counts.get(uid);
+      if (c) c.deadLettersPending = n;
     }
     return {
       nextOffset: this.nextOffset(),

@@ -288,7 +288,7 @@ export class Partition extends DurableObject<Env> {
     const isNew = this.log.subscribe(spec);
     const due = !this.dueKnown || (this.alarmAt !== null && this.alarmAt <= this.clock.now());
     const woken = due ? this.processDue() : 0;
-    if (isNew || woken > 0 || (due && this.log.hasOutbox())) await this.afterChange();
+    if (isNew || woken > 0 || (due && this.log.outbox.any())) await this.afterChange();
   }
 
   /** Does what is due and wakes the long polls of subscriptions that gained messages. */
@@ -329,7 +329,7 @@ export class Partition extends DurableObject<Env> {
 
   /** After a change: send dead letters on their way (without holding up the caller), re-arm. */
   private async afterChange(): Promise<void> {
-    if (this.log.hasOutbox()) void this.forwardDeadLetters();
+    if (this.log.outbox.any()) void this.forwardDeadLetters();
     await this.scheduleAlarm();
   }
 
@@ -356,7 +356,7 @@ export class Partition extends DurableObject<Env> {
           const stub = this.env.PARTITION.get(this.env.PARTITION.idFromName(name));
           const outcome = await stub.append(group.messages, null);
           if (outcome.ok) {
-            this.log.outboxDone(group.seqs);
+            this.ctx.storage.transactionSync(() => this.log.outbox.done(group.seqs));
             progress = true;
           } else {
             console.error(JSON.stringify({ event: "dead_letter_refused", target: name, code: outcome.code }));
@@ -373,9 +373,9 @@ export class Partition extends DurableObject<Env> {
   /** The next outbox batch, by dead-letter partition (object name). */
   private outboxByTarget(): Map<string, { seqs: number[]; messages: NewMessage[] }> {
     const groups = new Map<string, { seqs: number[]; messages: NewMessage[] }>();
-    for (const entry of this.log.outbox(OUTBOX_BATCH_MESSAGES)) {
+    for (const entry of this.log.outbox.take(OUTBOX_BATCH_MESSAGES)) {
       // A subscription whose policy names no dead-letter topic yet keeps its dead letters here.
-      const target = this.log.policyOf(entry.sub)?.deadLetter;
+      const target = this.log.policyOf(entry.subscriptionUid)?.deadLetter;
       if (!target) continue;
       const name = partitionName(target.uid, partitionForKey(entry.message.key ?? entry.message.id, target.partitions));
       let group = groups.get(name);
@@ -388,7 +388,7 @@ export class Partition extends DurableObject<Env> {
 
   private async scheduleAlarm(): Promise<void> {
     let next = this.log.nextDueAt();
-    if (this.log.hasOutbox()) {
+    if (this.log.outbox.any()) {
       const retry = this.clock.now() + OUTBOX_RETRY_MS;
       next = next === null ? retry : Math.min(next, retry);
     }

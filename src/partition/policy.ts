@@ -1,9 +1,10 @@
-import type { DeliveryPolicy, TopicPolicy } from "../shared/partition-api";
+import { DEFAULT_DEDUP_WINDOW_SECONDS, DEFAULT_RETENTION_SECONDS } from "../shared/limits";
+import type { DeliveryPolicy, NewMessage, TopicPolicy } from "../shared/partition-api";
 
 /** The rules of a partition that has not been told its topic's yet. */
 export const DEFAULT_TOPIC_POLICY: TopicPolicy = {
-  dedupWindowMs: 24 * 3600 * 1000,
-  retentionMs: 4 * 24 * 3600 * 1000,
+  dedupWindowMs: DEFAULT_DEDUP_WINDOW_SECONDS * 1000,
+  retentionMs: DEFAULT_RETENTION_SECONDS * 1000,
   ttlMs: null,
   expiredAction: "drop",
   maxMessages: null,
@@ -60,4 +61,63 @@ export function parseDeadLetterKey(key: string): { partition: number; offset: nu
   const [partition, offset] = parts.slice(3, 5).map(Number);
   if (![partition, offset].every((n) => Number.isSafeInteger(n) && n! >= 0)) return null;
   return { partition: partition!, offset: offset! };
+}
+
+/** A message leaving a subscription as a dead letter: what the log and its delivery row held. */
+export interface DeadLetterSource {
+  /** Its offset here, and (in a temporary surge partition) where it was produced. */
+  offset: number;
+  originPartition: number | null;
+  originOffset: number | null;
+  id: string;
+  key: string | null;
+  headers: string | null;
+  body: string;
+  priority: number;
+  attempt: number;
+  nackReason: string | null;
+}
+
+/** Who is dead-lettering: this partition's topic and index, the subscription. */
+export interface DeadLetterContext {
+  topic: string;
+  topicUid: string;
+  partition: number;
+  subscriptionUid: string;
+  /** The subscription's name, for the headers (its uid when unknown). */
+  subscription: string;
+  reason: DeadLetterReason;
+  now: number;
+  /** Tells two dead-letterings of one message apart (after a seek or a redrive). */
+  unique: string;
+}
+
+/**
+ * The dead letter of a message: body, key and headers as produced, plus headers naming where it
+ * came from and why (DEAD_LETTER_HEADERS), deduplicated in its topic by deadLetterKey. Pure.
+ */
+export function deadLetterMessage(source: DeadLetterSource, context: DeadLetterContext): NewMessage {
+  const headers: Record<string, string> = source.headers ? (JSON.parse(source.headers) as Record<string, string>) : {};
+  // A message in a temporary surge partition is named by its place in the topic.
+  const partition = source.originPartition ?? context.partition;
+  const offset = source.originOffset ?? source.offset;
+  headers[DEAD_LETTER_HEADERS.reason] = context.reason;
+  headers[DEAD_LETTER_HEADERS.topic] = context.topic;
+  headers[DEAD_LETTER_HEADERS.subscription] = context.subscription;
+  headers[DEAD_LETTER_HEADERS.partition] = String(partition);
+  headers[DEAD_LETTER_HEADERS.offset] = String(offset);
+  headers[DEAD_LETTER_HEADERS.attempts] = String(source.attempt);
+  if (source.nackReason !== null) headers[DEAD_LETTER_HEADERS.nackReason] = source.nackReason;
+  headers[DEAD_LETTER_HEADERS.at] = new Date(context.now).toISOString();
+  return {
+    id: source.id,
+    idFromProducer: false,
+    key: source.key,
+    headers: JSON.stringify(headers),
+    body: source.body,
+    priority: source.priority,
+    delayMs: 0,
+    ttlMs: null,
+    dedupKey: deadLetterKey(context.topicUid, context.subscriptionUid, partition, offset, context.unique),
+  };
 }

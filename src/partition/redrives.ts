@@ -1,3 +1,4 @@
+import { REDRIVE_SCAN_ROWS } from "../shared/limits";
 import type { RedriveItem, RedriveRequest } from "../shared/partition-api";
 import type { PartitionLog } from "./log";
 import { DEAD_LETTER_HEADERS, deadLetterKeyPrefix, parseDeadLetterKey } from "./policy";
@@ -27,7 +28,7 @@ export class Redrives {
     const end = `${prefix.slice(0, -1)};`;
     const items: RedriveItem[] = [];
     const rows = this.sql
-      .exec<{ offset: number; dedup_key: string; headers: string | null }>(SQL.deadLettersOf, prefix, end, request.after, 100_000)
+      .exec<{ offset: number; dedup_key: string; headers: string | null }>(SQL.deadLettersOf, prefix, end, request.after, REDRIVE_SCAN_ROWS)
       .toArray();
     for (const row of rows) {
       if (items.length >= request.max) break;

@@ -1,8 +1,14 @@
-// All SQL of a partition, named. Delivery states: 0 ready, 1 delayed, 2 leased (schema.ts).
+// All SQL of a partition, named (schema.ts creates the tables). In SQL, `sub` is a
+// subscription's uid. The delivery states are the constants below, written into the statements.
+import { DUE_BATCH_ROWS } from "../shared/limits";
 
+/** Deliverable now. */
 export const READY = 0;
+/** Waiting for due_at: a delay, or a nack's back-off. */
 export const DELAYED = 1;
+/** Leased to a consumer until due_at. */
 export const LEASED = 2;
+/** Being copied to a temporary surge partition: deliverable nowhere until the move is done. */
 export const MOVING = 4;
 
 export const SQL = {
@@ -22,12 +28,12 @@ export const SQL = {
   // produced_at (backfillSince) or the first offset (backfillFromOffset); ?4 is now.
   deliveriesBackfillSince: `
     INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN 1 ELSE 0 END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
+    SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN ${DELAYED} ELSE ${READY} END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
            0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
     FROM log WHERE produced_at >= ?3 AND cancelled = 0 AND redriven = 0`,
   deliveriesBackfillFromOffset: `
     INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN 1 ELSE 0 END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
+    SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN ${DELAYED} ELSE ${READY} END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
            0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
     FROM log WHERE offset >= ?3 AND cancelled = 0 AND redriven = 0 AND (expires_at = 0 OR expires_at > ?4)`,
 
@@ -42,7 +48,7 @@ export const SQL = {
   // ?4 - 1: one statement per subscription and batch, not one per message.
   deliveriesForAppended: `
     INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    SELECT ?1, offset, CASE WHEN deliver_at > 0 THEN 1 ELSE 0 END, deliver_at,
+    SELECT ?1, offset, CASE WHEN deliver_at > 0 THEN ${DELAYED} ELSE ${READY} END, deliver_at,
            0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
     FROM log WHERE offset >= ?3 AND offset < ?4`,
   logCumBytesBefore: "SELECT cum_bytes - bytes AS before FROM log WHERE offset = ?",
@@ -57,7 +63,7 @@ export const SQL = {
 
   // ?4 is a JSON array of offsets: one statement for a whole batch.
   deliveriesLease: `
-    UPDATE deliveries SET state = 2, due_at = ?1, attempt = attempt + 1, nonce = ?2
+    UPDATE deliveries SET state = ${LEASED}, due_at = ?1, attempt = attempt + 1, nonce = ?2
     WHERE sub = ?3 AND offset IN (SELECT value FROM json_each(?4))`,
   deliveriesGet: `
     SELECT offset, state, nonce, attempt FROM deliveries
@@ -73,15 +79,15 @@ export const SQL = {
            l.origin_partition AS origin_partition, l.origin_offset AS origin_offset
     FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.sub = ? AND d.offset = ?`,
 
-  delayedDue: "SELECT DISTINCT sub FROM deliveries WHERE state = 1 AND due_at <= ?",
-  delayedPromote: "UPDATE deliveries SET state = 0 WHERE state = 1 AND due_at <= ?",
-  leasesEnded: "SELECT sub, offset, attempt FROM deliveries WHERE state = 2 AND due_at <= ? LIMIT 1000",
+  delayedDue: `SELECT DISTINCT sub FROM deliveries WHERE state = ${DELAYED} AND due_at <= ?`,
+  delayedPromote: `UPDATE deliveries SET state = ${READY} WHERE state = ${DELAYED} AND due_at <= ?`,
+  leasesEnded: `SELECT sub, offset, attempt FROM deliveries WHERE state = ${LEASED} AND due_at <= ? LIMIT ${DUE_BATCH_ROWS}`,
   expiredUnleased: `
-    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND +state IN (0, 1) LIMIT 1000`,
+    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND +state IN (${READY}, ${DELAYED}) LIMIT ${DUE_BATCH_ROWS}`,
   // Each walks its index from the start and stops at the first row: O(log n), whatever the backlog.
   nextDueOfState: "SELECT due_at AS due FROM deliveries WHERE state = ? ORDER BY due_at LIMIT 1",
   // "+state" keeps the planner on deliveries_expiring instead of scanning every ready row.
-  nextExpiry: "SELECT expires_at AS due FROM deliveries WHERE expires_at > 0 AND +state IN (0, 1) ORDER BY expires_at LIMIT 1",
+  nextExpiry: `SELECT expires_at AS due FROM deliveries WHERE expires_at > 0 AND +state IN (${READY}, ${DELAYED}) ORDER BY expires_at LIMIT 1`,
   oldestProduced: "SELECT produced_at FROM log ORDER BY offset LIMIT 1",
   // The oldest messages, for retention: it walks from the start and stops at the first young one.
   logOldest: "SELECT offset, produced_at FROM log ORDER BY offset LIMIT ?",
@@ -106,21 +112,21 @@ export const SQL = {
   logExists: "SELECT key, priority FROM log WHERE offset = ?",
   deliveryRestore: `
     INSERT OR IGNORE INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    VALUES (?, ?, 0, 0, 0, NULL, ?, ?, 0)`,
+    VALUES (?, ?, ${READY}, 0, 0, NULL, ?, ?, 0)`,
 
   // Surge: the rows a previous move left half done come first, then ready ones, oldest first.
   surgeMoving: `
     SELECT d.offset AS offset, d.expires_at AS expires_at, l.id AS id, l.key AS key, l.headers AS headers,
            l.body AS body, l.priority AS priority, l.produced_at AS produced_at
     FROM deliveries d JOIN log l ON l.offset = d.offset
-    WHERE d.sub = ?1 AND d.state = 4 ORDER BY d.offset LIMIT ?2`,
+    WHERE d.sub = ?1 AND d.state = ${MOVING} ORDER BY d.offset LIMIT ?2`,
   surgeReady: `
     SELECT d.offset AS offset, d.expires_at AS expires_at, l.id AS id, l.key AS key, l.headers AS headers,
            l.body AS body, l.priority AS priority, l.produced_at AS produced_at
     FROM deliveries d JOIN log l ON l.offset = d.offset
-    WHERE d.sub = ?1 AND d.state = 0 AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,
-  surgeMark: "UPDATE deliveries SET state = 4 WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))",
-  surgeDone: "DELETE FROM deliveries WHERE sub = ?1 AND state = 4 AND offset IN (SELECT value FROM json_each(?2))",
+    WHERE d.sub = ?1 AND d.state = ${READY} AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,
+  surgeMark: `UPDATE deliveries SET state = ${MOVING} WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
+  surgeDone: `DELETE FROM deliveries WHERE sub = ?1 AND state = ${MOVING} AND offset IN (SELECT value FROM json_each(?2))`,
 
   bellsAll: "SELECT sub, name, idx, seq, armed FROM bells",
   bellArm: "INSERT OR REPLACE INTO bells (sub, name, idx, seq, armed) VALUES (?, ?, ?, ?, 1)",
@@ -146,7 +152,7 @@ export function candidatesQuery(ordered: boolean, filters: number): string {
   const key = `${ordered ? "o" : "s"}${filters}`;
   let query = candidateQueries.get(key);
   if (query === undefined) {
-    const conditions = ["d.sub = ?1", "d.state = 0", "(d.expires_at = 0 OR d.expires_at > ?3)"];
+    const conditions = ["d.sub = ?1", `d.state = ${READY}`, "(d.expires_at = 0 OR d.expires_at > ?3)"];
     if (ordered) {
       conditions.push("NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = ?1 AND e.okey = d.okey AND e.offset < d.offset)");
     }

@@ -12,3 +12,11 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
+
+/**
+ * A message's stored size in UTF-8 bytes: its body, headers, key and id as stored. Backlog
+ * limits (max_bytes), stats and byte budgets all count this.
+ */
+export function storedMessageBytes(m: { body: string; headers: string | null; key: string | null; id: string }): number {
+  return utf8Length(m.body) + (m.headers === null ? 0 : utf8Length(m.headers)) + (m.key === null ? 0 : utf8Length(m.key)) + utf8Length(m.id);
+}
