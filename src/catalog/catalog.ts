@@ -1,4 +1,5 @@
-import { CATALOG_CACHE_TTL_MS } from "../shared/limits";
+import { CATALOG_CACHE_TTL_MS, MAX_CACHED_CATALOG_ENTRIES } from "../shared/limits";
+import { TtlCache } from "./cache";
 import { randomToken } from "../shared/ids";
 import type { SubscriptionRecord, SubscriptionSettings, SurgeState, TopicRecord, TopicSettings } from "./records";
 
@@ -53,27 +54,22 @@ export class CatalogConflict extends Error {
   }
 }
 
-interface Cached<T> {
-  value: T;
-  expiresAt: number;
-}
-
 // Per isolate: each Worker isolate trusts what it read for CATALOG_CACHE_TTL_MS, so a change
 // made through another isolate is seen everywhere within that time. Writes through this
 // isolate are seen at once.
-const MAX_CACHED = 10_000;
-const topicCache = new Map<string, Cached<TopicRecord | null>>();
-const subscriptionCache = new Map<string, Cached<SubscriptionRecord | null>>();
+const topicCache = new TtlCache<string, TopicRecord | null>(MAX_CACHED_CATALOG_ENTRIES);
+const subscriptionCache = new TtlCache<string, SubscriptionRecord | null>(MAX_CACHED_CATALOG_ENTRIES);
+const catalogTtlMs = () => CATALOG_CACHE_TTL_MS;
 
 /** Topics and subscriptions in D1, with reads cached in memory. */
 export class Catalog {
   constructor(private readonly db: D1Database) {}
 
   async getTopic(name: string): Promise<TopicRecord | null> {
-    return cached(topicCache, name, async () => {
+    return topicCache.get(name, async () => {
       const row = await this.db.prepare("SELECT * FROM topics WHERE name = ?").bind(name).first<Row>();
       return row ? topicFromRow(row) : null;
-    });
+    }, catalogTtlMs);
   }
 
   async listTopics(): Promise<TopicRecord[]> {
@@ -141,13 +137,13 @@ export class Catalog {
   }
 
   async getSubscription(topic: string, name: string): Promise<SubscriptionRecord | null> {
-    return cached(subscriptionCache, subscriptionKey(topic, name), async () => {
+    return subscriptionCache.get(subscriptionKey(topic, name), async () => {
       const row = await this.db
         .prepare("SELECT * FROM subscriptions WHERE topic = ? AND name = ?")
         .bind(topic, name)
         .first<Row>();
       return row ? subscriptionFromRow(row) : null;
-    });
+    }, catalogTtlMs);
   }
 
   async listSubscriptions(topic: string): Promise<SubscriptionRecord[]> {
@@ -254,18 +250,7 @@ export class Catalog {
 /** Forgets this isolate's cached reads of a topic and its subscriptions. */
 export function forgetCachedTopic(name: string): void {
   topicCache.delete(name);
-  for (const key of subscriptionCache.keys()) if (key.startsWith(`${name}/`)) subscriptionCache.delete(key);
-}
-
-async function cached<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
-  const hit = cache.get(key);
-  const now = Date.now();
-  if (hit && hit.expiresAt > now) return hit.value;
-  const value = await load();
-  // Unknown names are cached too; bound the map so that a stream of them cannot grow it.
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(key, { value, expiresAt: now + CATALOG_CACHE_TTL_MS });
-  return value;
+  subscriptionCache.deleteWhere((key) => key.startsWith(`${name}/`));
 }
 
 function subscriptionKey(topic: string, name: string): string {

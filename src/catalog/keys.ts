@@ -1,4 +1,6 @@
-import { KEY_CACHE_TTL_MS, UNKNOWN_KEY_CACHE_TTL_MS } from "../shared/limits";
+import type { Clock } from "../shared/clock";
+import { KEY_CACHE_TTL_MS, MAX_CACHED_CATALOG_ENTRIES, UNKNOWN_KEY_CACHE_TTL_MS } from "../shared/limits";
+import { TtlCache } from "./cache";
 import { base64url, fromHex, hex, sha256 } from "../shared/encoding";
 import { randomToken } from "../shared/ids";
 import { formatScope, parseScope, type Scope } from "../shared/scopes";
@@ -34,42 +36,20 @@ export function looksLikeKey(token: string): boolean {
   return token.startsWith(TOKEN_PREFIX);
 }
 
-/** A clock in milliseconds since the epoch; tests give the cache their own. */
-export type Now = () => number;
-
-interface Cached {
-  key: StoredKey | null;
-  expiresAt: number;
-}
-
-const MAX_CACHED = 10_000;
-
 /**
  * Per isolate, what a key id was found to be, for KEY_CACHE_TTL_MS (an unknown id for
  * UNKNOWN_KEY_CACHE_TTL_MS). So a key revoked through another isolate stops working here within
  * KEY_CACHE_TTL_MS; a key revoked through this isolate stops at once.
  */
-export class KeyCache {
-  private readonly entries = new Map<string, Cached>();
-  constructor(private readonly now: Now = Date.now) {}
+export type KeyCache = TtlCache<string, StoredKey | null>;
 
-  async get(id: string, load: () => Promise<StoredKey | null>): Promise<StoredKey | null> {
-    const now = this.now();
-    const hit = this.entries.get(id);
-    if (hit && hit.expiresAt > now) return hit.key;
-    const key = await load();
-    // Unknown ids are cached too; bound the map so that a stream of them cannot grow it.
-    if (this.entries.size >= MAX_CACHED) this.entries.clear();
-    this.entries.set(id, { key, expiresAt: now + (key ? KEY_CACHE_TTL_MS : UNKNOWN_KEY_CACHE_TTL_MS) });
-    return key;
-  }
-
-  forget(id: string): void {
-    this.entries.delete(id);
-  }
+export function newKeyCache(clock?: Clock): KeyCache {
+  return new TtlCache<string, StoredKey | null>(MAX_CACHED_CATALOG_ENTRIES, clock);
 }
 
-const isolateCache = new KeyCache();
+const keyTtlMs = (key: StoredKey | null) => (key ? KEY_CACHE_TTL_MS : UNKNOWN_KEY_CACHE_TTL_MS);
+
+const isolateCache = newKeyCache();
 
 /** API keys in D1. Secrets are hashed before they are stored and compared in constant time. */
 export class KeyStore {
@@ -98,7 +78,7 @@ export class KeyStore {
         key.createdAt,
       )
       .run();
-    this.cache.forget(id);
+    this.cache.delete(id);
     return { key, token: `${TOKEN_PREFIX}${id}_${secret}` };
   }
 
@@ -110,7 +90,7 @@ export class KeyStore {
   /** Revokes the key; false when there is none with this id. */
   async delete(id: string): Promise<boolean> {
     const result = await this.db.prepare("DELETE FROM api_keys WHERE id = ?").bind(id).run();
-    this.cache.forget(id);
+    this.cache.delete(id);
     return result.meta.changes > 0;
   }
 
@@ -122,7 +102,7 @@ export class KeyStore {
     const stored = await this.cache.get(id, async () => {
       const row = await this.db.prepare("SELECT * FROM api_keys WHERE id = ?").bind(id).first<Row>();
       return row ? keyFromRow(row) : null;
-    });
+    }, keyTtlMs);
     // Hash even for an unknown id, so that both answers take the same work.
     const given = await sha256(secret);
     const expected = (stored && fromHex(stored.secretSha256)) || new Uint8Array(given.byteLength);

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { SUBSCRIPTION_DEFAULTS as S, TOPIC_DEFAULTS as T } from "../shared/defaults";
 import * as L from "../shared/limits";
 
 // Request and response schemas: they validate requests and are the OpenAPI document.
@@ -37,26 +38,26 @@ export const TopicSettingsBody = z
       .min(L.MIN_PARTITIONS)
       .max(L.MAX_PARTITIONS)
       .optional()
-      .openapi({ default: L.DEFAULT_PARTITIONS, description: "Number of partitions; can grow later, never shrink." }),
+      .openapi({ default: T.partitions, description: "Number of partitions; can grow later, never shrink." }),
     dedup_window_seconds: int()
       .min(0)
       .max(L.MAX_RETENTION_SECONDS)
       .optional()
       .openapi({
-        default: L.DEFAULT_DEDUP_WINDOW_SECONDS,
+        default: T.dedupWindowSeconds,
         description: "A producer-chosen message id seen within this window is stored once. At most the retention.",
       }),
     default_delay_seconds: int()
       .min(0)
       .max(L.MAX_DELAY_SECONDS)
       .optional()
-      .openapi({ default: 0, description: "Delay for messages that set neither delay_seconds nor deliver_at." }),
+      .openapi({ default: T.defaultDelaySeconds, description: "Delay for messages that set neither delay_seconds nor deliver_at." }),
     retention_seconds: int()
       .min(L.MIN_RETENTION_SECONDS)
       .max(L.MAX_RETENTION_SECONDS)
       .optional()
       .openapi({
-        default: L.DEFAULT_RETENTION_SECONDS,
+        default: T.retentionSeconds,
         description: "How long acked messages stay in the log for replay. Unacked ones stay until acked or expired.",
       }),
     message_ttl_seconds: int()
@@ -64,23 +65,23 @@ export const TopicSettingsBody = z
       .max(L.MAX_DELAY_SECONDS)
       .nullable()
       .optional()
-      .openapi({ default: null, description: "Messages not delivered within this time expire; null: never." }),
+      .openapi({ default: T.messageTtlSeconds, description: "Messages not delivered within this time expire; null: never." }),
     expired_action: z
       .enum(["drop", "dead_letter"])
       .optional()
-      .openapi({ default: "drop", description: "What happens to an expired message." }),
+      .openapi({ default: T.expiredAction, description: "What happens to an expired message." }),
     max_messages: int()
       .min(1)
       .nullable()
       .optional()
-      .openapi({ default: null, description: "Backlog limit in messages, split evenly over the partitions; null: none." }),
+      .openapi({ default: T.maxMessages, description: "Backlog limit in messages, split evenly over the partitions; null: none." }),
     max_bytes: int()
       .min(1)
       .nullable()
       .optional()
-      .openapi({ default: null, description: "Backlog limit in bytes, split evenly over the partitions; null: none." }),
+      .openapi({ default: T.maxBytes, description: "Backlog limit in bytes (UTF-8, as stored: body, headers, key and id), split evenly over the partitions; null: none." }),
     overflow: z.enum(["reject", "drop_oldest"]).optional().openapi({
-      default: "reject",
+      default: T.overflow,
       description: "At the limit: refuse produce with 429 topic_full, or dead-letter the oldest messages (reason overflow).",
     }),
   })
@@ -107,10 +108,10 @@ export const TopicListSchema = z.object({ topics: z.array(TopicSchema) }).openap
 
 export const RetryBackoff = z
   .strictObject({
-    kind: z.enum(["fixed", "exponential"]).optional().openapi({ default: "exponential" }),
-    initial_seconds: int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional().openapi({ default: 0 }),
-    max_seconds: int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional().openapi({ default: 300 }),
-    jitter: z.number().min(0).max(1).optional().openapi({ default: 0.1 }),
+    kind: z.enum(["fixed", "exponential"]).optional().openapi({ default: S.backoff }),
+    initial_seconds: int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional().openapi({ default: S.backoffInitialSeconds }),
+    max_seconds: int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional().openapi({ default: S.backoffMaxSeconds }),
+    jitter: z.number().min(0).max(1).optional().openapi({ default: S.backoffJitter }),
   })
   .openapi("RetryBackoff", {
     description:
@@ -120,23 +121,23 @@ export const RetryBackoff = z
 
 export const SurgeSettings = z
   .strictObject({
-    enabled: z.boolean().optional().openapi({ default: false }),
+    enabled: z.boolean().optional().openapi({ default: S.surgeEnabled }),
     trigger_depth: int()
       .min(1)
       .nullable()
       .optional()
-      .openapi({ default: 10_000, description: "Surge when this many messages are ready; null: not by depth." }),
+      .openapi({ default: S.surgeTriggerDepth, description: "Surge when this many messages are ready; null: not by depth." }),
     trigger_age_seconds: int()
       .min(1)
       .nullable()
       .optional()
-      .openapi({ default: null, description: "Surge when the oldest unacked message is this old; null: not by age." }),
-    factor: int().min(1).max(16).optional().openapi({ default: 4, description: "Temporary partitions per topic partition." }),
+      .openapi({ default: S.surgeTriggerAgeSeconds, description: "Surge when the oldest unacked message is this old; null: not by age." }),
+    factor: int().min(1).max(L.MAX_SURGE_FACTOR).optional().openapi({ default: S.surgeFactor, description: "Temporary partitions per topic partition." }),
     cooldown_seconds: int()
       .min(0)
       .max(L.MAX_VISIBILITY_TIMEOUT_SECONDS)
       .optional()
-      .openapi({ default: 60, description: "How long the trigger must stay clear before folding back." }),
+      .openapi({ default: S.surgeCooldownSeconds, description: "How long the trigger must stay clear before folding back." }),
   })
   .openapi("SurgeSettings", {
     description:
@@ -146,26 +147,26 @@ export const SurgeSettings = z
 export const SubscriptionSettingsBody = z
   .strictObject({
     mode: z.enum(["shared", "ordered"]).optional().openapi({
-      default: "shared",
+      default: S.mode,
       description: "shared: parallel, by priority; ordered: one message of a key at a time. Fixed at creation.",
     }),
     start_position: z.enum(["earliest", "latest"]).optional().openapi({
-      default: "latest",
+      default: S.startPosition,
       description: "Where a new subscription starts: the whole retained log, or new messages only. Fixed at creation.",
     }),
     visibility_timeout_seconds: int()
       .min(L.MIN_VISIBILITY_TIMEOUT_SECONDS)
       .max(L.MAX_VISIBILITY_TIMEOUT_SECONDS)
       .optional()
-      .openapi({ default: L.DEFAULT_VISIBILITY_TIMEOUT_SECONDS }),
+      .openapi({ default: S.visibilityTimeoutSeconds }),
     max_deliveries: int()
       .min(L.MIN_MAX_DELIVERIES)
       .max(L.MAX_MAX_DELIVERIES)
       .optional()
-      .openapi({ default: L.DEFAULT_MAX_DELIVERIES, description: "After this many attempts a message is dead-lettered." }),
+      .openapi({ default: S.maxDeliveries, description: "After this many attempts a message is dead-lettered." }),
     dead_letter_topic: TopicName.nullable()
       .optional()
-      .openapi({ default: null, description: "Where dead letters go; null: <topic>.dlq. Created if missing." }),
+      .openapi({ default: S.deadLetterTopic, description: "Where dead letters go; null: <topic>.dlq. Created if missing." }),
     retry_backoff: RetryBackoff.optional(),
     surge: SurgeSettings.optional(),
   })
@@ -293,7 +294,7 @@ export const ReceiveBody = z
     wait_seconds: z.number().min(0).max(L.MAX_WAIT_SECONDS).default(L.DEFAULT_WAIT_SECONDS),
     ...leaseOptions,
     ack: z
-      .array(z.string().min(1).max(512))
+      .array(z.string().min(1).max(L.MAX_RECEIPT_LENGTH))
       .max(L.MAX_RECEIPTS_PER_REQUEST)
       .optional()
       .openapi({
@@ -336,7 +337,7 @@ export const DeliveredMessage = z
   })
   .openapi("DeliveredMessage");
 
-const Receipts = z.array(z.string().min(1).max(512)).min(1).max(L.MAX_RECEIPTS_PER_REQUEST);
+const Receipts = z.array(z.string().min(1).max(L.MAX_RECEIPT_LENGTH)).min(1).max(L.MAX_RECEIPTS_PER_REQUEST);
 
 const ReceiptResult = z.union([
   z.object({ receipt: z.string(), ok: z.literal(true) }),
@@ -421,7 +422,7 @@ export const NackBody = z
 
 export const RedriveBody = z
   .strictObject({
-    max: int().min(1).max(1_000_000).optional().openapi({ description: "At most this many; default: all." }),
+    max: int().min(1).max(L.MAX_REDRIVE_MESSAGES).optional().openapi({ description: "At most this many; default: all." }),
     reason: z
       .enum(["max_deliveries", "rejected", "expired", "overflow"])
       .optional()

@@ -1,15 +1,15 @@
-import { DEFAULT_DEDUP_WINDOW_SECONDS, DEFAULT_RETENTION_SECONDS } from "../shared/limits";
+import { TOPIC_DEFAULTS } from "../shared/defaults";
 import type { DeliveryPolicy, NewMessage, TopicPolicy } from "../shared/partition-api";
 
 /** The rules of a partition that has not been told its topic's yet. */
 export const DEFAULT_TOPIC_POLICY: TopicPolicy = {
-  dedupWindowMs: DEFAULT_DEDUP_WINDOW_SECONDS * 1000,
-  retentionMs: DEFAULT_RETENTION_SECONDS * 1000,
-  ttlMs: null,
-  expiredAction: "drop",
-  maxMessages: null,
-  maxBytes: null,
-  overflow: "reject",
+  dedupWindowMs: TOPIC_DEFAULTS.dedupWindowSeconds * 1000,
+  retentionMs: TOPIC_DEFAULTS.retentionSeconds * 1000,
+  ttlMs: TOPIC_DEFAULTS.messageTtlSeconds,
+  expiredAction: TOPIC_DEFAULTS.expiredAction,
+  maxMessages: TOPIC_DEFAULTS.maxMessages,
+  maxBytes: TOPIC_DEFAULTS.maxBytes,
+  overflow: TOPIC_DEFAULTS.overflow,
 };
 
 /**

@@ -1,5 +1,6 @@
 import { base64url, fromBase64url } from "./encoding";
 import { hmacSign, hmacVerify } from "./signing";
+import { MAX_RECEIPT_LENGTH } from "./limits";
 
 /**
  * A lease is one lease call of one partition for one subscription: the topic and subscription
@@ -36,7 +37,6 @@ const VERSION = "r3";
 const TOKEN = /^[0-9A-Z]{1,64}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 const PARTITION = /^(0|[1-9][0-9]{0,8})$/;
-const MAX_RECEIPT_LENGTH = 512;
 
 const derived = new Map<string, Promise<string>>();
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KeyCache, KeyStore } from "../../src/catalog/keys";
+import { KeyStore, newKeyCache } from "../../src/catalog/keys";
 import { hex, sha256 } from "../../src/shared/encoding";
 import { KEY_CACHE_TTL_MS, UNKNOWN_KEY_CACHE_TTL_MS } from "../../src/shared/limits";
 import { call, createTopic } from "../helpers";
@@ -87,7 +87,7 @@ describe("API keys", () => {
 describe("the key cache of an isolate", () => {
   it(`trusts a key revoked elsewhere for at most ${KEY_CACHE_TTL_MS} ms`, async () => {
     let now = 1_000_000;
-    const store = new KeyStore(env.CATALOG, new KeyCache(() => now));
+    const store = new KeyStore(env.CATALOG, newKeyCache({ now: () => now }));
     const { key, token } = await store.create("cached", [{ kind: "admin" }], { producePerSecond: null, receivePerSecond: null });
     expect(await store.verify(token)).toMatchObject({ id: key.id });
     // Another isolate revokes it: the row goes, this cache does not hear of it.
@@ -100,12 +100,12 @@ describe("the key cache of an isolate", () => {
 
   it(`remembers an unknown key for ${UNKNOWN_KEY_CACHE_TTL_MS} ms, so a new key works soon everywhere`, async () => {
     let now = 1_000_000;
-    const cache = new KeyCache(() => now);
-    const elsewhere = new KeyStore(env.CATALOG, new KeyCache());
+    const cache = newKeyCache({ now: () => now });
+    const elsewhere = new KeyStore(env.CATALOG, newKeyCache());
     const here = new KeyStore(env.CATALOG, cache);
     const { token } = await elsewhere.create("new", [{ kind: "admin" }], { producePerSecond: null, receivePerSecond: null });
     const id = token.slice(3, 19);
-    await cache.get(id, async () => null); // this isolate looked before the key existed
+    await cache.get(id, async () => null, () => UNKNOWN_KEY_CACHE_TTL_MS); // this isolate looked before the key existed
     expect(await here.verify(token)).toBeNull();
     now += UNKNOWN_KEY_CACHE_TTL_MS;
     expect(await here.verify(token)).not.toBeNull();
