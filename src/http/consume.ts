@@ -7,15 +7,8 @@ import type { NackOptions } from "../shared/partition-api";
 import { requireSubscription, type App } from "./context";
 import { deliveriesJson } from "./deliveries";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
-import {
-  AckBody,
-  ExtendBody,
-  NackBody,
-  ReceiptResults,
-  ReceiveBody,
-  ReceiveResponse,
-  SubscriptionParams,
-} from "./schemas";
+import { SubscriptionParams } from "./schemas/common";
+import { AckBody, ExtendBody, NackBody, ReceiptResults, ReceiveBody, ReceiveResponse } from "./schemas/consume";
 
 const tags = ["Consume"];
 const base = "/v1/topics/{topic}/subscriptions/{subscription}";

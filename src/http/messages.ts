@@ -4,12 +4,13 @@ import { utf8Length } from "../shared/bytes";
 import { sortableId } from "../shared/ids";
 import type { TopicRecord } from "../catalog/records";
 import { cancelMessage } from "../routing/admin";
-import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES, MAX_MESSAGE_ID_LENGTH } from "../shared/limits";
+import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES } from "../shared/limits";
 import type { NewMessage } from "../shared/partition-api";
 import { ApiError, invalidField } from "./errors";
 import { requireTopic, type App } from "./context";
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, tooLarge } from "./responses";
-import { type MessageInput, ProduceBody, ProduceResponse, TopicParams } from "./schemas";
+import { TopicParams } from "./schemas/common";
+import { MessageParams, type MessageInput, ProduceBody, ProduceResponse } from "./schemas/messages";
 
 const produceRoute = createRoute({
   method: "post",
@@ -72,14 +73,6 @@ function delayMs(m: z.infer<typeof MessageInput>, i: number, topic: TopicRecord,
   }
   return (m.delay_seconds ?? topic.defaultDelaySeconds) * 1000;
 }
-
-const MessageParams = TopicParams.extend({
-  id: z
-    .string()
-    .min(1)
-    .max(MAX_MESSAGE_ID_LENGTH)
-    .openapi({ param: { name: "id", in: "path" }, example: "order-1" }),
-});
 
 const cancelRoute = createRoute({
   method: "delete",

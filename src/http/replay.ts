@@ -7,7 +7,8 @@ import type { SeekTarget } from "../shared/partition-api";
 import { ApiError, invalidField } from "./errors";
 import { requireSubscription, type App } from "./context";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
-import { RedriveBody, RedriveResponse, SeekBody, SeekResponse, SubscriptionParams } from "./schemas";
+import { SubscriptionParams } from "./schemas/common";
+import { RedriveBody, RedriveResponse, SeekBody, SeekResponse } from "./schemas/replay";
 
 const tags = ["Consume"];
 const base = "/v1/topics/{topic}/subscriptions/{subscription}";

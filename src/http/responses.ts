@@ -1,4 +1,4 @@
-import { ErrorSchema } from "./schemas";
+import { ErrorSchema } from "./schemas/common";
 
 const error = (description: string) => ({ description, content: { "application/json": { schema: ErrorSchema } } });
 

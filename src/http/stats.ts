@@ -3,7 +3,8 @@ import { topicStats, type PartitionCounts } from "../routing/admin";
 import { requireTopic, type App } from "./context";
 import { subscriptionView } from "./views";
 import { commonErrors, jsonResponse, notFound } from "./responses";
-import { StatsResponse, TopicParams } from "./schemas";
+import { TopicParams } from "./schemas/common";
+import { StatsResponse } from "./schemas/stats";
 
 const statsRoute = createRoute({
   method: "get",

@@ -12,7 +12,8 @@ import { requireSubscription, type App } from "./context";
 import { deliveriesJson } from "./deliveries";
 import { ApiError, routingError, subscriptionNotFound } from "./errors";
 import { commonErrors, jsonBody, notFound } from "./responses";
-import { StreamBody, StreamLine, SubscriptionParams } from "./schemas";
+import { SubscriptionParams } from "./schemas/common";
+import { StreamBody, StreamLine } from "./schemas/consume";
 
 const streamRoute = createRoute({
   method: "post",

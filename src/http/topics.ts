@@ -8,16 +8,8 @@ import { ApiError, invalidField, subscriptionNotFound, topicNotFound } from "./e
 import { requireTopic, type App } from "./context";
 import { subscriptionView, topicView } from "./views";
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound } from "./responses";
-import {
-  SubscriptionListSchema,
-  SubscriptionParams,
-  SubscriptionSchema,
-  SubscriptionSettingsBody,
-  TopicListSchema,
-  TopicParams,
-  TopicSchema,
-  TopicSettingsBody,
-} from "./schemas";
+import { SubscriptionParams, TopicParams } from "./schemas/common";
+import { SubscriptionListSchema, SubscriptionSchema, SubscriptionSettingsBody, TopicListSchema, TopicSchema, TopicSettingsBody } from "./schemas/topics";
 
 const tags = ["Topics and subscriptions"];
 
