@@ -154,16 +154,6 @@ export class Catalog {
     return results.map(subscriptionFromRow);
   }
 
-  /** Every subscription uid by topic name, for the cron sweep. */
-  async subscriptionUidsByTopic(): Promise<Map<string, string[]>> {
-    const { results } = await this.db
-      .prepare("SELECT topic, uid FROM subscriptions")
-      .all<{ topic: string; uid: string }>();
-    const byTopic = new Map<string, string[]>();
-    for (const row of results) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row.uid]);
-    return byTopic;
-  }
-
   /**
    * Creates the subscription with `settings`, or gives an existing one these settings.
    * `mode` and `start_position` are fixed at creation. The topic must exist.

@@ -87,8 +87,6 @@ const STEPS: readonly string[] = [
   `,
 ];
 
-export const SCHEMA_VERSION = STEPS.length;
-
 /** Brings the schema up to date in one transaction. Idempotent. */
 export function migrate(storage: DurableObjectStorage): void {
   storage.transactionSync(() => {

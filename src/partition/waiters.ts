@@ -29,10 +29,4 @@ export class Waiters {
   wakeAll(ready = true): void {
     for (const set of [...this.bySubscription.values()]) for (const done of [...set]) done(ready);
   }
-
-  count(): number {
-    let n = 0;
-    for (const set of this.bySubscription.values()) n += set.size;
-    return n;
-  }
 }
