@@ -21,7 +21,7 @@ interface PartitionState {
 type Waiter = { indices: ReadonlySet<number>; resolve: (ready: number[]) => void };
 
 /**
- * The doorbell of one subscription (docs/architecture.md, "Waiting for messages"): where its
+ * The doorbell of one subscription (docs/architecture.md, "The doorbell"): where its
  * long polls wait, one call each however many partitions the topic has. A partition that a
  * receive found empty arms itself (src/partition/bells.ts) and the receive reports that here;
  * the partition rings once something becomes deliverable there. So the doorbell knows which

@@ -195,13 +195,13 @@ export class Partition extends DurableObject<Env> {
   ): Promise<{ moved: number }> {
     if (this.log.isDeleted() || target.partitions < 1) return { moved: 0 };
     this.log.subscribe(spec);
-    const deadline = Date.now() + options.budgetMs;
+    const deadline = this.clock.now() + options.budgetMs;
     const temps = Array.from({ length: target.partitions }, (_, k) =>
       this.env.PARTITION.get(this.env.PARTITION.idFromName(surgePartitionName(target.context.topicUid, spec.uid, target.generation, k))),
     );
     const subscribed = new Set<number>();
     let moved = 0;
-    while (Date.now() < deadline) {
+    while (this.clock.now() < deadline) {
       const copies = this.surgeMoves.takeForSurge(spec.uid, options.chunk, options.onlyPending);
       if (copies.length === 0) break;
       // Spread by offset, so that consecutive messages land on different partitions.
