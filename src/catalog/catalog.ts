@@ -1,5 +1,6 @@
 import { CATALOG_CACHE_TTL_MS, MAX_CACHED_CATALOG_ENTRIES } from "../shared/limits";
 import { TtlCache } from "./cache";
+import type { RetireWork, SurgeObjects, Tombstone } from "./tombstones";
 import { randomToken } from "../shared/ids";
 import type { SubscriptionRecord, SubscriptionSettings, SurgeState, TopicRecord, TopicSettings } from "./records";
 
@@ -123,17 +124,44 @@ export class Catalog {
     return { topic, created };
   }
 
-  /** Removes the topic and its subscriptions; returns what was removed, or null. */
-  async deleteTopic(name: string): Promise<{ topic: TopicRecord; subscriptions: SubscriptionRecord[] } | null> {
-    const topic = await this.getTopic(name);
+  /**
+   * Removes the topic and its subscriptions and, in the same transaction, writes the tombstone
+   * that retires its objects (partitions, running surges'). Returns the tombstone, or null.
+   */
+  async deleteTopic(name: string): Promise<Tombstone | null> {
+    const topic = await this.readTopic(name);
     if (!topic) return null;
     const subscriptions = await this.listSubscriptions(name);
-    await this.db.batch([
-      this.db.prepare("DELETE FROM subscriptions WHERE topic = ?").bind(name),
+    const work: RetireWork = {
+      topic: name,
+      topicUid: topic.uid,
+      partitions: topic.partitions,
+      destroyTopic: true,
+      forgetSubscription: null,
+      surges: subscriptions.flatMap(surgeObjects),
+    };
+    const [, removed, inserted] = await this.db.batch([
+      this.db.prepare("DELETE FROM subscriptions WHERE topic = ? AND EXISTS (SELECT 1 FROM topics WHERE name = ? AND uid = ?)").bind(name, name, topic.uid),
       this.db.prepare("DELETE FROM topics WHERE name = ? AND uid = ?").bind(name, topic.uid),
+      this.db
+        .prepare("INSERT INTO tombstones (work, created_at, next_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM topics WHERE uid = ?)")
+        .bind(JSON.stringify(work), Date.now(), Date.now(), topic.uid),
     ]);
     forgetCachedTopic(name);
-    return { topic, subscriptions };
+    if (removed!.meta.changes !== 1 || inserted!.meta.changes !== 1) return null;
+    return { id: inserted!.meta.last_row_id, work, progress: 0, attempts: 0 };
+  }
+
+  /** The topic as D1 has it now, past this isolate's cache. */
+  async readTopic(name: string): Promise<TopicRecord | null> {
+    topicCache.delete(name);
+    return this.getTopic(name);
+  }
+
+  /** The subscription as D1 has it now, past this isolate's cache (its surge state included). */
+  async readSubscription(topic: string, name: string): Promise<SubscriptionRecord | null> {
+    subscriptionCache.delete(subscriptionKey(topic, name));
+    return this.getSubscription(topic, name);
   }
 
   async getSubscription(topic: string, name: string): Promise<SubscriptionRecord | null> {
@@ -208,15 +236,96 @@ export class Catalog {
     return { subscription, created };
   }
 
-  /** Records the cron's view of a subscription's surge. */
-  async setSurge(subscription: SubscriptionRecord, state: SurgeState): Promise<void> {
+  /**
+   * Records the cron's view of a subscription's surge, only if the catalog still has the state
+   * `expected` (compare and set: a run that read an older state changes nothing). Returns
+   * whether it was recorded.
+   */
+  async setSurge(subscription: SubscriptionRecord, state: SurgeState, expected: SurgeState): Promise<boolean> {
+    const [result] = await this.db.batch([this.surgeUpdate(subscription, state, expected)]);
+    subscriptionCache.delete(subscriptionKey(subscription.topic, subscription.name));
+    return result!.meta.changes === 1;
+  }
+
+  /**
+   * Ends a surge (compare and set, as setSurge) and writes, in the same transaction, the
+   * tombstone that retires its temporary partitions. Returns the tombstone, or null when the
+   * catalog no longer had `expected`.
+   */
+  async endSurge(subscription: SubscriptionRecord, expected: SurgeState, retire: RetireWork): Promise<Tombstone | null> {
+    const [guard, guardValues] = surgeGuard(subscription, expected);
+    const [inserted, updated] = await this.db.batch([
+      this.db
+        .prepare(`INSERT INTO tombstones (work, created_at, next_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscriptions WHERE ${guard})`)
+        .bind(JSON.stringify(retire), Date.now(), Date.now(), ...guardValues),
+      this.surgeUpdate(subscription, SURGE_OFF_STATE, expected),
+    ]);
+    subscriptionCache.delete(subscriptionKey(subscription.topic, subscription.name));
+    if (updated!.meta.changes !== 1 || inserted!.meta.changes !== 1) return null;
+    return { id: inserted!.meta.last_row_id, work: retire, progress: 0, attempts: 0 };
+  }
+
+  private surgeUpdate(subscription: SubscriptionRecord, state: SurgeState, expected: SurgeState): D1PreparedStatement {
     const columns = Object.values(SURGE_COLUMNS);
     const values = (Object.keys(SURGE_COLUMNS) as (keyof SurgeState)[]).map((k) => state[k]);
-    await this.db
-      .prepare(`UPDATE subscriptions SET ${columns.map((c) => `${c} = ?`).join(", ")} WHERE uid = ?`)
-      .bind(...values, subscription.uid)
-      .run();
-    subscriptionCache.delete(subscriptionKey(subscription.topic, subscription.name));
+    const [guard, guardValues] = surgeGuard(subscription, expected);
+    return this.db
+      .prepare(`UPDATE subscriptions SET ${columns.map((c) => `${c} = ?`).join(", ")} WHERE ${guard}`)
+      .bind(...values, ...guardValues);
+  }
+
+  /** Subscriptions with surge on or one running, with their topics (an index keeps this small). */
+  async listSurging(): Promise<{ topic: TopicRecord; subscription: SubscriptionRecord }[]> {
+    const { results } = await this.db
+      .prepare("SELECT * FROM subscriptions WHERE surge_enabled = 1 OR surge_state <> 'off' ORDER BY topic, name")
+      .all<Row>();
+    const subscriptions = results.map(subscriptionFromRow);
+    const topics = await this.topicsNamed([...new Set(subscriptions.map((s) => s.topic))]);
+    return subscriptions.flatMap((subscription) => {
+      const topic = topics.get(subscription.topic);
+      return topic ? [{ topic, subscription }] : [];
+    });
+  }
+
+  /** The topics of these names that exist, in one query. */
+  async topicsNamed(names: readonly string[]): Promise<Map<string, TopicRecord>> {
+    if (names.length === 0) return new Map();
+    const { results } = await this.db
+      .prepare("SELECT * FROM topics WHERE name IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(names))
+      .all<Row>();
+    return new Map(results.map((row) => [row.name as string, topicFromRow(row)]));
+  }
+
+  /** Topics in name order from `from` on (inclusive), at most `limit`: the sweep pages through them. */
+  async topicsFrom(from: string, limit: number): Promise<TopicRecord[]> {
+    const { results } = await this.db
+      .prepare("SELECT * FROM topics WHERE name >= ? ORDER BY name LIMIT ?")
+      .bind(from, limit)
+      .all<Row>();
+    return results.map(topicFromRow);
+  }
+
+  /** Which of these subscription uids the catalog does not have (deleted ones), in one query. */
+  async missingSubscriptions(uids: readonly string[]): Promise<string[]> {
+    const { results } = await this.db
+      .prepare("SELECT uid FROM subscriptions WHERE uid IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(uids))
+      .all<{ uid: string }>();
+    const present = new Set(results.map((r) => r.uid));
+    return uids.filter((uid) => !present.has(uid));
+  }
+
+  /** The subscriptions of these topics, by topic name, in one query. */
+  async subscriptionsOf(topics: readonly string[]): Promise<Map<string, SubscriptionRecord[]>> {
+    const byTopic = new Map<string, SubscriptionRecord[]>(topics.map((t) => [t, []]));
+    if (topics.length === 0) return byTopic;
+    const { results } = await this.db
+      .prepare("SELECT * FROM subscriptions WHERE topic IN (SELECT value FROM json_each(?)) ORDER BY topic, name")
+      .bind(JSON.stringify(topics))
+      .all<Row>();
+    for (const row of results) byTopic.get(row.topic as string)?.push(subscriptionFromRow(row));
+    return byTopic;
   }
 
   /** Records a seek, for stats. */
@@ -228,12 +337,31 @@ export class Catalog {
     subscriptionCache.delete(subscriptionKey(subscription.topic, subscription.name));
   }
 
-  async deleteSubscription(topic: string, name: string): Promise<SubscriptionRecord | null> {
-    const current = await this.getSubscription(topic, name);
+  /**
+   * Removes the subscription and, in the same transaction, writes the tombstone that makes every
+   * partition of `topic` forget it and destroys its surge's temporary partitions (read from D1,
+   * not the cache: a surge that started seconds ago is not missed). Returns the tombstone, or null.
+   */
+  async deleteSubscription(topic: TopicRecord, name: string): Promise<Tombstone | null> {
+    const current = await this.readSubscription(topic.name, name);
     if (!current) return null;
-    await this.db.prepare("DELETE FROM subscriptions WHERE topic = ? AND uid = ?").bind(topic, current.uid).run();
-    subscriptionCache.delete(subscriptionKey(topic, name));
-    return current;
+    const work: RetireWork = {
+      topic: topic.name,
+      topicUid: topic.uid,
+      partitions: topic.partitions,
+      destroyTopic: false,
+      forgetSubscription: current.uid,
+      surges: surgeObjects(current),
+    };
+    const [removed, inserted] = await this.db.batch([
+      this.db.prepare("DELETE FROM subscriptions WHERE topic = ? AND uid = ?").bind(topic.name, current.uid),
+      this.db
+        .prepare("INSERT INTO tombstones (work, created_at, next_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM subscriptions WHERE uid = ?)")
+        .bind(JSON.stringify(work), Date.now(), Date.now(), current.uid),
+    ]);
+    subscriptionCache.delete(subscriptionKey(topic.name, name));
+    if (removed!.meta.changes !== 1 || inserted!.meta.changes !== 1) return null;
+    return { id: inserted!.meta.last_row_id, work, progress: 0, attempts: 0 };
   }
 }
 
@@ -277,4 +405,21 @@ function subscriptionFromRow(row: Row): SubscriptionRecord {
     lastSeekAt: (row.last_seek_at as number | null) ?? null,
     lastSeekTo: (row.last_seek_to as string | null) ?? null,
   };
+}
+
+/** The temporary partitions a subscription's surge has (none when off). */
+export function surgeObjects(subscription: SubscriptionRecord): SurgeObjects[] {
+  return subscription.surgeState === "off" || subscription.surgePartitions === 0
+    ? []
+    : [{ subscriptionUid: subscription.uid, generation: subscription.surgeStartedAt ?? 0, partitions: subscription.surgePartitions }];
+}
+
+const SURGE_OFF_STATE: SurgeState = { surgeState: "off", surgePartitions: 0, surgeStartedAt: null, surgeCalmSince: null, surgeNote: null };
+
+/** The condition that a subscription's surge is still `expected`: the compare of compare-and-set. */
+function surgeGuard(subscription: SubscriptionRecord, expected: SurgeState): [string, (string | number | null)[]] {
+  return [
+    "uid = ? AND surge_state = ? AND surge_partitions = ? AND surge_started_at IS ?",
+    [subscription.uid, expected.surgeState, expected.surgePartitions, expected.surgeStartedAt],
+  ];
 }

@@ -2,7 +2,7 @@ import { createRoute, type z } from "@hono/zod-openapi";
 import { Catalog, CatalogConflict } from "../catalog/catalog";
 import { SUBSCRIPTION_DEFAULTS, TOPIC_DEFAULTS } from "../catalog/defaults";
 import type { SubscriptionSettings, TopicSettings } from "../catalog/records";
-import { destroyTopicObjects, forgetSubscription, subscribeEverywhere } from "../routing/admin";
+import { retireNow, subscribeEverywhere } from "../routing/admin";
 import { deadLetterTopicName, deadLetterTopicProblem } from "../catalog/dead-letters";
 import { ApiError, invalidField, subscriptionNotFound, topicNotFound } from "./errors";
 import { requireTopic, type App } from "./context";
@@ -184,9 +184,10 @@ export function registerTopicRoutes(app: App): void {
 
   app.openapi(deleteTopic, async (c) => {
     const { topic: name } = c.req.valid("param");
-    const removed = await new Catalog(c.env.CATALOG).deleteTopic(name);
-    if (!removed) throw topicNotFound(name);
-    await destroyTopicObjects(c.env, removed.topic, removed.subscriptions);
+    const tombstone = await new Catalog(c.env.CATALOG).deleteTopic(name);
+    if (!tombstone) throw topicNotFound(name);
+    // The deletion is durable with its tombstone: what fails here, the cron finishes.
+    await retireNow(c.env, tombstone);
     return c.body(null, 204);
   });
 
@@ -225,9 +226,9 @@ export function registerTopicRoutes(app: App): void {
   app.openapi(deleteSubscription, async (c) => {
     const { topic: topicName, subscription: name } = c.req.valid("param");
     const topic = await requireTopic(c.env, topicName);
-    const removed = await new Catalog(c.env.CATALOG).deleteSubscription(topicName, name);
-    if (!removed) throw subscriptionNotFound(topicName, name);
-    await forgetSubscription(c.env, topic, removed);
+    const tombstone = await new Catalog(c.env.CATALOG).deleteSubscription(topic, name);
+    if (!tombstone) throw subscriptionNotFound(topicName, name);
+    await retireNow(c.env, tombstone);
     return c.body(null, 204);
   });
 }

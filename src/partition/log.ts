@@ -59,6 +59,8 @@ export interface SurgeCopy {
  */
 export class PartitionLog {
   private readonly subscriptions = new Map<string, SubscriptionRow>();
+  /** Uids of subscriptions deleted here: never served again (statements.ts, forgottenAll). */
+  private readonly forgotten = new Set<string>();
   /** Dead letters on their way out; written in the transactions that dead-letter. */
   readonly outbox: Outbox;
   private deleted: boolean | null = null;
@@ -81,6 +83,7 @@ export class PartitionLog {
         policy: row.policy ? (JSON.parse(row.policy) as DeliveryPolicy) : null,
       });
     }
+    for (const row of this.sql.exec<{ uid: string }>(SQL.forgottenAll)) this.forgotten.add(row.uid);
     const stored = this.sql.exec<{ value: string }>(SQL.settingGet, "context").toArray()[0];
     this.context = stored ? (JSON.parse(stored.value) as PartitionContext) : null;
     this.contextText = stored?.value ?? null;
@@ -148,6 +151,7 @@ export class PartitionLog {
    * produced at or after `spec.sinceMs`, or takes up its newer policy. Returns whether it was new.
    */
   subscribe(spec: SubscriptionSpec): boolean {
+    if (this.forgotten.has(spec.uid)) return false;
     const known = this.subscriptions.get(spec.uid);
     if (known) {
       if (spec.policy && JSON.stringify(spec.policy) !== JSON.stringify(known.policy)) {
@@ -165,14 +169,19 @@ export class PartitionLog {
     return true;
   }
 
-  /** Forgets a subscription, its delivery state and its undelivered dead letters. */
+  /**
+   * Forgets a subscription, its delivery state and its undelivered dead letters, for good: a
+   * later call that names it (from a stale catalog cache) does not bring it back.
+   */
   unsubscribe(uid: string): void {
     this.storage.transactionSync(() => {
       this.sql.exec(SQL.subscriptionDelete, uid);
       this.sql.exec(SQL.deliveriesDeleteForSubscription, uid);
       this.outbox.forget(uid);
+      this.sql.exec(SQL.forgottenAdd, uid);
     });
     this.subscriptions.delete(uid);
+    this.forgotten.add(uid);
   }
 
   /**

@@ -242,21 +242,32 @@ export class Partition extends DurableObject<Env> {
   }
 
   /**
-   * The cron's safety net: takes up the topic's rules and the live subscriptions' policies,
-   * forgets subscriptions that no longer exist, does what is due (redelivery, dead letters,
-   * TTL, retention), appends waiting dead letters and re-arms the alarm.
+   * The cron's safety net: takes up the topic's rules and the subscriptions' policies, does what
+   * is due (redelivery, dead letters, TTL, retention), appends waiting dead letters and re-arms
+   * the alarm. `introduce: false` only refreshes subscriptions served here already (a spec read
+   * before a deletion must not bring a subscription back); `forgetOthers: false` forgets none
+   * (deletions arrive through their tombstones). Without options (a Worker of an earlier deploy):
+   * both true, as before.
    */
-  async sweep(context: PartitionContext, subscriptions: SubscriptionSpec[]): Promise<{ woken: number; deleted: number }> {
-    if (this.log.isDeleted()) return { woken: 0, deleted: 0 };
+  async sweep(
+    context: PartitionContext,
+    subscriptions: SubscriptionSpec[],
+    options: { introduce: boolean; forgetOthers: boolean } = { introduce: true, forgetOthers: true },
+  ): Promise<{ woken: number; deleted: number; subscriptions: string[] }> {
+    if (this.log.isDeleted()) return { woken: 0, deleted: 0, subscriptions: [] };
     this.log.setContext(context);
-    const live = new Set(subscriptions.map((s) => s.uid));
-    for (const uid of this.log.subscriptionUids()) if (!live.has(uid)) this.forget(uid);
-    for (const spec of subscriptions) this.log.subscribe(spec);
+    if (options.forgetOthers) {
+      const live = new Set(subscriptions.map((s) => s.uid));
+      for (const uid of this.log.subscriptionUids()) if (!live.has(uid)) this.forget(uid);
+    }
+    for (const spec of subscriptions) {
+      if (options.introduce || this.log.subscription(spec.uid)) this.log.subscribe(spec);
+    }
     const woken = this.processDue();
     const deleted = this.log.enforceRetention();
     this.alarmAt = null;
     await this.afterChange();
-    return { woken, deleted };
+    return { woken, deleted, subscriptions: this.log.subscriptionUids() };
   }
 
   /** Deletes everything and refuses further writes: the topic is gone. */

@@ -17,6 +17,10 @@ export const SQL = {
   metaSetCounters: "INSERT OR REPLACE INTO meta (name, value) VALUES ('next_offset', ?), ('cum_bytes', ?)",
   settingGet: "SELECT value FROM settings WHERE name = ?",
   settingSet: "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+  // Subscriptions deleted here, by uid: a uid is never used again, so a call naming one (from
+  // a Worker whose catalog cache still has it) must not bring it back.
+  forgottenAll: "SELECT substr(name, 11) AS uid FROM settings WHERE name LIKE 'forgotten:%'",
+  forgottenAdd: "INSERT OR REPLACE INTO settings (name, value) VALUES ('forgotten:' || ?, '1')",
 
   subscriptionsAll: "SELECT uid, mode, since_ms, policy FROM subscriptions",
   subscriptionInsert: "INSERT INTO subscriptions (uid, mode, since_ms, policy) VALUES (?, ?, ?, ?)",

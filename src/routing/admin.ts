@@ -2,6 +2,9 @@
 // what the Worker gathers from all of them (stats, cancel, seek).
 import type { Env } from "../env";
 import { Catalog } from "../catalog/catalog";
+import { Tombstones, type Tombstone } from "../catalog/tombstones";
+import { RETIRE_CALLS_PER_REQUEST } from "../shared/limits";
+import { retireObjects } from "./retire";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { PartitionStats, SeekTarget, SubscriptionCounts } from "../shared/partition-api";
 import { callPartition } from "./failures";
@@ -19,23 +22,19 @@ export async function subscribeEverywhere(env: Env, topic: TopicRecord, subscrip
 }
 
 /**
- * Empties the objects of a topic the catalog no longer names — its partitions and every
- * running surge's — and makes them refuse writes from isolates whose cache still knows it.
+ * Retires the objects a deletion's tombstone names (routing/retire.ts), as far as
+ * RETIRE_CALLS_PER_REQUEST calls go, and forgets the tombstone when done; what failed or did not
+ * fit, the cron retires (cron/tombstones.ts). Answers whether everything is retired.
  */
-export async function destroyTopicObjects(env: Env, topic: TopicRecord, subscriptions: readonly SubscriptionRecord[]): Promise<void> {
-  const partitions = [...topicPartitions(env, topic), ...subscriptions.flatMap((s) => surgePartitions(env, topic, s))];
-  await Promise.all(partitions.map((p) => callPartition(() => p.stub.destroy())));
-}
-
-/**
- * Drops a deleted subscription's state everywhere: its deliveries on each partition, its surge's
- * temporary partitions. Best effort: the cron sweep drops what a failed call left within a minute.
- */
-export async function forgetSubscription(env: Env, topic: TopicRecord, subscription: SubscriptionRecord): Promise<void> {
-  await Promise.allSettled([
-    ...topicPartitions(env, topic).map((p) => p.stub.unsubscribe(subscription.uid)),
-    ...surgePartitions(env, topic, subscription).map((p) => p.stub.destroy()),
-  ]);
+export async function retireNow(env: Env, tombstone: Tombstone): Promise<boolean> {
+  const tombstones = new Tombstones(env.CATALOG);
+  const result = await retireObjects(env, tombstone.work, tombstone.progress, RETIRE_CALLS_PER_REQUEST);
+  if (result.done) await tombstones.done(tombstone.id);
+  else {
+    console.error(JSON.stringify({ event: "retire_deferred", topic: tombstone.work.topic, progress: result.progress }));
+    await tombstones.later(tombstone, result.progress, Date.now());
+  }
+  return result.done;
 }
 
 /** What cancelling a message id came to. */

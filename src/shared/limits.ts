@@ -50,8 +50,10 @@ export const DEFAULT_MAX_DELIVERIES = 5;
 // How long a Worker isolate trusts its cached copy of a topic or subscription.
 export const CATALOG_CACHE_TTL_MS = 5_000;
 
-// How many partitions one cron run sweeps; the rest wait for the next minute's run.
+// How many partitions one cron run sweeps; the rest wait for the next minute's run. The sweep
+// reads the catalog's topics this many at a time.
 export const MAX_PARTITIONS_PER_SWEEP = 500;
+export const SWEEP_TOPIC_PAGE = 100;
 
 export const DEFAULT_RETENTION_SECONDS = 4 * 24 * 3600;
 export const MAX_RETENTION_SECONDS = 30 * 24 * 3600;
@@ -119,6 +121,15 @@ export const SURGE_MOVE_BUDGET_MS = 2_000;
 
 // The cron sweep calls this many partitions at a time.
 export const SWEEP_CONCURRENCY = 16;
+
+// A deletion retires its objects (partitions, surge partitions) in the request, up to this many
+// object calls; the cron retires the rest, up to RETIRE_CALLS_PER_RUN a run.
+export const RETIRE_CALLS_PER_REQUEST = 500;
+export const RETIRE_CALLS_PER_RUN = 200;
+// The cron's surge step spends at most this many object calls a run, over the surging
+// subscriptions in turn; one run's duties hold a lease this long (overlapping runs skip them).
+export const SURGE_CALLS_PER_RUN = 250;
+export const CRON_LEASE_MS = 120_000;
 
 // How many topics, subscriptions or keys one isolate's catalog cache holds.
 export const MAX_CACHED_CATALOG_ENTRIES = 10_000;
