@@ -3,7 +3,7 @@
 // src/index.ts sends a request here, before the REST router, when it has such a target.
 
 import type { Env } from "../env";
-import { MAX_PRODUCE_REQUEST_BYTES } from "../shared/limits";
+import { MAX_PRODUCE_REQUEST_BYTES, MAX_REQUEST_HEADER_BYTES, MAX_REQUEST_HEADERS, MAX_URL_LENGTH } from "../shared/limits";
 import { authenticate } from "./access";
 import { SqsError } from "./errors";
 import { OPERATIONS, type SqsCall } from "./operations";
@@ -41,6 +41,7 @@ async function run(request: Request, env: Env, ctx: ExecutionContext, requestId:
   if (!env.ADMIN_TOKEN) {
     throw new SqsError("ServiceUnavailable", "The server has no ADMIN_TOKEN; set it with `wrangler secret put ADMIN_TOKEN`.");
   }
+  checkRequestLimits(request);
   if (request.method !== "POST") throw new SqsError("InvalidAction", `The AWS JSON protocol needs POST, not ${request.method}.`);
   const body = await readBody(request);
   const url = new URL(request.url);
@@ -67,6 +68,25 @@ async function run(request: Request, env: Env, ctx: ExecutionContext, requestId:
   const origin = `${url.protocol}//${request.headers.get("host") ?? url.host}`;
   const call: SqsCall = { env, ctx, principal, origin, requestId, signal: request.signal };
   return operation(call, input);
+}
+
+/** The REST API's limits on the URL and headers (src/http/request-limits.ts), before anything reads them. */
+function checkRequestLimits(request: Request): void {
+  if (request.url.length > MAX_URL_LENGTH) {
+    throw new SqsError("InvalidParameterValue", `The URL of ${request.url.length} characters exceeds the limit of ${MAX_URL_LENGTH}.`);
+  }
+  let count = 0;
+  let bytes = 0;
+  for (const [name, value] of request.headers) {
+    count++;
+    bytes += name.length + value.length;
+  }
+  if (count > MAX_REQUEST_HEADERS || bytes > MAX_REQUEST_HEADER_BYTES) {
+    throw new SqsError(
+      "InvalidParameterValue",
+      `The request headers (${count}, ${bytes} bytes) exceed the limit of ${MAX_REQUEST_HEADERS} headers or ${MAX_REQUEST_HEADER_BYTES} bytes.`,
+    );
+  }
 }
 
 /** The body's bytes, refused (413-like InvalidParameterValue) past MAX_PRODUCE_REQUEST_BYTES. */

@@ -78,8 +78,9 @@ export const createQueue = operation(
     await checkChanges(call, name, changes);
     const existing = await findQueue(call.env, name);
     if (existing) {
+      // Compared as SQS does: only the attributes given, so that a repeated CreateQueue that names none answers the URL.
       const current = { topic: existing.topic, subscription: existing.subscription, sqs: existing.settings };
-      if (!sameSettings(applyChanges(name, current, changes), current)) {
+      if (!sameSettings(applyChanges(name, current, changes), applyChanges(name, current, {}))) {
         throw new SqsError("QueueNameExists", `A queue already exists with the same name and a different value for an attribute.`);
       }
     } else {
