@@ -110,6 +110,17 @@ describe("SQS and REST on one topic", () => {
     expect(sub.body).toMatchObject({ mode: "shared", start_position: "earliest", max_deliveries: 1000 });
   });
 
+  it("answers CreateQueue without attributes for a queue made through the REST API, whatever its settings", async () => {
+    const topic = await createTopic();
+    await createSubscription(topic, { max_deliveries: 3, visibility_timeout_seconds: 10 }, "sqs");
+    const r = await sqsCall("CreateQueue", { QueueName: topic });
+    expect(r.status).toBe(200);
+    expect(r.body.QueueUrl).toBe(`http://weir.test/000000000000/${topic}`);
+    const other = await sqsCall("CreateQueue", { QueueName: topic, Attributes: { VisibilityTimeout: "20" } });
+    expect(other.body.__type).toBe("com.amazonaws.sqs#QueueNameExists");
+    expect((await call("GET", `/v1/topics/${topic}/subscriptions/sqs`)).body).toMatchObject({ max_deliveries: 3, visibility_timeout_seconds: 10 });
+  });
+
   it("maps a FIFO queue to an ordered subscription and a five-minute dedup window", async () => {
     const name = `${uniqueName("q")}.fifo`;
     const r = await sqsCall("CreateQueue", { QueueName: name, Attributes: { FifoQueue: "true" } });
