@@ -1,4 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { RateLimiter } from "../../src/rate-limiter/rate-limiter";
+import { ShiftedClock } from "../clock";
 import { md5OfAttributes } from "../../src/sqs/message-attributes";
 import { call, createSubscription, createTopic, produce, uniqueName } from "../helpers";
 import { sqsCall } from "./client";
@@ -157,5 +161,22 @@ describe("SQS credentials of API keys", () => {
     const key = await newKey(["produce:x"]);
     const listed = await call("GET", "/v1/keys");
     expect(JSON.stringify(listed.body)).not.toContain(key.sqs.secret_access_key);
+  });
+
+  it("counts SendMessage against the key's produce rate limit: RequestThrottled with Retry-After, nothing stored", async () => {
+    const { name, url } = await newQueue();
+    const r = await call("POST", "/v1/keys", { name: "slow", scopes: [`produce:${name}`], rate_limit: { produce_per_second: 1 } });
+    const as = { accessKeyId: r.body.sqs.access_key_id, secret: r.body.sqs.secret_access_key };
+    // A clock that stands still: the second request falls in the same second, however slow the machine.
+    await runInDurableObject<RateLimiter, void>(env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(r.body.id)), (limiter) => {
+      limiter.clock = new ShiftedClock();
+    });
+    expect((await sqsCall("SendMessage", { QueueUrl: url, MessageBody: "1" }, as)).status).toBe(200);
+    const throttled = await sqsCall("SendMessage", { QueueUrl: url, MessageBody: "2" }, as);
+    expect(throttled.status).toBe(403);
+    expect(throttled.body.__type).toBe("com.amazonaws.sqs#RequestThrottled");
+    expect(throttled.headers.get("retry-after")).toBe("1");
+    const stats = await call("GET", `/v1/topics/${name}/stats`);
+    expect(stats.body.partitions[0].next_offset).toBe(1);
   });
 });
