@@ -2,7 +2,6 @@
 // SetQueueAttributes, PurgeQueue. A queue is a topic with a subscription named `sqs`.
 
 import { z } from "zod";
-import { Catalog } from "../catalog/catalog";
 import { requireScope, may } from "./access";
 import {
   applyChanges,
@@ -16,7 +15,7 @@ import {
 } from "./attributes";
 import { QUEUE_NAME, operation, queueNameOf, queueUrl, type SqsCall } from "./call";
 import { SqsError, invalidParameter, queueDoesNotExist } from "./errors";
-import { deleteQueue, findQueue, listQueueNames, purge, putQueue, queueCounts, type Queue } from "./weir";
+import { deleteQueue, findQueue, findTopic, listQueueNames, purge, putQueue, queueCounts, type Queue } from "./weir";
 
 const Attributes = z.record(z.string(), z.string());
 const QueueUrlInput = z.object({ QueueUrl: z.string() });
@@ -84,9 +83,8 @@ export const createQueue = operation(
         throw new SqsError("QueueNameExists", `A queue already exists with the same name and a different value for an attribute.`);
       }
     } else {
-      const catalog = new Catalog(call.env.CATALOG);
       // A topic made through the REST API becomes a queue when it gets its `sqs` subscription.
-      const topic = await catalog.getTopic(name);
+      const topic = await findTopic(call.env, name);
       const settings = applyChanges(name, { topic, subscription: null, sqs: null }, changes);
       await putQueue(call.env, name, settings.topic, settings.subscription, settings.sqs);
     }

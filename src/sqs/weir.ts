@@ -1,6 +1,7 @@
-// The SQS endpoint's one door to the rest of Weir: the catalog, and the routing functions the
-// REST API uses too (produce, receive, the ack/nack/extend fan-out, admin fan-outs). Nothing
-// else in src/sqs calls them, so a move of those functions is a change to this file only.
+// The SQS endpoint's one door to the rest of Weir: the routing functions the REST API uses too
+// (produce, receive, the ack/nack/extend fan-out, admin fan-outs) and the catalog's topics and
+// subscriptions. Nothing else in src/sqs calls them (test/house/layering.test.ts), so a move of
+// those functions is a change to this file only. (access.ts reads API keys, as http/auth.ts does.)
 
 import type { Env } from "../env";
 import { Catalog, CatalogConflict } from "../catalog/catalog";
@@ -26,6 +27,11 @@ export interface Queue {
   topic: TopicRecord;
   subscription: SubscriptionRecord;
   settings: SqsQueueSettings;
+}
+
+/** The topic called `name`, queue or not, or null. */
+export function findTopic(env: Env, name: string): Promise<TopicRecord | null> {
+  return new Catalog(env.CATALOG).getTopic(name);
 }
 
 /** The queue called `name`, or null when there is no such topic or it has no `sqs` subscription. */
