@@ -8,7 +8,7 @@ import type { RateAction } from "../rate-limiter/rate-limiter";
 import { allows, formatScope, type Scope, type TopicAction } from "../shared/scopes";
 import { sqsSecretAccessKey } from "../shared/sqs-credentials";
 import { SqsError } from "./errors";
-import { readClaims, verifySignature, type RequestToSign } from "./sigv4";
+import { readClaims, verifySignature, type RequestToSign, type SignedRequestClaims } from "./sigv4";
 
 /** The access key id of the admin credentials; its secret access key is ADMIN_TOKEN. */
 export const ADMIN_ACCESS_KEY_ID = "admin";
@@ -24,23 +24,32 @@ export interface SqsPrincipal {
 
 const ADMIN_SCOPES: readonly Scope[] = [{ kind: "admin" }];
 
+/** Who a request claims to be, before its signature is checked. */
+export interface Claimed {
+  claims: SignedRequestClaims;
+  secret: string;
+  key: KeyRecord | null;
+}
+
 /**
- * Verifies the request's SigV4 signature (service `sqs`, any region) and answers who signed it.
- * Throws SqsError: MissingAuthenticationToken, IncompleteSignature, InvalidClientTokenId (no
- * such access key), SignatureDoesNotMatch (wrong secret, altered request, clock off by more
- * than 15 minutes).
+ * Reads who the request claims to be from its Authorization header: cheap, so that a request
+ * of no known access key is refused before its body is read. Throws SqsError:
+ * MissingAuthenticationToken, IncompleteSignature, InvalidClientTokenId (no such access key).
  */
-export async function authenticate(env: Env, request: RequestToSign): Promise<SqsPrincipal> {
-  const claims = readClaims(request.headers);
-  let key: KeyRecord | null = null;
-  let secret: string;
-  if (claims.accessKeyId === ADMIN_ACCESS_KEY_ID) {
-    secret = env.ADMIN_TOKEN ?? "";
-  } else {
-    key = await new KeyStore(env.CATALOG).byId(claims.accessKeyId);
-    if (!key) throw new SqsError("InvalidClientTokenId", "The security token included in the request is invalid.");
-    secret = await sqsSecretAccessKey(env, key.id);
-  }
+export async function identify(env: Env, headers: Headers): Promise<Claimed> {
+  const claims = readClaims(headers);
+  if (claims.accessKeyId === ADMIN_ACCESS_KEY_ID) return { claims, secret: env.ADMIN_TOKEN ?? "", key: null };
+  const key = await new KeyStore(env.CATALOG).byId(claims.accessKeyId);
+  if (!key) throw new SqsError("InvalidClientTokenId", "The security token included in the request is invalid.");
+  return { claims, secret: await sqsSecretAccessKey(env, key.id), key };
+}
+
+/**
+ * Verifies the request's SigV4 signature (service `sqs`, any region) against what it claimed,
+ * and answers who signed it. Throws SqsError SignatureDoesNotMatch (wrong secret, altered
+ * request, clock off by more than 15 minutes) or IncompleteSignature.
+ */
+export async function authenticate(request: RequestToSign, { claims, secret, key }: Claimed): Promise<SqsPrincipal> {
   await verifySignature(request, claims, secret, "sqs", Date.now());
   return { accessKeyId: claims.accessKeyId, region: claims.region, scopes: key ? key.scopes : ADMIN_SCOPES, key };
 }

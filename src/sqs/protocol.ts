@@ -4,7 +4,7 @@
 
 import type { Env } from "../env";
 import { MAX_PRODUCE_REQUEST_BYTES, MAX_REQUEST_HEADER_BYTES, MAX_REQUEST_HEADERS, MAX_URL_LENGTH } from "../shared/limits";
-import { authenticate } from "./access";
+import { authenticate, identify } from "./access";
 import { SqsError } from "./errors";
 import { OPERATIONS, type SqsCall } from "./operations";
 
@@ -43,9 +43,11 @@ async function run(request: Request, env: Env, ctx: ExecutionContext, requestId:
   }
   checkRequestLimits(request);
   if (request.method !== "POST") throw new SqsError("InvalidAction", `The AWS JSON protocol needs POST, not ${request.method}.`);
+  // Who it claims to be first: a request of no known access key is refused before its body is read.
+  const claimed = await identify(env, request.headers);
   const body = await readBody(request);
   const url = new URL(request.url);
-  const principal = await authenticate(env, { method: request.method, url, headers: request.headers, body });
+  const principal = await authenticate({ method: request.method, url, headers: request.headers, body }, claimed);
 
   const name = request.headers.get("x-amz-target")!.slice(TARGET_PREFIX.length);
   const operation = Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
