@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OPERATIONS } from "../../src/sqs/operations";
@@ -86,4 +87,32 @@ describe("every SQS operation, fuzzed", () => {
       );
     });
   }
+
+  it("refuses any malformed or forged Authorization header with a 403 SQS error", { timeout: 60_000 }, async () => {
+    const header = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc
+        .record({
+          credential: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom("admin/20200101/us-east-1/sqs/aws4_request", "admin//x/sqs/aws4_request")),
+          signed: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("host;x-amz-date", "host;x-amz-date;x-amz-target")),
+          signature: fc.oneof(fc.string({ maxLength: 70 }), fc.stringMatching(/^[0-9a-f]{64}$/)),
+        })
+        .map((p) => `AWS4-HMAC-SHA256 Credential=${p.credential}, SignedHeaders=${p.signed}, Signature=${p.signature}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(header, async (authorization) => {
+        const response = await exports.default.fetch(
+          new Request("http://weir.test/", {
+            method: "POST",
+            headers: { "x-amz-target": "AmazonSQS.ListQueues", "content-type": "application/x-amz-json-1.0", "x-amz-date": "20200101T000000Z", authorization },
+            body: "{}",
+          }),
+        );
+        const body = JSON.parse(new TextDecoder().decode(await response.arrayBuffer())) as { __type: string };
+        expect(response.status, body.__type).toBe(403);
+        expect(body.__type).toMatch(/^com\.amazonaws\.sqs#(MissingAuthenticationToken|IncompleteSignature|InvalidClientTokenId|SignatureDoesNotMatch)$/);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
