@@ -1,5 +1,3 @@
-/// <reference types="vite/client" />
-// (Vite's import.meta.glob, which test/house/layering.test.ts reads src/ with.)
 // Types of the test runtime: the Worker's bindings plus the migrations the config injects,
 // and the main module, so that `exports.default` is typed.
 declare namespace Cloudflare {

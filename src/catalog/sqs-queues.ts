@@ -1,4 +1,5 @@
 import { CATALOG_CACHE_TTL_MS, MAX_CACHED_CATALOG_ENTRIES } from "../shared/limits";
+import { SQS_QUEUE_DEFAULTS as DEFAULTS } from "../shared/defaults";
 import { TtlCache } from "./cache";
 
 /** The queue attributes of an SQS queue that no topic or subscription setting holds. */
@@ -9,7 +10,8 @@ export interface SqsQueueSettings {
   contentBasedDeduplication: boolean;
 }
 
-export const SQS_QUEUE_DEFAULTS: SqsQueueSettings = { receiveWaitSeconds: 0, contentBasedDeduplication: false };
+/** The shared defaults (src/shared/defaults.ts) as this type; the migration's column defaults agree. */
+export const SQS_QUEUE_DEFAULTS: SqsQueueSettings = DEFAULTS;
 
 // Per isolate, like the catalog's topics: a change through another isolate is seen within
 // CATALOG_CACHE_TTL_MS, one through this isolate at once.

@@ -6,24 +6,20 @@ import type { SubscriptionSettings, TopicSettings } from "../catalog/records";
 import { SQS_QUEUE_DEFAULTS, type SqsQueueSettings } from "../catalog/sqs-queues";
 import {
   MAX_DELAY_SECONDS,
-  MAX_MAX_DELIVERIES,
   MAX_MESSAGE_BODY_BYTES,
   MAX_RETENTION_SECONDS,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
   MIN_RETENTION_SECONDS,
   MIN_VISIBILITY_TIMEOUT_SECONDS,
+  SQS_FIFO_DEDUP_WINDOW_SECONDS as FIFO_DEDUP_WINDOW_SECONDS,
+  SQS_MAX_QUEUE_WAIT_SECONDS as MAX_QUEUE_WAIT_SECONDS,
+  SQS_MAX_RECEIVE_COUNT as MAX_RECEIVE_COUNT,
 } from "../shared/limits";
 import { SqsError, invalidParameter } from "./errors";
 import type { Queue } from "./weir";
 
 /** The account id in every QueueUrl and ARN: Weir has no accounts. */
 export const ACCOUNT_ID = "000000000000";
-/** SQS FIFO queues deduplicate over five minutes. */
-export const FIFO_DEDUP_WINDOW_SECONDS = 300;
-/** SQS's longest ReceiveMessageWaitTimeSeconds; a ReceiveMessage may ask Weir for up to 60 s. */
-export const MAX_QUEUE_WAIT_SECONDS = 20;
-/** SQS's highest maxReceiveCount; a queue without a RedrivePolicy gives up (dead-letters) after this many receives. */
-export const MAX_RECEIVE_COUNT = MAX_MAX_DELIVERIES;
 
 // Attributes SQS has that Weir accepts and ignores (encryption, access policy, FIFO throughput
 // modes, MaximumMessageSize): a client that sets them still works. docs/sqs.md lists them.

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Env } from "../env";
+import { SQS_MAX_BATCH_ENTRIES as MAX_BATCH_ENTRIES } from "../shared/limits";
 import type { SqsPrincipal } from "./access";
 import { SqsError, invalidParameter, missingParameter, queueDoesNotExist } from "./errors";
 
@@ -59,7 +60,6 @@ export function queueUrl(origin: string, name: string): string {
 
 /** Batch entry ids: 1 to 80 of A-Z a-z 0-9 _ -. */
 const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
-export const MAX_BATCH_ENTRIES = 10;
 
 /**
  * Checks a batch's entries as SQS does, for the whole request: EmptyBatchRequest,

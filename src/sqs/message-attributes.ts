@@ -2,6 +2,10 @@
 // SQS digests them (MD5OfMessageAttributes), so that a client can compare its own digest.
 
 import { hex } from "../shared/encoding";
+import {
+  SQS_MAX_ATTRIBUTE_DATA_TYPE_LENGTH as MAX_DATA_TYPE_LENGTH,
+  SQS_MAX_MESSAGE_ATTRIBUTES as MAX_MESSAGE_ATTRIBUTES,
+} from "../shared/limits";
 import { md5 } from "../shared/md5";
 import { invalidParameter } from "./errors";
 
@@ -23,10 +27,8 @@ export const ATTRIBUTES_HEADER = "sqs-message-attributes";
 /** Header names Weir's SQS layer keeps for itself: not shown as attributes. */
 const RESERVED_PREFIX = "sqs-";
 
-export const MAX_MESSAGE_ATTRIBUTES = 10;
 const NAME = /^[A-Za-z0-9_.-]{1,256}$/;
 const DATA_TYPE = /^(String|Number|Binary)(\.[\x21-\x7e]+)?$/;
-const MAX_DATA_TYPE_LENGTH = 256;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 // The characters SQS allows in a body and a string value (XML 1.0's).

@@ -10,10 +10,12 @@ import { sortableId } from "../shared/ids";
 import {
   DEFAULT_PRIORITY,
   MAX_DELAY_SECONDS,
-  MAX_MESSAGE_BODY_BYTES,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
   MAX_WAIT_SECONDS,
   MIN_VISIBILITY_TIMEOUT_SECONDS,
+  SQS_MAX_BATCH_BYTES as MAX_BATCH_BYTES,
+  SQS_MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES,
+  SQS_MAX_RECEIVE_MESSAGES as MAX_RECEIVE_MESSAGES,
   UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from "../shared/limits";
 import type { NewMessage } from "../shared/partition-api";
@@ -35,12 +37,6 @@ import {
 import { requireQueue } from "./queues";
 import { receiveFrom, send, settleReceipts, type Queue, type Settlement, type SettleOutcome } from "./weir";
 
-/** SQS's most messages a ReceiveMessage answers. */
-export const MAX_RECEIVE_MESSAGES = 10;
-/** SQS's largest message (body and attributes), which is also Weir's largest body. */
-export const MAX_MESSAGE_BYTES = MAX_MESSAGE_BODY_BYTES;
-/** SQS's largest batch: all its messages together. */
-export const MAX_BATCH_BYTES = MAX_MESSAGE_BODY_BYTES;
 /** FIFO ids (group and deduplication): 1 to 128 printable ASCII characters. */
 const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
 

@@ -2,6 +2,7 @@
 // SetQueueAttributes, PurgeQueue. A queue is a topic with a subscription named `sqs`.
 
 import { z } from "zod";
+import { SQS_MAX_LIST_QUEUES as MAX_LIST } from "../shared/limits";
 import { requireScope, may } from "./access";
 import {
   applyChanges,
@@ -101,7 +102,6 @@ export const getQueueUrl = operation(
   },
 );
 
-const MAX_LIST = 1000;
 
 export const listQueues = operation(
   z.object({

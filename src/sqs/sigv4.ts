@@ -3,11 +3,10 @@
 // Only the Authorization header form (what SDKs send), not presigned URLs.
 
 import { hex } from "../shared/encoding";
+import { SQS_MAX_CACHED_SIGNING_KEYS as MAX_SIGNING_KEYS, SQS_MAX_CLOCK_SKEW_MS as MAX_CLOCK_SKEW_MS } from "../shared/limits";
 import { SqsError } from "./errors";
 
 const ALGORITHM = "AWS4-HMAC-SHA256";
-/** How far a request's time may be from the server's, either way: as AWS allows. */
-export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 
 /** What the Authorization header claims, before the secret is known. */
 export interface SignedRequestClaims {
@@ -179,7 +178,6 @@ function uriEncode(text: string): string {
 
 // Signing keys change once a day per secret and region: derive each once per isolate.
 const signingKeys = new Map<string, Promise<CryptoKey>>();
-const MAX_SIGNING_KEYS = 256;
 
 async function signingKey(secret: string, date: string, region: string, service: string): Promise<CryptoKey> {
   const cacheKey = JSON.stringify([secret, date, region, service]);
