@@ -77,6 +77,21 @@ describe("the SQS protocol", () => {
   });
 });
 
+describe("ListQueues", () => {
+  it("pages with MaxResults and NextToken, by name, and lists only topics with an sqs subscription", async () => {
+    const prefix = uniqueName("page");
+    const names = [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`];
+    for (const name of names) await newQueue(name);
+    await createTopic(1, `${prefix}-not-a-queue`);
+    const first = await sqsCall("ListQueues", { QueueNamePrefix: prefix, MaxResults: 2 });
+    expect(first.body.QueueUrls).toEqual(names.slice(0, 2).map((n) => `http://weir.test/000000000000/${n}`));
+    expect(first.body.NextToken).toEqual(expect.any(String));
+    const second = await sqsCall("ListQueues", { QueueNamePrefix: prefix, MaxResults: 2, NextToken: first.body.NextToken });
+    expect(second.body.QueueUrls).toEqual([`http://weir.test/000000000000/${names[2]}`]);
+    expect(second.body.NextToken).toBeUndefined();
+  });
+});
+
 describe("SQS and REST on one topic", () => {
   it("stores an SQS body as a JSON string and its attributes in the sqs-message-attributes header", async () => {
     const { name, url } = await newQueue();
