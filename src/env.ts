@@ -14,6 +14,8 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** Signs receipts (HMAC-SHA256). A wrangler secret; when unset, derived from ADMIN_TOKEN. */
   RECEIPT_SECRET?: string;
+  /** Derives the SQS secret access keys of API keys (src/shared/sqs-credentials.ts). A wrangler secret; when unset, derived from ADMIN_TOKEN. */
+  SQS_CREDENTIAL_SECRET?: string;
   /** Signs requests Weir sends (Weir-Signature header). A wrangler secret; outbound calls need it. */
   OUTBOUND_SIGNING_SECRET?: string;
   /** "true" lets outbound calls reach loopback addresses: local development only. */

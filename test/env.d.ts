@@ -9,6 +9,7 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string;
     RECEIPT_SECRET?: string;
     OUTBOUND_SIGNING_SECRET?: string;
+    SQS_CREDENTIAL_SECRET?: string;
     OUTBOUND_ALLOW_LOOPBACK?: string;
     TEST_MIGRATIONS?: import("cloudflare:test").D1Migration[];
   }

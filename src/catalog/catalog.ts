@@ -183,6 +183,21 @@ export class Catalog {
   }
 
   /**
+   * Names of the topics that start with `prefix`, sort after `after` and have a subscription
+   * called `subscription`, by name; at most `limit`.
+   */
+  async listTopicsWithSubscription(subscription: string, prefix: string, after: string, limit: number): Promise<string[]> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT t.name FROM topics t JOIN subscriptions s ON s.topic = t.name AND s.name = ?
+         WHERE substr(t.name, 1, length(?)) = ? AND t.name > ? ORDER BY t.name LIMIT ?`,
+      )
+      .bind(subscription, prefix, prefix, after, limit)
+      .all<{ name: string }>();
+    return results.map((row) => row.name);
+  }
+
+  /**
    * Creates the subscription with `settings`, or gives an existing one these settings.
    * `mode` and `start_position` are fixed at creation. The topic must exist.
    * Throws CatalogConflict.

@@ -29,6 +29,7 @@ interface StoredKey extends KeyRecord {
 const TOKEN_PREFIX = "wk_";
 const ID_LENGTH = 16;
 const TOKEN = /^wk_([0-9A-Z]{16})_([A-Za-z0-9_-]{43})$/;
+const KEY_ID = /^[0-9A-Z]{16}$/;
 const SECRET_BYTES = 32;
 
 /** Whether `token` has the shape of an API key (rather than the ADMIN_TOKEN). */
@@ -99,15 +100,33 @@ export class KeyStore {
     const match = TOKEN.exec(token);
     if (!match) return null;
     const [, id, secret] = match as unknown as [string, string, string];
-    const stored = await this.cache.get(id, async () => {
-      const row = await this.db.prepare("SELECT * FROM api_keys WHERE id = ?").bind(id).first<Row>();
-      return row ? keyFromRow(row) : null;
-    }, keyTtlMs);
+    const stored = await this.stored(id);
     // Hash even for an unknown id, so that both answers take the same work.
     const given = await sha256(secret);
     const expected = (stored && fromHex(stored.secretSha256)) || new Uint8Array(given.byteLength);
     const same = crypto.subtle.timingSafeEqual(given, expected);
     return stored && same ? publicRecord(stored) : null;
+  }
+
+  /**
+   * The key with this id, or null: for a caller that proves the key another way (an SQS
+   * request's signature, with a secret derived from the id; src/sqs).
+   */
+  async byId(id: string): Promise<KeyRecord | null> {
+    if (!KEY_ID.test(id)) return null;
+    const stored = await this.stored(id);
+    return stored && publicRecord(stored);
+  }
+
+  private stored(id: string): Promise<StoredKey | null> {
+    return this.cache.get(
+      id,
+      async () => {
+        const row = await this.db.prepare("SELECT * FROM api_keys WHERE id = ?").bind(id).first<Row>();
+        return row ? keyFromRow(row) : null;
+      },
+      keyTtlMs,
+    );
   }
 }
 

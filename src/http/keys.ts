@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { KeyStore, type KeyRecord } from "../catalog/keys";
 import { formatScope, parseScope, type Scope } from "../shared/scopes";
+import { sqsSecretAccessKey } from "../shared/sqs-credentials";
 import { ApiError } from "./errors";
 import type { App } from "./context";
 import { iso } from "./views";
@@ -61,7 +62,8 @@ export function registerKeyRoutes(app: App): void {
       producePerSecond: body.rate_limit?.produce_per_second ?? null,
       receivePerSecond: body.rate_limit?.receive_per_second ?? null,
     });
-    return c.json({ ...keyView(key), secret: token }, 201);
+    const sqs = { access_key_id: key.id, secret_access_key: await sqsSecretAccessKey(c.env, key.id) };
+    return c.json({ ...keyView(key), secret: token, sqs }, 201);
   });
 
   app.openapi(listKeysRoute, async (c) => {

@@ -34,3 +34,9 @@ export const SUBSCRIPTION_DEFAULTS = {
   surgeFactor: 4,
   surgeCooldownSeconds: 60,
 } as const;
+
+/** What an SQS queue (src/sqs) has for the attributes no topic or subscription setting holds. */
+export const SQS_QUEUE_DEFAULTS = {
+  receiveWaitSeconds: 0,
+  contentBasedDeduplication: false,
+} as const;

@@ -133,3 +133,25 @@ export const CRON_LEASE_MS = 120_000;
 
 // How many topics, subscriptions or keys one isolate's catalog cache holds.
 export const MAX_CACHED_CATALOG_ENTRIES = 10_000;
+
+// --- the SQS-compatible endpoint (src/sqs, docs/sqs.md): SQS's own limits where Weir keeps them ---
+
+// How far an SQS request's signed time may be from the server's clock, either way (as AWS).
+export const SQS_MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+// SigV4 signing keys one isolate keeps derived (one per secret, day, region and service).
+export const SQS_MAX_CACHED_SIGNING_KEYS = 256;
+// Messages one ReceiveMessage answers; entries of one batch request; queues one ListQueues page lists.
+export const SQS_MAX_RECEIVE_MESSAGES = 10;
+export const SQS_MAX_BATCH_ENTRIES = 10;
+export const SQS_MAX_LIST_QUEUES = 1000;
+// A message (body and attributes) and a SendMessageBatch (all its messages): 1 MiB, as SQS and Weir.
+export const SQS_MAX_MESSAGE_BYTES = MAX_MESSAGE_BODY_BYTES;
+export const SQS_MAX_BATCH_BYTES = MAX_MESSAGE_BODY_BYTES;
+export const SQS_MAX_MESSAGE_ATTRIBUTES = 10;
+export const SQS_MAX_ATTRIBUTE_DATA_TYPE_LENGTH = 256;
+// A queue's ReceiveMessageWaitTimeSeconds (a ReceiveMessage may ask for up to MAX_WAIT_SECONDS).
+export const SQS_MAX_QUEUE_WAIT_SECONDS = 20;
+// A FIFO queue's deduplication window.
+export const SQS_FIFO_DEDUP_WINDOW_SECONDS = 300;
+// SQS's highest maxReceiveCount: a queue without a RedrivePolicy dead-letters after this many receives.
+export const SQS_MAX_RECEIVE_COUNT = MAX_MAX_DELIVERIES;

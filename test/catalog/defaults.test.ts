@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SUBSCRIPTION_DEFAULTS, TOPIC_DEFAULTS } from "../../src/shared/defaults";
+import { SQS_QUEUE_DEFAULTS, SUBSCRIPTION_DEFAULTS, TOPIC_DEFAULTS } from "../../src/shared/defaults";
 import { call, createTopic, uniqueName } from "../helpers";
 
 /** The column defaults D1 has for `table`, as SQL text (e.g. "86400", "'drop'"). */
@@ -28,6 +28,9 @@ describe("defaults", () => {
     expect(subscriptions.get("surge_enabled")).toBe(sqlText(SUBSCRIPTION_DEFAULTS.surgeEnabled));
     expect(subscriptions.get("surge_factor")).toBe(sqlText(SUBSCRIPTION_DEFAULTS.surgeFactor));
     expect(subscriptions.get("surge_cooldown_seconds")).toBe(sqlText(SUBSCRIPTION_DEFAULTS.surgeCooldownSeconds));
+    const queues = await columnDefaults("sqs_queues");
+    expect(queues.get("receive_wait_seconds")).toBe(sqlText(SQS_QUEUE_DEFAULTS.receiveWaitSeconds));
+    expect(queues.get("content_based_deduplication")).toBe(sqlText(SQS_QUEUE_DEFAULTS.contentBasedDeduplication));
   });
 
   it("are what a topic and a subscription created with an empty body get, and what the OpenAPI document states", async () => {

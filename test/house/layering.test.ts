@@ -71,6 +71,17 @@ describe("the house's layering", () => {
     }
   });
 
+  it("keeps sqs/ a translation: no object module, nothing of http/, routing/ through its one adapter", () => {
+    for (const other of ["partition", "doorbell", "http"]) expect(crossings("sqs", other)).toEqual([]);
+    for (const other of ["http", "routing", "cron", "catalog", "partition", "doorbell", "rate-limiter", "shared"]) {
+      expect(crossings(other, "sqs")).toEqual([]);
+    }
+    const callers = [...importGraph()]
+      .filter(([from, targets]) => room(from) === "sqs" && targets.some((t) => room(t) === "routing"))
+      .map(([from]) => from);
+    expect(callers).toEqual(["src/sqs/weir.ts"]);
+  });
+
   it("obtains object stubs only in routing/ and in the objects' own calls to each other", () => {
     const allowed = /^src\/(routing|partition)\/|^src\/http\/auth\.ts$/;
     for (const [path, text] of Object.entries(sources)) {

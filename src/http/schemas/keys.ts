@@ -52,6 +52,16 @@ export const CreatedKeySchema = KeySchema.extend({
   secret: z.string().openapi({
     description: "The bearer token: `Authorization: Bearer <secret>`. Shown only in this answer; Weir keeps only its hash.",
   }),
+  sqs: z
+    .object({
+      access_key_id: z.string().openapi({ example: "7K3QW9ZB2M4XH1RT" }),
+      secret_access_key: z.string(),
+    })
+    .openapi({
+      description:
+        "AWS credentials for the SQS-compatible endpoint (docs/sqs.md), with this key's scopes. Shown only in this " +
+        "answer; Weir stores nothing of the secret and derives it from a server secret when it checks a signature.",
+    }),
 }).openapi("CreatedKey");
 
 export const KeyParams = z.object({
