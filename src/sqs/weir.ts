@@ -7,7 +7,7 @@ import type { Env } from "../env";
 import { Catalog, CatalogConflict } from "../catalog/catalog";
 import type { SubscriptionRecord, SubscriptionSettings, TopicRecord, TopicSettings } from "../catalog/records";
 import { SqsQueueStore, type SqsQueueSettings } from "../catalog/sqs-queues";
-import { destroyTopicObjects, seekPartitions, subscribeEverywhere, topicStats } from "../routing/admin";
+import { retireNow, seekPartitions, subscribeEverywhere, topicStats } from "../routing/admin";
 import { PartitionUnavailable, RoutingFailure, TopicFull, TopicGone } from "../routing/failures";
 import { subscriptionDoorbell, subscriptionPartitions } from "../routing/handles";
 import { produce, type Produced } from "../routing/produce";
@@ -69,12 +69,11 @@ export async function putQueue(
 
 /** Deletes the queue's topic with all its messages, as the REST API's DELETE of a topic does. */
 export async function deleteQueue(env: Env, queue: Queue): Promise<void> {
-  const removed = await new Catalog(env.CATALOG).deleteTopic(queue.topic.name);
-  if (!removed) throw queueDoesNotExist();
-  await new SqsQueueStore(env.CATALOG).delete(removed.topic.uid);
-  await destroyTopicObjects(env, removed.topic, removed.subscriptions).catch((error: unknown) => {
-    throw asSqsError(error);
-  });
+  const tombstone = await new Catalog(env.CATALOG).deleteTopic(queue.topic.name);
+  if (!tombstone) throw queueDoesNotExist();
+  await new SqsQueueStore(env.CATALOG).delete(tombstone.work.topicUid);
+  // The deletion is durable with its tombstone: what fails here, the cron finishes.
+  await retireNow(env, tombstone);
 }
 
 /** Names of the queues that start with `prefix`, after `after`, by name; at most `limit`. */
