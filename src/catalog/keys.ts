@@ -2,7 +2,7 @@ import type { Clock } from "../shared/clock";
 import { KEY_CACHE_TTL_MS, MAX_CACHED_CATALOG_ENTRIES, UNKNOWN_KEY_CACHE_TTL_MS } from "../shared/limits";
 import { TtlCache } from "./cache";
 import { base64url, fromHex, hex, sha256 } from "../shared/encoding";
-import { randomToken } from "../shared/ids";
+import { mintKeyId, plausibleKeyId } from "./key-ids";
 import { formatScope, parseScope, type Scope } from "../shared/scopes";
 
 /** Requests per second a key may make; null: unlimited. */
@@ -27,7 +27,6 @@ interface StoredKey extends KeyRecord {
 // A token is `wk_<id>_<secret>`: the id finds the row, the secret (32 random bytes, 256 bits,
 // base64url) proves the holder. Only the SHA-256 of the secret is stored.
 const TOKEN_PREFIX = "wk_";
-const ID_LENGTH = 16;
 const TOKEN = /^wk_([0-9A-Z]{16})_([A-Za-z0-9_-]{43})$/;
 const KEY_ID = /^[0-9A-Z]{16}$/;
 const SECRET_BYTES = 32;
@@ -61,13 +60,13 @@ export class KeyStore {
 
   /** Makes a key; the answer's `token` is the only time its secret exists outside the caller. */
   async create(name: string, scopes: Scope[], rateLimit: RateLimit): Promise<{ key: KeyRecord; token: string }> {
-    const id = randomToken(ID_LENGTH);
+    const id = await mintKeyId(this.db);
     const secret = base64url(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
     const key: KeyRecord = { id, name, scopes, rateLimit, createdAt: Date.now() };
     await this.db
       .prepare(
-        `INSERT INTO api_keys (id, name, secret_sha256, scopes, produce_per_second, receive_per_second, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO api_keys (id, name, secret_sha256, scopes, produce_per_second, receive_per_second, created_at, id_mac)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
       )
       .bind(
         id,
@@ -118,7 +117,9 @@ export class KeyStore {
     return stored && publicRecord(stored);
   }
 
-  private stored(id: string): Promise<StoredKey | null> {
+  private async stored(id: string): Promise<StoredKey | null> {
+    // An id this deployment did not mint costs no catalog read (key-ids.ts).
+    if (!(await plausibleKeyId(this.db, id))) return null;
     return this.cache.get(
       id,
       async () => {
