@@ -17,7 +17,8 @@ export type Access =
 
 const PUBLIC: Access = { need: "public" };
 const ADMIN: Access = { need: "admin" };
-const CONSUME: Access = { need: "consume" };
+const CONSUME: Access = { need: "consume", count: "receive" };
+const PRODUCE: Access = { need: "produce", count: "produce" };
 const SUBSCRIPTION = "/v1/topics/:topic/subscriptions/:subscription";
 
 /**
@@ -42,17 +43,20 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   "POST /v1/keys": ADMIN,
   "DELETE /v1/keys/:id": ADMIN,
 
-  "POST /v1/topics/:topic/messages": { need: "produce", count: "produce" },
-  "DELETE /v1/topics/:topic/messages/:id": { need: "produce" },
+  // Every produce-scope route counts against the key's produce limit, every consume-scope
+  // route against its receive limit: none of them is free to call in a loop.
+  "POST /v1/topics/:topic/messages": PRODUCE,
+  "DELETE /v1/topics/:topic/messages/:id": PRODUCE,
 
   // Consumers read their topic's depth to scale themselves.
   "GET /v1/topics/:topic/stats": CONSUME,
-  [`POST ${SUBSCRIPTION}/receive`]: { need: "consume", count: "receive" },
-  [`POST ${SUBSCRIPTION}/stream`]: { need: "consume", count: "receive" },
+  [`POST ${SUBSCRIPTION}/receive`]: CONSUME,
+  [`POST ${SUBSCRIPTION}/stream`]: CONSUME,
   [`POST ${SUBSCRIPTION}/ack`]: CONSUME,
   [`POST ${SUBSCRIPTION}/nack`]: CONSUME,
   [`POST ${SUBSCRIPTION}/extend`]: CONSUME,
   [`POST ${SUBSCRIPTION}/seek`]: CONSUME,
+  // A redrive also needs consume on the subscription's dead-letter topic (checked by its route).
   [`POST ${SUBSCRIPTION}/redrive`]: CONSUME,
 };
 
@@ -78,14 +82,12 @@ export function requireAccess(): MiddlewareHandler<AppEnv> {
     }
     const principal = await authenticate(c);
     const scopes = principal.kind === "key" ? principal.key.scopes : ADMIN_TOKEN_SCOPES;
+    c.set("scopes", scopes);
     if (access && route) {
       const topic = access.need === "admin" ? null : pathParam(c, route.path, "topic");
       if (!allows(scopes, access.need, topic)) {
         const needed = access.need === "admin" ? "admin" : `${access.need}:${topic ?? "<topic>"}`;
-        throw new ApiError("forbidden", `this key lacks the scope ${needed}`, {
-          needed,
-          has: scopes.map(formatScope),
-        });
+        throw forbidden(scopes, needed);
       }
       if (access.need !== "admin" && access.count && principal.kind === "key") {
         await enforceRateLimit(c, principal.key, access.count);
@@ -163,4 +165,9 @@ export async function sameSecret(given: string, expected: string): Promise<boole
   }
   const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(given)), expectedDigest.digest]);
   return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** 403: the caller's scopes lack `needed` (a scope as text, e.g. `consume:orders.dlq`). */
+export function forbidden(scopes: readonly Scope[], needed: string): ApiError {
+  return new ApiError("forbidden", `this key lacks the scope ${needed}`, { needed, has: scopes.map(formatScope) });
 }

@@ -1,11 +1,13 @@
 // What every route handler needs: the app type, and the catalog lookups that answer 404.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Env } from "../env";
+import type { Scope } from "../shared/scopes";
 import { Catalog } from "../catalog/catalog";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import { subscriptionNotFound, topicNotFound } from "./errors";
 
-export type AppEnv = { Bindings: Env };
+/** The app's bindings, and what the auth middleware leaves for handlers: the caller's scopes. */
+export type AppEnv = { Bindings: Env; Variables: { scopes: readonly Scope[] } };
 export type App = OpenAPIHono<AppEnv>;
 
 export async function requireTopic(env: Env, name: string): Promise<TopicRecord> {

@@ -4,6 +4,10 @@ import type { TopicRecord } from "../catalog/records";
 import { seekPartitions } from "../routing/admin";
 import { redrive } from "../routing/redrive";
 import type { SeekTarget } from "../shared/partition-api";
+import { deadLetterTopicName } from "../catalog/dead-letters";
+import { MAX_REDRIVE_MESSAGES } from "../shared/limits";
+import { allows } from "../shared/scopes";
+import { forbidden } from "./auth";
 import { ApiError, invalidField } from "./errors";
 import { requireSubscription, type App } from "./context";
 import { commonErrors, jsonBody, jsonResponse, notFound } from "./responses";
@@ -58,7 +62,9 @@ export function registerReplayRoutes(app: App): void {
     const params = c.req.valid("param");
     const { to } = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
-    if (subscription.surgeState !== "off") {
+    // From D1, not the cache: a surge that started seconds ago must be seen (edges F-16).
+    const current = await new Catalog(c.env.CATALOG).readSubscription(topic.name, subscription.name);
+    if (current && current.surgeState !== "off") {
       // Part of the backlog lives in temporary partitions that a seek of the sources cannot reach.
       throw new ApiError("conflict", "the subscription is in a backlog surge; seek once it has folded back (see stats)");
     }
@@ -71,8 +77,12 @@ export function registerReplayRoutes(app: App): void {
     const params = c.req.valid("param");
     const body = c.req.valid("json");
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
+    // A redrive changes the dead-letter topic too (it marks what it moved): it needs scope there.
+    const deadLetterTopic = deadLetterTopicName(topic.name, subscription);
+    const scopes = c.get("scopes");
+    if (!allows(scopes, "consume", deadLetterTopic)) throw forbidden(scopes, `consume:${deadLetterTopic}`);
     const report = await redrive(c.env, topic, subscription, {
-      max: body.max ?? Number.MAX_SAFE_INTEGER,
+      max: body.max ?? MAX_REDRIVE_MESSAGES,
       reason: body.reason ?? null,
     });
     return c.json(report, 200);

@@ -14,6 +14,7 @@ import type {
   ReceiptOutcome,
   ReceiptRef,
   RedriveItem,
+  RedrivePage,
   RedriveRequest,
   SeekTarget,
   SubscriptionSpec,
@@ -163,8 +164,13 @@ export class Partition extends DurableObject<Env> {
   }
 
   /** Dead-letter partition side of a redrive: which dead letters of a subscription are here. */
+  async deadLettersPage(request: RedriveRequest): Promise<RedrivePage> {
+    return this.redrives.deadLettersPage(request);
+  }
+
+  /** As deadLettersPage, items only: for a Worker of the previous deploy. */
   async deadLettersFor(request: RedriveRequest): Promise<RedriveItem[]> {
-    return this.redrives.deadLettersFor(request);
+    return this.redrives.deadLettersPage(request).items;
   }
 
   /** Dead-letter partition side of a redrive: these went back to their source. */

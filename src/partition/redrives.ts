@@ -1,5 +1,5 @@
-import { REDRIVE_SCAN_ROWS } from "../shared/limits";
-import type { RedriveItem, RedriveRequest } from "../shared/partition-api";
+import { REDRIVE_SCAN_BYTES, REDRIVE_SCAN_ROWS } from "../shared/limits";
+import type { RedriveItem, RedrivePage, RedriveRequest } from "../shared/partition-api";
 import type { PartitionLog } from "./log";
 import { DEAD_LETTER_HEADERS, deadLetterKeyPrefix, parseDeadLetterKey } from "./policy";
 import { SQL } from "./statements";
@@ -19,27 +19,38 @@ export class Redrives {
   }
 
   /**
-   * Dead-letter partition side of a redrive: the dead letters of one source subscription not
-   * yet moved back, oldest first (optionally only those with `reason`), at most `max`.
+   * Dead-letter partition side of a redrive: the next dead letters of one source subscription
+   * not yet moved back, oldest first after `request.after` (optionally only those with
+   * `reason`), at most `max`. One call scans at most REDRIVE_SCAN_ROWS rows and
+   * REDRIVE_SCAN_BYTES of their headers; `scannedTo` is where the next page starts (matches past
+   * a page of non-matching rows are found by the next call), `done` whether the range is over.
    */
-  deadLettersFor(request: RedriveRequest): RedriveItem[] {
+  deadLettersPage(request: RedriveRequest): RedrivePage {
     const prefix = deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid);
     // Keys are ASCII; ";" sorts right after ":", so [prefix, prefix with ";") is the range.
     const end = `${prefix.slice(0, -1)};`;
     const items: RedriveItem[] = [];
-    const rows = this.sql
-      .exec<{ offset: number; dedup_key: string; headers: string | null }>(SQL.deadLettersOf, prefix, end, request.after, REDRIVE_SCAN_ROWS)
-      .toArray();
+    let scannedTo = request.after;
+    let bytes = 0;
+    const rows = this.sql.exec<{ offset: number; dedup_key: string; headers: string | null }>(
+      SQL.deadLettersOf,
+      prefix,
+      end,
+      request.after,
+      REDRIVE_SCAN_ROWS,
+    );
+    let scanned = 0;
     for (const row of rows) {
-      if (items.length >= request.max) break;
-      if (request.reason !== null) {
-        const headers = row.headers ? (JSON.parse(row.headers) as Record<string, string>) : {};
-        if (headers[DEAD_LETTER_HEADERS.reason] !== request.reason) continue;
+      scanned++;
+      scannedTo = row.offset;
+      bytes += row.headers?.length ?? 0;
+      if (request.reason === null || (row.headers && (JSON.parse(row.headers) as Record<string, string>)[DEAD_LETTER_HEADERS.reason] === request.reason)) {
+        const origin = parseDeadLetterKey(row.dedup_key);
+        if (origin) items.push({ deadLetterOffset: row.offset, dedupKey: row.dedup_key, ...origin });
       }
-      const origin = parseDeadLetterKey(row.dedup_key);
-      if (origin) items.push({ deadLetterOffset: row.offset, dedupKey: row.dedup_key, ...origin });
+      if (items.length >= request.max || bytes >= REDRIVE_SCAN_BYTES) return { items, scannedTo, done: false };
     }
-    return items;
+    return { items, scannedTo, done: scanned < REDRIVE_SCAN_ROWS };
   }
 
   /** Dead-letter partition side: these dead letters went back; nobody here receives them now. */

@@ -12,6 +12,8 @@ export interface RedriveReport {
   moved: number;
   /** Dead letters whose message the source no longer has (past retention); they stay. */
   missing: number;
+  /** The request stopped at its max with dead letters left: call again for more. */
+  more: boolean;
 }
 
 /**
@@ -27,37 +29,44 @@ export async function redrive(
   subscription: SubscriptionRecord,
   options: { max: number; reason: string | null },
 ): Promise<RedriveReport> {
-  const report: RedriveReport = { moved: 0, missing: 0 };
+  const report: RedriveReport = { moved: 0, missing: 0, more: false };
   const deadLetters = await new Catalog(env.CATALOG).getTopic(deadLetterTopicName(topic.name, subscription));
   if (!deadLetters) return report;
   const spec = await ensureSubscriptionSpec(env, topic, subscription);
   for (const dlq of topicPartitions(env, deadLetters)) {
     let after = -1;
-    while (report.moved + report.missing < options.max) {
-      const items = await callPartition(() =>
-        dlq.stub.deadLettersFor({
+    for (;;) {
+      const left = options.max - report.moved - report.missing;
+      if (left <= 0) {
+        report.more = true;
+        return report;
+      }
+      const page = await callPartition(() =>
+        dlq.stub.deadLettersPage({
           sourceTopicUid: topic.uid,
           subscriptionUid: subscription.uid,
           reason: options.reason,
-          max: Math.min(REDRIVE_PAGE_MESSAGES, options.max - report.moved - report.missing),
+          max: Math.min(REDRIVE_PAGE_MESSAGES, left),
           after,
         }),
       );
-      if (items.length === 0) break;
-      after = items[items.length - 1]!.deadLetterOffset;
-      const bySource = groupBy(
-        items.filter((item) => item.partition < topic.partitions),
-        (item) => item.partition,
-      );
-      const results = await Promise.all(
-        [...bySource].map(([index, group]) =>
-          callPartition(() => partitionHandle(env, topic, index).stub.redeliverDeadLetters(spec, group.items)),
-        ),
-      );
-      const restored = results.flatMap((r) => r.restored);
-      await callPartition(() => dlq.stub.markRedriven(restored));
-      report.moved += restored.length;
-      report.missing += items.length - restored.length;
+      after = page.scannedTo;
+      if (page.items.length > 0) {
+        const bySource = groupBy(
+          page.items.filter((item) => item.partition < topic.partitions),
+          (item) => item.partition,
+        );
+        const results = await Promise.all(
+          [...bySource].map(([index, group]) =>
+            callPartition(() => partitionHandle(env, topic, index).stub.redeliverDeadLetters(spec, group.items)),
+          ),
+        );
+        const restored = results.flatMap((r) => r.restored);
+        await callPartition(() => dlq.stub.markRedriven(restored));
+        report.moved += restored.length;
+        report.missing += page.items.length - restored.length;
+      }
+      if (page.done) break;
     }
   }
   return report;

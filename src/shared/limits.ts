@@ -106,8 +106,11 @@ export const OUTBOX_RETRY_MS = 5_000;
 // A redrive reads dead letters this many at a time, and scans at most this many rows of the
 // dead-letter partition per page looking for them.
 export const REDRIVE_PAGE_MESSAGES = 500;
-export const REDRIVE_SCAN_ROWS = 100_000;
-export const MAX_REDRIVE_MESSAGES = 1_000_000;
+export const REDRIVE_SCAN_ROWS = 5_000;
+export const REDRIVE_SCAN_BYTES = 4 * 1024 * 1024;
+// One redrive request moves at most this many (its default): a bounded number of object calls;
+// the answer's `more` says to call again.
+export const MAX_REDRIVE_MESSAGES = 10_000;
 
 // Receipts are opaque to clients but short: anything longer is not one of ours.
 export const MAX_RECEIPT_LENGTH = 512;

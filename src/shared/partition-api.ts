@@ -163,6 +163,15 @@ export interface RedriveItem {
   offset: number;
 }
 
+/** One page of a redrive's search of a dead-letter partition. */
+export interface RedrivePage {
+  items: RedriveItem[];
+  /** The last dead-letter offset examined: the next page starts after it. */
+  scannedTo: number;
+  /** No dead letter of the subscription lies past scannedTo. */
+  done: boolean;
+}
+
 export type CancelOutcome =
   | { ok: true; cancelled: number }
   | { ok: false; code: "message_not_found" | "message_delivered" | "topic_deleted" };

@@ -53,12 +53,24 @@ describe("authentication", () => {
     }
   });
 
+  it("refuses a redrive to a key without consume on the subscription's dead-letter topic", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const onlyTopic = await createKey([`consume:${topic}`]);
+    const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, {}, { token: onlyTopic.secret });
+    expect(r.status).toBe(403);
+    expect(r.body.error.details).toMatchObject({ needed: `consume:${topic}.dlq` });
+    const both = await createKey([`consume:${topic}`, `consume:${topic}.dlq`]);
+    expect((await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, {}, { token: both.secret })).status).toBe(200);
+  });
+
   it("answers every route by its scope: admin everything, produce and consume only their routes and topics", async () => {
     const topic = await createTopic(1, uniqueName("scoped"));
     const other = await createTopic(1, uniqueName("other"));
     const admin = await createKey(["admin"]);
     const producer = await createKey([`produce:${topic}`]);
-    const consumer = await createKey([`consume:${topic}`]);
+    // A redrive needs consume on the dead-letter topic as well (its own test is below).
+    const consumer = await createKey([`consume:${topic}`, `consume:${topic}.dlq`]);
     const everything = await createKey([`produce:${topic}`, `consume:${topic}`]);
     for (const route of routeTable(topic)) {
       const need = ROUTE_ACCESS[route.key]!.need;

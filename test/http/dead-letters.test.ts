@@ -209,9 +209,9 @@ describe("redrive", () => {
 
     const first = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, {});
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ moved: 3, missing: 0 });
+    expect(first.body).toEqual({ moved: 3, missing: 0, more: false });
     const again = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, {});
-    expect(again.body).toEqual({ moved: 0, missing: 0 });
+    expect(again.body).toEqual({ moved: 0, missing: 0, more: false });
 
     const back = await drain(topic, sub);
     expect(back.map((m) => [m.id, m.attempt]).sort()).toEqual([["m1", 1], ["m2", 1], ["m3", 1]]);
@@ -228,9 +228,9 @@ describe("redrive", () => {
     await deadLetters(topic, 4);
 
     const some = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, { max: 2, reason: "rejected" });
-    expect(some.body).toEqual({ moved: 2, missing: 0 });
+    expect(some.body).toEqual({ moved: 2, missing: 0, more: true });
     const byReason = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, { reason: "max_deliveries" });
-    expect(byReason.body).toEqual({ moved: 1, missing: 0 });
+    expect(byReason.body).toEqual({ moved: 1, missing: 0, more: false });
     expect((await drain(topic, sub)).map((m) => m.id).sort()).toEqual(["m1", "m2", "m4"]);
   });
 
@@ -245,12 +245,12 @@ describe("redrive", () => {
     const [dlq] = await partitionStubs(`${topic}.dlq`);
     const [source] = await partitionStubs(topic);
     const { topicUid, subscriptionUid } = await catalogUids(topic, sub);
-    const items = await dlq!.deadLettersFor({ sourceTopicUid: topicUid, subscriptionUid, reason: null, max: 10, after: -1 });
+    const { items } = await dlq!.deadLettersPage({ sourceTopicUid: topicUid, subscriptionUid, reason: null, max: 10, after: -1 });
     expect(items).toHaveLength(1);
     await source!.redeliverDeadLetters({ uid: subscriptionUid, mode: "shared", sinceMs: 0 }, items);
 
     const redo = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/redrive`, {});
-    expect(redo.body).toEqual({ moved: 1, missing: 0 });
+    expect(redo.body).toEqual({ moved: 1, missing: 0, more: false });
     const delivered = await drain(topic, sub);
     expect(delivered.map((x) => x.id)).toEqual(["m"]);
   });

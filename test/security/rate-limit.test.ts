@@ -49,7 +49,7 @@ describe("per-key rate limits", () => {
     expect((await produceOne(topic, key.secret)).status).toBe(200);
   });
 
-  it("limits receive on its own, and leaves ack alone", async () => {
+  it("counts every consume request (ack too) against receive_per_second, and leaves produce alone", async () => {
     const topic = await createTopic();
     const sub = await createSubscription(topic);
     const key = await createKey([`consume:${topic}`, `produce:${topic}`], { rate_limit: { receive_per_second: 1 } });
@@ -59,7 +59,8 @@ describe("per-key rate limits", () => {
     const limited = await call("POST", `${path}/receive`, {}, { token: key.secret });
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("1");
-    expect((await call("POST", `${path}/ack`, { receipts: ["x"] }, { token: key.secret })).status).toBe(200);
+    expect((await call("POST", `${path}/ack`, { receipts: ["x"] }, { token: key.secret })).status).toBe(429);
+    expect((await call("GET", `/v1/topics/${topic}/stats`, undefined, { token: key.secret })).status).toBe(429);
     for (let i = 0; i < 3; i++) expect((await produceOne(topic, key.secret)).status).toBe(200);
   });
 

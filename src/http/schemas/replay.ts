@@ -22,7 +22,11 @@ export const SeekResponse = z
 
 export const RedriveBody = z
   .strictObject({
-    max: int().min(1).max(L.MAX_REDRIVE_MESSAGES).optional().openapi({ description: "At most this many; default: all." }),
+    max: int()
+      .min(1)
+      .max(L.MAX_REDRIVE_MESSAGES)
+      .optional()
+      .openapi({ default: L.MAX_REDRIVE_MESSAGES, description: "At most this many in this request; `more` in the answer says whether to call again." }),
     reason: z
       .enum(["max_deliveries", "rejected", "expired", "overflow"])
       .optional()
@@ -34,5 +38,6 @@ export const RedriveResponse = z
   .object({
     moved: int().openapi({ description: "Dead letters the subscription will receive again" }),
     missing: int().openapi({ description: "Dead letters whose message is past the source's retention; they stay" }),
+    more: z.boolean().openapi({ description: "The request stopped at its max: there may be more; call again" }),
   })
   .openapi("RedriveResponse");
