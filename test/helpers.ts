@@ -119,11 +119,11 @@ export async function ack(topic: string, subscription: string, receipts: string[
 export type StreamLine = { messages?: Delivered[]; end?: string; partition_calls?: number; doorbell_calls?: number; error?: { code: string } };
 
 /** Opens POST …/stream and hands out its lines one by one, as they arrive. */
-export async function openStream(topic: string, sub: string, body: Record<string, unknown>) {
+export async function openStream(topic: string, sub: string, body: Record<string, unknown>, token: string = ADMIN_TOKEN) {
   const response = await exports.default.fetch(
     new Request(`http://weir.test/v1/topics/${topic}/subscriptions/${sub}/stream`, {
       method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify(body),
     }),
   );

@@ -65,6 +65,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
       return c.json(error.toBody(), error.status);
     }
     if (error instanceof HTTPException) {
+      // Hono's own refusals: a body that is not JSON, too large, or sent without a JSON type.
+      if (error.status === 415) {
+        return c.json(new ApiError("unsupported_media_type", "send the body as JSON, with Content-Type: application/json").toBody(), 415);
+      }
       const code = error.status === 400 ? "invalid_json" : error.status === 413 ? "payload_too_large" : "invalid_request";
       const api = new ApiError(code, error.message || "invalid request");
       return c.json(api.toBody(), error.status === 413 ? 413 : 400);

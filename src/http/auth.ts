@@ -83,6 +83,7 @@ export function requireAccess(): MiddlewareHandler<AppEnv> {
     const principal = await authenticate(c);
     const scopes = principal.kind === "key" ? principal.key.scopes : ADMIN_TOKEN_SCOPES;
     c.set("scopes", scopes);
+    c.set("stillAuthorized", async () => principal.kind === "admin_token" || (await authenticate(c).then(() => true, () => false)));
     if (access && route) {
       const topic = access.need === "admin" ? null : pathParam(c, route.path, "topic");
       if (!allows(scopes, access.need, topic)) {

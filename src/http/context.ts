@@ -7,7 +7,14 @@ import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import { subscriptionNotFound, topicNotFound } from "./errors";
 
 /** The app's bindings, and what the auth middleware leaves for handlers: the caller's scopes. */
-export type AppEnv = { Bindings: Env; Variables: { scopes: readonly Scope[] } };
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    scopes: readonly Scope[];
+    /** Whether the caller's key is still valid (not revoked since): for work that outlives a check. */
+    stillAuthorized: () => Promise<boolean>;
+  };
+};
 export type App = OpenAPIHono<AppEnv>;
 
 export async function requireTopic(env: Env, name: string): Promise<TopicRecord> {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { produce } from "../routing/produce";
 import { utf8Length } from "../shared/bytes";
-import { sortableId } from "../shared/ids";
+import { reservedIdProblem, sortableId } from "../shared/ids";
 import type { TopicRecord } from "../catalog/records";
 import { cancelMessage } from "../routing/admin";
 import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES } from "../shared/limits";
@@ -37,7 +37,9 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], t
   const now = Date.now();
   return inputs.map((m, i) => {
     if (m.body === undefined) throw invalidField(`messages[${i}].body`, "is required (any JSON value)");
-    const body = JSON.stringify(m.body);
+    const reserved = m.id === undefined ? null : reservedIdProblem(m.id);
+    if (reserved) throw invalidField(`messages[${i}].id`, reserved);
+    const body = serialized(m.body, i);
     const bytes = utf8Length(body);
     if (bytes > MAX_MESSAGE_BODY_BYTES) {
       throw new ApiError(
@@ -58,6 +60,16 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], t
       ttlMs: m.ttl_seconds === undefined ? null : m.ttl_seconds * 1000,
     };
   });
+}
+
+/** The body as stored (JSON text); a value nested too deeply to serialize is the client's fault. */
+function serialized(body: unknown, i: number): string {
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    if (error instanceof RangeError) throw invalidField(`messages[${i}].body`, "is nested too deeply");
+    throw error;
+  }
 }
 
 function delayMs(m: z.infer<typeof MessageInput>, i: number, topic: TopicRecord, now: number): number {

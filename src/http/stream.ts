@@ -41,6 +41,8 @@ interface StreamSource {
   /** Aborted when the client closed the connection or stopped reading. */
   gone: AbortController;
   background: (work: Promise<unknown>) => void;
+  /** Whether the caller's key still holds; a revoked key's stream ends at its next pass. */
+  stillAuthorized: () => Promise<boolean>;
 }
 
 /** The subscription as a pass of the stream leases from it. */
@@ -69,6 +71,7 @@ export function registerStreamRoutes(app: App): void {
       request,
       gone,
       background: (work) => c.executionCtx.waitUntil(work),
+      stillAuthorized: c.get("stillAuthorized"),
     };
     // Not awaited, and not in waitUntil: the response's body keeps the request alive while it
     // is written, and a write waits for the client to read (back-pressure).
@@ -108,6 +111,7 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
   let left = request.max_messages;
   try {
     for (;;) {
+      if (!(await source.stillAuthorized())) throw new ApiError("unauthorized", "the API key was revoked while the stream ran");
       current = await refresh(env, source.names, current);
       const bell = subscriptionDoorbell(env, current.topic, current.subscription);
       // Reports name partitions of the old doorbell's set: a new one starts without them.

@@ -3,6 +3,8 @@
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import type { NackOptions, ReceiptOutcome, ReceiptRef } from "../shared/partition-api";
+import { Catalog } from "../catalog/catalog";
+import { SURGE_INDEX_BASE } from "../shared/object-names";
 import { decodeReceipts } from "../shared/receipt";
 import { callPartition } from "./failures";
 import { groupBy, receiptPartition, type PartitionHandle } from "./handles";
@@ -49,6 +51,11 @@ export async function settle(
 ): Promise<ReceiptResult[]> {
   const results: ReceiptResult[] = new Array(receipts.length);
   const decoded = await decodeReceipts(env, receipts);
+  // A receipt of a temporary partition this isolate's cache does not know yet (a surge that
+  // started seconds ago): read the subscription from D1 before calling the receipt foreign.
+  if (decoded.some((r) => r && r.partition >= SURGE_INDEX_BASE && !receiptPartition(env, topic, subscription, r.partition))) {
+    subscription = (await new Catalog(env.CATALOG).readSubscription(topic.name, subscription.name)) ?? subscription;
+  }
   const valid: { position: number; handle: PartitionHandle; ref: ReceiptRef }[] = [];
   receipts.forEach((token, i) => {
     const r = decoded[i] ?? null;

@@ -32,3 +32,14 @@ export function randomToken(length: number): string {
   used += length;
   return out;
 }
+
+// Dedup keys Weir makes itself: a dead letter's (`dl:`, which a redrive trusts to name the
+// message it came from) and a surge copy's (`mv:`). A producer id may not start with them, or a
+// producer could forge a dead letter that a redrive would "restore".
+const RESERVED_ID_PREFIXES = ["dl:", "mv:"] as const;
+
+/** Why a producer may not use `id`, or null if it may. */
+export function reservedIdProblem(id: string): string | null {
+  const prefix = RESERVED_ID_PREFIXES.find((p) => id.startsWith(p));
+  return prefix ? `must not start with "${prefix}" (reserved for ids Weir makes)` : null;
+}

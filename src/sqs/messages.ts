@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { utf8Length } from "../shared/bytes";
 import { hex, sha256 } from "../shared/encoding";
-import { sortableId } from "../shared/ids";
+import { reservedIdProblem, sortableId } from "../shared/ids";
 import {
   DEFAULT_PRIORITY,
   MAX_DELAY_SECONDS,
@@ -88,7 +88,7 @@ async function prepare(queue: Queue, entry: MessageEntry): Promise<Prepared> {
       throw invalidParameter("DelaySeconds", entry.DelaySeconds, "The request include parameter that is not valid for this queue type.");
     }
     const dedup = entry.MessageDeduplicationId;
-    if (dedup !== undefined && !FIFO_ID.test(dedup)) {
+    if (dedup !== undefined && (!FIFO_ID.test(dedup) || reservedIdProblem(dedup))) {
       throw invalidParameter("MessageDeduplicationId", dedup, "MessageDeduplicationId can contain 1 to 128 printable ASCII characters.");
     }
     if (dedup === undefined && !queue.settings.contentBasedDeduplication) {
