@@ -99,8 +99,24 @@ function countsOf(partition: number, stats: PartitionStats, subscription: Subscr
   };
 }
 
-/** Gathers a topic's statistics from every partition, and every running surge's. */
-export async function topicStats(env: Env, topic: TopicRecord): Promise<TopicStats> {
+// Stats being gathered in this isolate, by topic uid: a burst of stats calls for one topic
+// shares one fan-out instead of each making one call per partition (edges F-9).
+const gathering = new Map<string, Promise<TopicStats>>();
+
+/**
+ * Gathers a topic's statistics from every partition, and every running surge's: one call per
+ * partition, shared by every stats call for the topic that arrives while it runs.
+ */
+export function topicStats(env: Env, topic: TopicRecord): Promise<TopicStats> {
+  let pending = gathering.get(topic.uid);
+  if (!pending) {
+    pending = gatherStats(env, topic).finally(() => gathering.delete(topic.uid));
+    gathering.set(topic.uid, pending);
+  }
+  return pending;
+}
+
+async function gatherStats(env: Env, topic: TopicRecord): Promise<TopicStats> {
   const [subscriptions, perPartition] = await Promise.all([
     new Catalog(env.CATALOG).listSubscriptions(topic.name),
     Promise.all(topicPartitions(env, topic).map((p) => callPartition(() => p.stub.stats()))),
