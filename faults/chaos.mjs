@@ -7,6 +7,7 @@
 //   npm run chaos -- --kills 5 --messages 5000 --seed 42
 //   npm run chaos -- --soak --rate 500 --seconds 300   no kills; memory of workerd sampled
 //   npm run chaos -- --soak --retention 60             … with the log kept at a steady size
+//   npm run chaos -- --large               ~1 MB messages, a surge in flight, SIGKILLs (faults/large-surge.mjs)
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,7 @@ const { values: args } = parseArgs({
   options: {
     ci: { type: "boolean", default: false },
     soak: { type: "boolean", default: false },
+    large: { type: "boolean", default: false },
     kills: { type: "string" },
     messages: { type: "string" },
     seed: { type: "string" },
@@ -31,6 +33,13 @@ const { values: args } = parseArgs({
 });
 const kills = Number(args.kills ?? (args.soak ? 0 : args.ci ? 4 : 20));
 const seed = Number(args.seed ?? Math.floor(Math.random() * 2 ** 31));
+if (args.large) {
+  const { runLargeSurge } = await import("./large-surge.mjs");
+  const faults = await runLargeSurge({ messages: Number(args.messages ?? (args.ci ? 24 : 60)), kills: Number(args.kills ?? (args.ci ? 2 : 4)), seed });
+  if (faults.length > 0) console.log(`\n${faults.length} faults:\n${faults.slice(0, 30).map((f) => `  - ${f}`).join("\n")}`);
+  else console.log("\nno faults: every id acked, none after an ok ack, the surge folded back");
+  process.exit(faults.length === 0 ? 0 : 1);
+}
 const soakRate = Number(args.rate);
 const total = Number(args.messages ?? (args.soak ? soakRate * Number(args.seconds) : args.ci ? 3000 : 20_000));
 const random = seeded(seed);
