@@ -14,8 +14,9 @@ describe("receive", () => {
     const got = await waiting;
     const latency = Date.now() - producedAt;
     expect(got.map((m) => m.body)).toEqual(["wake up"]);
-    // Generous bound; the real figure is in `npm run bench`.
-    expect(latency).toBeLessThan(100);
+    // Woken by the produce, not by the end of its 10 s wait: the speed itself is measured in
+    // `npm run bench`, not here (a loaded machine must not fail this test).
+    expect(latency).toBeLessThan(2_000);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
