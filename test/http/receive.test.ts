@@ -36,7 +36,8 @@ describe("receive", () => {
     const sub = await createSubscription(topic);
     const started = Date.now();
     expect(await receive(topic, sub)).toEqual([]);
-    expect(Date.now() - started).toBeLessThan(500);
+    // It did not wait (a wait is at least 1 s); not a speed goal.
+    expect(Date.now() - started).toBeLessThan(950);
   });
 
   it("leases at most max_messages across partitions", async () => {
