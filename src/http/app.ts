@@ -15,9 +15,11 @@ import { requestLimits } from "./request-limits";
 import { registerStatsRoutes } from "./stats";
 import { registerStreamRoutes } from "./stream";
 import { registerTopicRoutes } from "./topics";
+import { registerTransactionRoutes } from "./transactions";
 import { validationError } from "./validation";
 
-const PRODUCE_PATH = /^\/v1\/topics\/[^/]+\/messages$/;
+// Produce and transaction prepare carry messages: the produce request limit applies to both.
+const PRODUCE_PATH = /^\/v1\/topics\/[^/]+\/(messages|transactions)$/;
 
 /** The Weir HTTP API. */
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -51,6 +53,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerDocsRoutes(app);
   registerTopicRoutes(app);
   registerMessageRoutes(app);
+  registerTransactionRoutes(app);
   registerStatsRoutes(app);
   registerConsumeRoutes(app);
   registerStreamRoutes(app);

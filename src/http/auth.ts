@@ -47,6 +47,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   // route against its receive limit: none of them is free to call in a loop.
   "POST /v1/topics/:topic/messages": PRODUCE,
   "DELETE /v1/topics/:topic/messages/:id": PRODUCE,
+  "POST /v1/topics/:topic/transactions": PRODUCE,
+  "GET /v1/topics/:topic/transactions/:id": PRODUCE,
+  "POST /v1/topics/:topic/transactions/:id/commit": PRODUCE,
+  "POST /v1/topics/:topic/transactions/:id/rollback": PRODUCE,
 
   // Consumers read their topic's depth to scale themselves.
   "GET /v1/topics/:topic/stats": CONSUME,

@@ -204,6 +204,42 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * The append of a committed transaction (src/partition/transactions.ts), inside the
+   * transaction its caller holds: the same path as `append` (dedup, priority, delay, offsets,
+   * overflow: drop_oldest), but never refused for the topic's limits: the commit is decided.
+   * The caller calls forgetCounters() if its transaction fails.
+   */
+  appendCommitted(messages: readonly NewMessage[]): Appended[] {
+    const policy = this.topicPolicy;
+    const unlimited = policy.overflow === "reject" ? { ...policy, maxMessages: null, maxBytes: null } : policy;
+    const outcome = this.appendInTransaction(messages, unlimited, this.clock.now());
+    if (!outcome.ok) throw new Error("an append without limits was refused");
+    return outcome.appended;
+  }
+
+  /** After a failed transaction that appended: read the counters from storage next time. */
+  forgetCounters(): void {
+    this.appendCounters = null;
+  }
+
+  /** Why `messages` would pass the topic's limits with `overflow: reject`, or null. */
+  overflowProblem(messages: readonly NewMessage[]): string | null {
+    const policy = this.topicPolicy;
+    if (policy.overflow !== "reject" || (policy.maxMessages === null && policy.maxBytes === null)) return null;
+    return this.wouldOverflow(messages, policy);
+  }
+
+  /** Who this partition is and its topic's rules, as last sent; null before any. */
+  currentContext(): PartitionContext | null {
+    return this.context;
+  }
+
+  /** The rules this partition applies: its context's, or the defaults. */
+  policy(): TopicPolicy {
+    return this.topicPolicy;
+  }
+
   private appendInTransaction(messages: readonly NewMessage[], policy: TopicPolicy, now: number): AppendOutcome {
     if (policy.overflow === "reject" && (policy.maxMessages !== null || policy.maxBytes !== null)) {
       const full = this.wouldOverflow(messages, policy);

@@ -21,7 +21,20 @@ import type {
   SurgeTarget,
 } from "../shared/partition-api";
 import { partitionName, SURGE_INDEX_BASE, surgePartitionName } from "../shared/object-names";
-import { OUTBOX_BATCH_MESSAGES, OUTBOX_RETRY_MS, OUTBOX_ROUNDS } from "../shared/limits";
+import { MAX_OPEN_TRANSACTIONS_PER_PARTITION, OUTBOX_BATCH_MESSAGES, OUTBOX_RETRY_MS, OUTBOX_ROUNDS } from "../shared/limits";
+import type {
+  ApplyOutcome,
+  DecideOutcome,
+  DecisionAnswer,
+  PrepareOutcome,
+  TransactionDecision,
+  TransactionOpen,
+  TransactionShare,
+  TransactionView,
+} from "../shared/partition-api";
+import { signedPost } from "../shared/outbound";
+import { Transactions } from "./transactions";
+import { Coordinator, type CheckBack } from "./coordinator";
 import { systemClock, type Clock } from "../shared/clock";
 import { PartitionLog } from "./log";
 import { Redrives } from "./redrives";
@@ -50,6 +63,12 @@ export class Partition extends DurableObject<Env> {
   /** Whether alarmAt is the next due time; until then every call checks for due work. */
   private dueKnown = false;
   private forwarding: Promise<void> | null = null;
+  private readonly transactions: Transactions;
+  private readonly coordinator: Coordinator;
+  /** How many open transactions may have this partition as their home; replaced by tests. */
+  maxOpenTransactions = MAX_OPEN_TRANSACTIONS_PER_PARTITION;
+  /** Sends a transaction check-back; replaced by tests (the outbound seam). */
+  checkBack: CheckBack = (url, body) => signedPost(this.env, url, body);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -59,6 +78,17 @@ export class Partition extends DurableObject<Env> {
     this.redrives = new Redrives(ctx.storage, this.log);
     this.surgeMoves = new SurgeMoves(ctx.storage, clock, this.log);
     this.bells = new Bells(ctx.storage.sql);
+    this.transactions = new Transactions(ctx.storage, clock, this.log);
+    this.coordinator = new Coordinator(this.transactions, clock, {
+      participant: (index) => {
+        const context = this.log.currentContext();
+        if (!context) return null;
+        return this.env.PARTITION.get(this.env.PARTITION.idFromName(partitionName(context.topicUid, index)));
+      },
+      checkBack: () => this.checkBack,
+      topic: () => this.log.currentContext()?.topic ?? "",
+      afterAppend: () => this.afterAppend(),
+    });
   }
 
   /**
@@ -242,6 +272,60 @@ export class Partition extends DurableObject<Env> {
     return { moved };
   }
 
+  /**
+   * Stores this partition's share of a transaction (messages invisible until committed) and,
+   * on the transaction's home partition (`open` given), its record, in one transaction.
+   * src/partition/transactions.ts tells the refusals.
+   */
+  async prepareTransaction(share: TransactionShare, context: PartitionContext, open: TransactionOpen | null): Promise<PrepareOutcome> {
+    if (this.log.isDeleted()) return DELETED;
+    this.log.setContext(context);
+    const outcome = this.transactions.prepare(share, open, this.maxOpenTransactions);
+    if (outcome.ok) await this.scheduleAlarm();
+    return outcome;
+  }
+
+  /** Home partition: commits (idempotent); 409-style codes after a rollback. */
+  async commitTransaction(id: string): Promise<DecideOutcome> {
+    if (this.log.isDeleted()) return DELETED;
+    const outcome = await this.coordinator.decide(id, "committed", null);
+    await this.scheduleAlarm();
+    return outcome;
+  }
+
+  /** Home partition: rolls back (idempotent), reason `client`; refused after a commit. */
+  async rollbackTransaction(id: string): Promise<DecideOutcome> {
+    if (this.log.isDeleted()) return DELETED;
+    const outcome = await this.coordinator.decide(id, "rolled_back", "client");
+    await this.scheduleAlarm();
+    return outcome;
+  }
+
+  /** Home partition: the transaction's record, or null if unknown. */
+  async transaction(id: string): Promise<TransactionView | null> {
+    return this.transactions.view(id);
+  }
+
+  /** Participant: applies the home's decision to the share here (idempotent). */
+  async applyTransaction(id: string, decision: TransactionDecision): Promise<ApplyOutcome> {
+    if (this.log.isDeleted()) return DELETED;
+    const applied = this.transactions.applyShare(id, decision);
+    if (applied.appended) await this.afterAppend();
+    else await this.scheduleAlarm();
+    return { ok: true, state: decision, results: applied.results };
+  }
+
+  /** Home partition: a participant asks for a decision it has not heard. */
+  async transactionDecision(id: string): Promise<DecisionAnswer> {
+    return this.transactions.answerParticipant(id);
+  }
+
+  /** After a commit appended messages here: what an append does after its transaction. */
+  private async afterAppend(): Promise<void> {
+    await this.afterChange();
+    this.wakeAll();
+  }
+
   async stats(): Promise<PartitionStats> {
     this.processDue();
     return this.log.stats();
@@ -292,6 +376,8 @@ export class Partition extends DurableObject<Env> {
     this.alarmAt = null;
     this.processDue();
     this.log.enforceRetention();
+    this.transactions.forgetResolved(this.log.policy().retentionMs);
+    await this.coordinator.runDue();
     await this.forwardDeadLetters();
     await this.scheduleAlarm();
   }
@@ -405,6 +491,8 @@ export class Partition extends DurableObject<Env> {
 
   private async scheduleAlarm(): Promise<void> {
     let next = this.log.nextDueAt();
+    const transactionsDue = this.transactions.nextDueAt();
+    if (transactionsDue !== null) next = next === null ? transactionsDue : Math.min(next, transactionsDue);
     if (this.log.outbox.any()) {
       const retry = this.clock.now() + OUTBOX_RETRY_MS;
       next = next === null ? retry : Math.min(next, retry);

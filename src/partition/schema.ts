@@ -85,6 +85,65 @@ const STEPS: readonly string[] = [
     armed INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: transactions (src/partition/transactions.ts). A share is this partition's part of a
+  // transaction: its prepared messages, in txn_messages, invisible to every subscription until
+  // the decision comes; kept after it (state, results) so that applying it again changes nothing.
+  // A transaction whose home is this partition has its one record, the decision, in transactions.
+  `
+  CREATE TABLE txn_shares (
+    txn TEXT PRIMARY KEY,
+    home INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    prepared_at INTEGER NOT NULL,
+    -- When to ask the home partition for a decision that has not come (0: never).
+    ask_at INTEGER NOT NULL,
+    -- Once committed: JSON [[offset, produced_at, duplicate], ...] in share order.
+    results TEXT,
+    resolved_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX txn_shares_ask ON txn_shares (ask_at) WHERE ask_at > 0;
+  CREATE INDEX txn_shares_resolved ON txn_shares (resolved_at) WHERE resolved_at IS NOT NULL;
+  -- deliver_at: when the message becomes deliverable (fixed at prepare; 0: at once).
+  -- dup_offset: the log offset of an earlier copy of the id found at prepare (then not appended).
+  CREATE TABLE txn_messages (
+    txn TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    id_from_producer INTEGER NOT NULL,
+    key TEXT,
+    headers TEXT,
+    body TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    deliver_at INTEGER NOT NULL,
+    ttl_ms INTEGER,
+    dup_offset INTEGER,
+    dup_produced_at INTEGER,
+    PRIMARY KEY (txn, seq)
+  ) WITHOUT ROWID;
+  -- due_at: the next work for this record: its timeout or next check-back while prepared, the
+  -- next try to tell participants of the decision while some have not applied it; 0: none.
+  CREATE TABLE transactions (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    reason TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    check_url TEXT,
+    max_checks INTEGER NOT NULL,
+    interval_ms INTEGER NOT NULL,
+    checks INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    -- JSON [[message id, partition], ...] in request order.
+    messages TEXT NOT NULL,
+    -- JSON [partition, ...]: participants that have not yet applied the decision.
+    pending TEXT NOT NULL,
+    -- JSON {partition: [[offset, produced_at, duplicate], ...]} of the participants that applied a commit.
+    results TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX transactions_due ON transactions (due_at) WHERE due_at > 0;
+  CREATE INDEX transactions_by_state ON transactions (state, decided_at);
+  `,
 ];
 
 /** Brings the schema up to date in one transaction. Idempotent. */

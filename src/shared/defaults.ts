@@ -40,3 +40,10 @@ export const SQS_QUEUE_DEFAULTS = {
   receiveWaitSeconds: 0,
   contentBasedDeduplication: false,
 } as const;
+
+/** What a transaction gets for every setting its producer left out (SPEC: 60 s, 15 checks, 60 s). */
+export const TRANSACTION_DEFAULTS = {
+  timeoutSeconds: 60,
+  maxChecks: 15,
+  checkIntervalSeconds: 60,
+} as const;

@@ -158,3 +158,17 @@ export const SQS_MAX_QUEUE_WAIT_SECONDS = 20;
 export const SQS_FIFO_DEDUP_WINDOW_SECONDS = 300;
 // SQS's highest maxReceiveCount: a queue without a RedrivePolicy dead-letters after this many receives.
 export const SQS_MAX_RECEIVE_COUNT = MAX_MAX_DELIVERIES;
+
+// --- transactions (docs/transactions.md) ---
+
+// A transaction's messages: the same limits as a produce request (count, bytes, body).
+// Open (prepared) transactions per partition, counted on each transaction's home partition:
+// a topic holds at most this many × its partitions; beyond, 429 too_many_transactions.
+export const MAX_OPEN_TRANSACTIONS_PER_PARTITION = 1000;
+export const MIN_TRANSACTION_TIMEOUT_SECONDS = 1;
+export const MAX_TRANSACTION_TIMEOUT_SECONDS = 24 * 3600;
+export const MIN_TRANSACTION_CHECKS = 1;
+export const MAX_TRANSACTION_CHECKS = 100;
+export const MIN_CHECK_INTERVAL_SECONDS = 1;
+export const MAX_CHECK_INTERVAL_SECONDS = 3600;
+export const MAX_CHECK_URL_LENGTH = 2048;

@@ -132,34 +132,41 @@ function ipv6Kind(g: number[]): HostKind {
 
 // --- signing ---
 
-/** How far a receiver should let Weir-Timestamp be from its own clock, in seconds. */
+/** How far a receiver should let the signature's time be from its own clock, in seconds. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 /**
- * The headers that sign `body`, sent at `timestampSeconds` (Unix seconds):
- * `Weir-Timestamp: <t>` and `Weir-Signature: v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+ * The one header that signs `body`, sent at `timestampSeconds` (Unix seconds):
+ * `Weir-Signature: t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
  */
-export async function signatureHeaders(secret: string, body: string, timestampSeconds: number): Promise<Record<string, string>> {
+export async function signatureHeader(secret: string, body: string, timestampSeconds: number): Promise<Record<string, string>> {
   const mac = await hmacSign(secret, `${timestampSeconds}.${body}`);
-  return { "weir-timestamp": String(timestampSeconds), "weir-signature": `v1=${hex(mac)}` };
+  return { "weir-signature": `t=${timestampSeconds},v1=${hex(mac)}` };
 }
 
 /**
- * What a receiver does, in TypeScript: true when `signature` signs `body` at `timestamp` and
- * the timestamp is within SIGNATURE_TOLERANCE_SECONDS of `nowSeconds`.
+ * What a receiver does, in TypeScript: true when the `Weir-Signature` header value signs
+ * `body` and its time `t` is within SIGNATURE_TOLERANCE_SECONDS of `nowSeconds`. The header's
+ * parts may come in any order; any `v1` part that matches is enough (room for a key rotation).
  */
-export async function verifySignature(
-  secret: string,
-  body: string,
-  timestamp: string,
-  signature: string,
-  nowSeconds: number,
-): Promise<boolean> {
-  if (!/^[0-9]{1,12}$/.test(timestamp)) return false;
+export async function verifySignature(secret: string, body: string, header: string, nowSeconds: number): Promise<boolean> {
+  let timestamp: string | null = null;
+  const macs: Uint8Array[] = [];
+  for (const part of header.split(",")) {
+    const eq = part.indexOf("=");
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (eq < 0) continue;
+    if (name === "t") timestamp = value;
+    else if (name === "v1") {
+      const mac = fromHex(value);
+      if (mac && mac.byteLength === 32) macs.push(mac);
+    }
+  }
+  if (timestamp === null || !/^[0-9]{1,12}$/.test(timestamp)) return false;
   if (Math.abs(nowSeconds - Number(timestamp)) > SIGNATURE_TOLERANCE_SECONDS) return false;
-  const mac = signature.startsWith("v1=") ? fromHex(signature.slice(3)) : null;
-  if (!mac || mac.byteLength !== 32) return false;
-  return hmacVerify(secret, `${timestamp}.${body}`, mac);
+  for (const mac of macs) if (await hmacVerify(secret, `${timestamp}.${body}`, mac)) return true;
+  return false;
 }
 
 export class OutboundRefused extends Error {
@@ -176,7 +183,8 @@ const OUTBOUND_TIMEOUT_MS = 10_000;
 
 /**
  * POSTs the JSON text `body` to `target`, signed, if checkDestination allows it. Redirects are
- * not followed (one could lead to a private address); the call gives up after 10 s. Throws
+ * never followed (one could lead to a private address): a 3xx comes back as it is, and a
+ * caller treats it as no answer. The call gives up after 10 s. Throws
  * OutboundRefused for a refused destination or a missing OUTBOUND_SIGNING_SECRET.
  */
 export async function signedPost(env: OutboundEnv, target: string, body: string): Promise<Response> {
@@ -184,7 +192,7 @@ export async function signedPost(env: OutboundEnv, target: string, body: string)
   if (!secret) throw new OutboundRefused("OUTBOUND_SIGNING_SECRET is not set");
   const destination = checkDestination(target, { allowLoopback: env.OUTBOUND_ALLOW_LOOPBACK === "true" });
   if (!destination.ok) throw new OutboundRefused(destination.reason);
-  const headers = await signatureHeaders(secret, body, Math.floor(Date.now() / 1000));
+  const headers = await signatureHeader(secret, body, Math.floor(Date.now() / 1000));
   return fetch(destination.url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },

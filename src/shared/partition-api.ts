@@ -228,3 +228,99 @@ export interface SurgeTarget {
   /** The context each temporary partition gets; its index is replaced by SURGE_INDEX_BASE + k. */
   context: PartitionContext;
 }
+
+// --- transactions (docs/transactions.md) ---
+
+export type TransactionState = "prepared" | "committed" | "rolled_back";
+/** Why a transaction was rolled back: the client asked (or its check-back answered so), its
+ * timeout passed without a check url, or every check-back answered unknown. */
+export type TransactionReason = "client" | "timeout" | "unresolved";
+export type TransactionDecision = "committed" | "rolled_back";
+
+/** Where and how Weir asks the producer about a transaction left prepared past its timeout. */
+export interface TransactionCheck {
+  url: string;
+  maxChecks: number;
+  intervalMs: number;
+}
+
+/** A transaction as its home partition keeps it. Times in ms since the epoch. */
+export interface TransactionView {
+  id: string;
+  state: TransactionState;
+  reason: TransactionReason | null;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  /** Check-backs sent so far. */
+  checks: number;
+  check: TransactionCheck | null;
+  /** When the next check-back is due while prepared with a check url; null otherwise. */
+  nextCheckAt: number | null;
+}
+
+/** A transaction's record, created on its home partition after every share is prepared. */
+export interface TransactionOpen {
+  id: string;
+  createdAt: number;
+  expiresAt: number;
+  check: TransactionCheck | null;
+  /** [message id, partition] of every message, in request order. */
+  messages: [string, number][];
+  /** The partitions holding a share (the home among them). */
+  participants: number[];
+}
+
+/** One partition's part of a transaction: messages prepared here, invisible until committed. */
+export interface TransactionShare {
+  id: string;
+  /** The index of the partition that keeps the decision. */
+  home: number;
+  messages: NewMessage[];
+  preparedAt: number;
+  expiresAt: number;
+}
+
+export type PrepareOutcome =
+  | { ok: true }
+  | { ok: false; code: "topic_deleted" }
+  /** overflow: reject, and the share would pass the partition's backlog limits. Nothing stored. */
+  | { ok: false; code: "topic_full"; message: string }
+  /** The home partition holds its maximum of open transactions. Nothing stored there. */
+  | { ok: false; code: "too_many_transactions"; limit: number }
+  /** A decision for this id is already recorded here (a late or repeated prepare). */
+  | { ok: false; code: "transaction_resolved" };
+
+/** Where one message of a committed transaction was stored, in its partition's share order. */
+export type ShareResult = Appended;
+
+export type DecideOutcome =
+  | {
+      ok: true;
+      transaction: TransactionView;
+      /** Per message, in request order, once every partition applied the commit; else null. */
+      results: (Appended & { id: string; partition: number })[] | null;
+    }
+  | { ok: false; code: "transaction_not_found" | "topic_deleted" }
+  | { ok: false; code: "transaction_committed" | "transaction_rolled_back"; transaction: TransactionView };
+
+/** A share's end as its partition applied it: committed with where each message went, or rolled back. */
+export type ApplyOutcome =
+  | { ok: true; state: TransactionDecision; results: Appended[] }
+  | { ok: false; code: "topic_deleted" };
+
+/** What a home partition answers a participant asking about a transaction it has not heard the end of. */
+export type DecisionAnswer = { state: "prepared"; askAgainAt: number } | { state: TransactionDecision };
+
+/**
+ * Transaction ids name their home partition: `<sortable id>-p<index>`, so that a commit or a
+ * look-up goes to the one partition that keeps the decision. Null for anything else.
+ */
+export function transactionHome(id: string): number | null {
+  const match = /^[0-9A-Z]{26}-p(0|[1-9][0-9]{0,2})$/.exec(id);
+  return match ? Number(match[1]) : null;
+}
+
+export function transactionId(sortable: string, home: number): string {
+  return `${sortable}-p${home}`;
+}

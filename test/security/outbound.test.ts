@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkDestination, signatureHeaders, signedPost, verifySignature } from "../../src/shared/outbound";
+import { checkDestination, signatureHeader, signedPost, verifySignature } from "../../src/shared/outbound";
 
 const refused = [
   // loopback
@@ -53,21 +53,22 @@ describe("signatures of outbound requests", () => {
   // The worked example of docs/security.md.
   const secret = "whsec-example-only";
   const body = '{"transaction":"TX1","topic":"orders"}';
-  const signature = "v1=0cd868f5f0cc4fadf9ee150f1eaac06942e05b45cfb80eb58f6d258676950c26";
+  const mac = "0cd868f5f0cc4fadf9ee150f1eaac06942e05b45cfb80eb58f6d258676950c26";
+  const header = `t=1700000000,v1=${mac}`;
 
-  it("match the documented example", async () => {
-    expect(await signatureHeaders(secret, body, 1_700_000_000)).toEqual({
-      "weir-timestamp": "1700000000",
-      "weir-signature": signature,
-    });
+  it("are one Weir-Signature header that matches the documented example", async () => {
+    expect(await signatureHeader(secret, body, 1_700_000_000)).toEqual({ "weir-signature": header });
   });
 
   it("verify for the receiver, within the tolerance only", async () => {
-    expect(await verifySignature(secret, body, "1700000000", signature, 1_700_000_100)).toBe(true);
-    expect(await verifySignature(secret, body, "1700000000", signature, 1_700_000_301)).toBe(false);
-    expect(await verifySignature(secret, body + " ", "1700000000", signature, 1_700_000_000)).toBe(false);
-    expect(await verifySignature("other", body, "1700000000", signature, 1_700_000_000)).toBe(false);
-    expect(await verifySignature(secret, body, "1700000001", signature, 1_700_000_000)).toBe(false);
-    expect(await verifySignature(secret, body, "1700000000", "v1=zz", 1_700_000_000)).toBe(false);
+    expect(await verifySignature(secret, body, header, 1_700_000_100)).toBe(true);
+    expect(await verifySignature(secret, body, `v1=${mac}, t=1700000000`, 1_700_000_000)).toBe(true);
+    expect(await verifySignature(secret, body, `t=1700000000,v1=${"0".repeat(64)},v1=${mac}`, 1_700_000_000)).toBe(true);
+    expect(await verifySignature(secret, body, header, 1_700_000_301)).toBe(false);
+    expect(await verifySignature(secret, body + " ", header, 1_700_000_000)).toBe(false);
+    expect(await verifySignature("other", body, header, 1_700_000_000)).toBe(false);
+    expect(await verifySignature(secret, body, `t=1700000001,v1=${mac}`, 1_700_000_000)).toBe(false);
+    expect(await verifySignature(secret, body, "t=1700000000,v1=zz", 1_700_000_000)).toBe(false);
+    expect(await verifySignature(secret, body, `v1=${mac}`, 1_700_000_000)).toBe(false);
   });
 });
