@@ -2,8 +2,8 @@
 // folder), with the whole server killed by SIGKILL at random moments and restarted on the same
 // state; then everything is drained and checked. docs/reliability.md explains what it proves.
 //
-//   npm run chaos                          20 kills over 20,000 messages (the full run)
-//   npm run chaos -- --ci                  4 kills over 3,000 messages (in .ci/run)
+//   npm run chaos                          20 kills over 20,000 messages and 1,000 transactions (the full run)
+//   npm run chaos -- --ci                  4 kills over 3,000 messages and 150 transactions (in .ci/run)
 //   npm run chaos -- --kills 5 --messages 5000 --seed 42
 //   npm run chaos -- --soak --rate 500 --seconds 300   no kills; memory of workerd sampled
 //   npm run chaos -- --soak --retention 60             … with the log kept at a steady size
@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startServer, workerdRssMiB } from "../scripts/local-server.mjs";
 import { Ledger } from "./ledger.mjs";
-import { call, consumer, persist, producer, seeded } from "./traffic.mjs";
+import { awaitAbandoned, call, consumer, persist, producer, seeded, transactor } from "./traffic.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     large: { type: "boolean", default: false },
     kills: { type: "string" },
     messages: { type: "string" },
+    transactions: { type: "string" },
     seed: { type: "string" },
     rate: { type: "string", default: "500" },
     seconds: { type: "string", default: "300" },
@@ -42,6 +43,7 @@ if (args.large) {
 }
 const soakRate = Number(args.rate);
 const total = Number(args.messages ?? (args.soak ? soakRate * Number(args.seconds) : args.ci ? 3000 : 20_000));
+const transactions = Number(args.transactions ?? (args.soak ? 0 : args.ci ? 150 : 1000));
 const random = seeded(seed);
 const TOKEN = "chaos-admin-token";
 const TOPIC = "chaos";
@@ -52,7 +54,7 @@ const SUBS = [
 const DEADLINE = Date.now() + (args.soak ? Number(args.seconds) * 1000 + 600_000 : args.ci ? 170_000 : 1_500_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-console.log(`chaos: seed ${seed}, ${total} messages, ${kills} kills${args.soak ? `, soak at ${soakRate} msg/s` : ""}`);
+console.log(`chaos: seed ${seed}, ${total} messages, ${transactions} transactions, ${kills} kills${args.soak ? `, soak at ${soakRate} msg/s` : ""}`);
 const state = mkdtempSync(join(tmpdir(), "weir-chaos-"));
 const port = await freePort();
 const vars = { ADMIN_TOKEN: TOKEN };
@@ -78,7 +80,19 @@ try {
       // its keyless messages are one sequence per partition.
       producer({ url, token: TOKEN, topic: TOPIC, ledger, next, total, batch, random, rate, ...(args.soak ? { keyed: 1, keys: 100 } : { keyed: 2 / 3, keys: 20 }) }),
     ),
-  ).then(() => (producing = false));
+  );
+  // Transactions beside the plain producers, spread over the same time (their own random stream,
+  // so that the plain traffic of a seed stays the same).
+  let open = [];
+  const transacting = transactor({
+    url, token: TOKEN, topic: TOPIC, ledger, total: transactions, random: seeded(seed + 1),
+    pauseMs: transactions === 0 ? 0 : Math.max(0, (Math.max(1, kills) * 3000) / transactions - 20),
+  });
+  // Abandoned transactions end at their timeout, rolled back; their messages must never come,
+  // so the consumers keep going until then.
+  const traffic = Promise.all([producers, transacting])
+    .then(async () => (open = await awaitAbandoned({ url, token: TOKEN, topic: TOPIC, ledger, deadline: DEADLINE })))
+    .then(() => (producing = false));
   const settled = () =>
     (!producing && SUBS.every((s) => ledger.outstanding(s.name).length === 0)) || Date.now() > DEADLINE;
   const consumers = Promise.all(
@@ -110,12 +124,12 @@ try {
       })()
     : Promise.resolve();
 
-  await Promise.all([producers, killer, sampler]);
+  await Promise.all([traffic, killer, sampler]);
   await consumers;
   await collectDeadLetters();
 
   const stats = await persist(() => call(url, TOKEN, "GET", `/v1/topics/${TOPIC}/stats`));
-  const faults = ledger.check(stats.body.partitions.map((p) => p.next_offset));
+  const faults = [...open.map((o) => `abandoned transaction not rolled back: ${o}`), ...ledger.check(stats.body.partitions.map((p) => p.next_offset))];
   report(faults, stats.body);
   process.exitCode = faults.length === 0 ? 0 : 1;
 } finally {
@@ -147,6 +161,8 @@ function report(faults, stats) {
     ["deliveries", ledger.deliveries],
     ["redeliveries (attempt > 1)", ledger.redeliveries],
     ["duplicates seen (delivered again after an ok ack)", ledger.duplicatesSeen],
+    ["transactions committed / rolled back / abandoned", `${ledger.transactions.committed} / ${ledger.transactions.rolledBack - ledger.transactions.abandoned} / ${ledger.transactions.abandoned}`],
+    ["rolled-back transactions' messages (none delivered)", ledger.rolledBack.size],
     ["dead-lettered", SUBS.reduce((n, s) => n + ledger.deadLettered.get(s.name).size, 0)],
     ["lost", lost],
     ["ordering faults", ledger.orderViolations.length],
@@ -160,6 +176,6 @@ function report(faults, stats) {
     console.log(`\n${faults.length} faults:`);
     for (const f of faults.slice(0, 30)) console.log(`  - ${f}`);
   } else {
-    console.log("\nno faults: nothing lost, nothing invented, offsets gap-free, key order kept");
+    console.log("\nno faults: nothing lost, nothing invented, offsets gap-free, key order kept, no rolled-back message delivered");
   }
 }

@@ -17,6 +17,20 @@ export class Ledger {
     this.redeliveries = 0;
     this.duplicatesSeen = 0;
     this.deadLettered = new Map(subscriptions.map((s) => [s, new Set()]));
+    /** Transactions (faults/traffic.mjs transactor): ids of rolled-back messages, abandoned ones by id. */
+    this.rolledBack = new Set();
+    this.abandoned = new Map();
+    this.transactions = { committed: 0, rolledBack: 0, abandoned: 0 };
+  }
+
+  rollBack(ids) {
+    this.transactions.rolledBack++;
+    for (const id of ids) this.rolledBack.add(id);
+  }
+
+  abandonTransaction(id, ids) {
+    this.transactions.abandoned++;
+    this.abandoned.set(id, ids);
   }
 
   recordProduced(id, partition, offset) {
@@ -85,6 +99,8 @@ export class Ledger {
       if (lost.length > 0) faults.push(`${sub}: ${lost.length} acknowledged produces never acked or dead-lettered, e.g. ${lost.slice(0, 5)}`);
       const phantom = [...seen.keys()].filter((id) => !this.attempted.has(id));
       if (phantom.length > 0) faults.push(`${sub}: ${phantom.length} deliveries of messages never produced, e.g. ${phantom.slice(0, 5)}`);
+      const rolledBack = [...seen.keys()].filter((id) => this.rolledBack.has(id));
+      if (rolledBack.length > 0) faults.push(`${sub}: ${rolledBack.length} messages of rolled-back transactions delivered, e.g. ${rolledBack.slice(0, 5)}`);
       for (const id of [...seen.keys()].filter((i) => this.deadLettered.get(sub).has(i) && seen.get(i).acked)) {
         faults.push(`${sub}: ${id} both acked and dead-lettered`);
       }

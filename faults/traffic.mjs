@@ -113,3 +113,70 @@ export async function consumer({ url, token, topic, sub, ordered, ledger, random
     }
   }
 }
+
+/**
+ * Transactions through restarts: prepares `total` transactions of 1 to 4 messages (ids
+ * `tx-<n>-<i>`, some keyed, so that many span partitions), then commits most, rolls back some
+ * and abandons a few to their timeout. A prepare whose answer was lost is sent again as a new
+ * transaction: the lost one, never committed, ends rolled back at its timeout. A commit or
+ * rollback whose answer was lost is sent again (both are idempotent); a commit refused because
+ * the transaction timed out meanwhile counts as a rollback.
+ */
+export async function transactor({ url, token, topic, ledger, total, random, pauseMs }) {
+  for (let n = 0; n < total; n++) {
+    const size = 1 + Math.floor(random() * 4);
+    const messages = Array.from({ length: size }, (_, i) => {
+      const id = `tx-${n}-${i}`;
+      return random() < 0.5 ? { id, key: `tk${(n + i) % 7}`, body: { tx: n, i } } : { id, body: { tx: n, i } };
+    });
+    const roll = random();
+    const abandon = roll >= 0.95;
+    const prepared = await persist(async () => {
+      const r = await call(url, token, "POST", `/v1/topics/${topic}/transactions`, { messages, timeout_seconds: abandon ? 2 : 30 });
+      if (r.status !== 201) throw new Error(`prepare refused: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    });
+    const id = prepared.transaction.id;
+    const ids = messages.map((m) => m.id);
+    if (abandon) {
+      ledger.abandonTransaction(id, ids);
+    } else if (roll < 0.8) {
+      const r = await persist(() => call(url, token, "POST", `/v1/topics/${topic}/transactions/${id}/commit`));
+      if (r.status === 200) {
+        for (const id of ids) ledger.attempted.add(id);
+        for (const result of r.body.results) ledger.recordProduced(result.id, result.partition, result.offset);
+        ledger.transactions.committed++;
+      } else if (r.status === 409 && r.body.error.code === "transaction_rolled_back") {
+        ledger.rollBack(ids);
+      } else {
+        throw new Error(`commit of ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+    } else {
+      const r = await persist(() => call(url, token, "POST", `/v1/topics/${topic}/transactions/${id}/rollback`));
+      if (r.status !== 200) throw new Error(`rollback of ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+      ledger.rollBack(ids);
+    }
+    if (pauseMs) await sleep(pauseMs);
+  }
+}
+
+/** Waits until every abandoned transaction is rolled back by its timeout; returns those that are not. */
+export async function awaitAbandoned({ url, token, topic, ledger, deadline }) {
+  const open = [];
+  for (const [id, ids] of ledger.abandoned) {
+    for (;;) {
+      const r = await persist(() => call(url, token, "GET", `/v1/topics/${topic}/transactions/${id}`));
+      const state = r.body.transaction?.state;
+      if (state === "rolled_back") {
+        ledger.rollBack(ids);
+        break;
+      }
+      if (Date.now() > deadline) {
+        open.push(`${id}: ${state}`);
+        break;
+      }
+      await sleep(500);
+    }
+  }
+  return open;
+}
