@@ -6,6 +6,7 @@
 //   npm run bench                 the default set, under 5 minutes on 2 cores
 //   npm run bench -- --quick      a smoke run of every case (1 run each, small sizes)
 //   npm run bench -- --soak       5 minutes at 500 msg/s, sampling workerd's memory
+//   npm run bench -- --transactions   only prepare + commit beside produce (also part of the default set)
 // Sizes: BENCH_RUNS, BENCH_MESSAGES, BENCH_REQUESTS, BENCH_LATENCY_REQUESTS,
 // BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS, BENCH_IDLE_WAIT_SECONDS, BENCH_SOAK_SECONDS,
 // BENCH_SOAK_RATE (see bench/config.mjs).
@@ -18,6 +19,7 @@ import { measureLargeMessage } from "./cases/large.mjs";
 import { measureProduceToDelivery } from "./cases/latency.mjs";
 import { measureLatencies, measureRates } from "./cases/paired.mjs";
 import { produceCalls } from "./cases/produce.mjs";
+import { measureTransactions, transactionRows } from "./cases/transactions.mjs";
 import { buildRows, renderBreakdown, timeBreakdown } from "./report.mjs";
 import { writeResult } from "./results.mjs";
 import { startCeilings, startWeir } from "./servers.mjs";
@@ -59,11 +61,28 @@ async function defaultSet(weir, ceilings) {
   results.large = await measureLargeMessage(api, prefix);
   progress(`idle long-poll consumers (${config.idleSeconds} s)`);
   results.idle = await measureIdleConsumer(api, weir, prefix);
+  progress("transactions: prepare + commit beside produce");
+  results.transactions = await measureTransactions(api, prefix);
   return results;
 }
 
+const TRANSACTIONS_ONLY = process.argv.includes("--transactions");
+
+async function transactionSet(weir) {
+  const api = client(weir.url, TOKEN);
+  progress("transactions: prepare + commit beside produce");
+  return { config, quick: QUICK, disturbances, transactions: await measureTransactions(api, `b${Date.now().toString(36)}`) };
+}
+
+function printTransactions(results) {
+  const rows = transactionRows(results.transactions);
+  console.log(`\nWeir transactions, ${new Date().toISOString()}: median of ${config.runs} run(s); ratio = transaction ÷ produce\n`);
+  console.log(renderTable(rows));
+  return { rows };
+}
+
 function print(results) {
-  const rows = buildRows(results);
+  const rows = [...buildRows(results), ...transactionRows(results.transactions)];
   const breakdown = timeBreakdown(results);
   const { p1, p4 } = results.idle;
   console.log(`\nWeir benchmark${QUICK ? " (--quick: 1 run, small sizes; a smoke test, not a figure)" : ""}, ${new Date().toISOString()}`);
@@ -96,7 +115,7 @@ progress("starting Weir and the ceiling Worker");
 const weir = await startWeir(TOKEN);
 let ceilings = null;
 try {
-  ceilings = await startCeilings();
+  if (!TRANSACTIONS_ONLY) ceilings = await startCeilings();
 } catch (error) {
   await weir.stop();
   throw error;
@@ -112,15 +131,17 @@ let results;
 try {
   results = SOAK
     ? { ...(await runSoak(client(weir.url, TOKEN), weir, ceilings, progress)), disturbances }
-    : await defaultSet(weir, ceilings);
+    : TRANSACTIONS_ONLY
+      ? await transactionSet(weir)
+      : await defaultSet(weir, ceilings);
 } finally {
   await stopAll();
 }
-const printed = SOAK ? {} : print(results);
+const printed = SOAK ? {} : TRANSACTIONS_ONLY ? printTransactions(results) : print(results);
 // A soak's samples are disturbed too: a reload restarts the isolate and drops its memory.
 if (disturbances.reloads > 0) {
   console.log(`\nWARNING: wrangler dev reloaded the Worker during this run (src/ changed; ${disturbances.reloads} requests retried): figures are disturbed, run again.`);
 }
 
-const file = writeResult(SOAK ? "soak" : QUICK ? "quick" : "bench", { results, ...printed });
+const file = writeResult(SOAK ? "soak" : TRANSACTIONS_ONLY ? "transactions" : QUICK ? "quick" : "bench", { results, ...printed });
 progress(`done; written to ${file}`);

@@ -2,6 +2,7 @@ import type {
   ApplyOutcome,
   DecideOutcome,
   DecisionAnswer,
+  NewMessage,
   TransactionDecision,
   TransactionReason,
   TransactionView,
@@ -36,8 +37,8 @@ export interface CoordinatorDeps {
   participant(index: number): Participant | null;
   checkBack(): CheckBack;
   topic(): string;
-  /** After messages were appended here: wake consumers, re-arm the alarm. */
-  afterAppend(): Promise<void>;
+  /** After `messages` were appended here: wake consumers, re-arm the alarm. */
+  afterAppend(messages: NewMessage[]): Promise<void>;
 }
 
 export class Coordinator {
@@ -52,17 +53,23 @@ export class Coordinator {
    * and waits for them. A participant that cannot be reached is told again by the alarm; the
    * answer's `results` is then null (a repeated commit answers them once all applied).
    */
-  async decide(id: string, decision: TransactionDecision, reason: TransactionReason | null): Promise<DecideOutcome> {
+  async decide(id: string, decision: TransactionDecision, reason: TransactionReason | null, automatic = false): Promise<DecideOutcome> {
     const decided = this.txns.decide(id, decision, reason);
     if (!decided.ok) {
       return decided.code === "transaction_not_found" ? { ok: false, code: decided.code } : { ok: false, code: decided.code, transaction: decided.view };
     }
-    if (decided.appendedHere) await this.deps.afterAppend();
+    if (decided.appendedHere.length > 0) await this.deps.afterAppend(decided.appendedHere);
     const progress = decided.progress.pending.length > 0 ? await this.tell(id, decided.progress) : decided.progress;
-    if (decided.fresh) {
+    // Only decisions Weir makes by itself are logged: a client's are in its own logs.
+    if (decided.fresh && automatic) {
       log("transaction_decided", { topic: this.deps.topic(), transaction: id, state: decision, reason: progress.view.reason });
     }
-    return { ok: true, transaction: progress.view, results: decision === "committed" ? progress.results : null };
+    return {
+      ok: true,
+      transaction: progress.view,
+      results: decision === "committed" ? progress.results : null,
+      pending: progress.pending.length,
+    };
   }
 
   /** Tells the participants that have not applied the decision; returns the progress after. */
@@ -108,20 +115,20 @@ export class Coordinator {
     }
     const view = progress.view;
     if (!view.check) {
-      await this.decide(id, "rolled_back", "timeout");
+      await this.decide(id, "rolled_back", "timeout", true);
       return;
     }
     if (view.checks >= view.check.maxChecks) {
-      await this.decide(id, "rolled_back", "unresolved");
+      await this.decide(id, "rolled_back", "unresolved", true);
       return;
     }
     const number = this.txns.startCheck(id);
     if (number === null) return;
     const answer = await this.checkBack(view, progress.messageIds, number);
     log("transaction_checked", { topic: this.deps.topic(), transaction: id, check: number, answer });
-    if (answer === "commit") await this.decide(id, "committed", null);
-    else if (answer === "rollback") await this.decide(id, "rolled_back", "client");
-    else if (number >= view.check.maxChecks) await this.decide(id, "rolled_back", "unresolved");
+    if (answer === "commit") await this.decide(id, "committed", null, true);
+    else if (answer === "rollback") await this.decide(id, "rolled_back", "client", true);
+    else if (number >= view.check.maxChecks) await this.decide(id, "rolled_back", "unresolved", true);
   }
 
   /**
@@ -155,7 +162,8 @@ export class Coordinator {
         this.txns.askAgainAt(id, Math.max(answer.askAgainAt, this.clock.now() + PUSH_RETRY_MS));
         return;
       }
-      if (this.txns.applyShare(id, answer.state).appended) await this.deps.afterAppend();
+      const applied = this.txns.applyShare(id, answer.state);
+      if (applied.appended.length > 0) await this.deps.afterAppend(applied.appended);
     } catch (error) {
       log("transaction_ask_failed", { topic: this.deps.topic(), transaction: id, home, message: String(error) });
       this.txns.askAgainAt(id, this.clock.now() + PUSH_RETRY_MS);

@@ -33,7 +33,7 @@ import type {
   TransactionView,
 } from "../shared/partition-api";
 import { signedPost } from "../shared/outbound";
-import { Transactions } from "./transactions";
+import { ASK_GRACE_MS, PUSH_RETRY_MS, Transactions } from "./transactions";
 import { Coordinator, type CheckBack } from "./coordinator";
 import { systemClock, type Clock } from "../shared/clock";
 import { PartitionLog } from "./log";
@@ -87,7 +87,7 @@ export class Partition extends DurableObject<Env> {
       },
       checkBack: () => this.checkBack,
       topic: () => this.log.currentContext()?.topic ?? "",
-      afterAppend: () => this.afterAppend(),
+      afterAppend: (messages) => this.afterAppend(messages),
     });
   }
 
@@ -281,7 +281,7 @@ export class Partition extends DurableObject<Env> {
     if (this.log.isDeleted()) return DELETED;
     this.log.setContext(context);
     const outcome = this.transactions.prepare(share, open, this.maxOpenTransactions);
-    if (outcome.ok) await this.scheduleAlarm();
+    if (outcome.ok) await this.rearmBy(open ? share.expiresAt : share.expiresAt + ASK_GRACE_MS);
     return outcome;
   }
 
@@ -289,7 +289,8 @@ export class Partition extends DurableObject<Env> {
   async commitTransaction(id: string): Promise<DecideOutcome> {
     if (this.log.isDeleted()) return DELETED;
     const outcome = await this.coordinator.decide(id, "committed", null);
-    await this.scheduleAlarm();
+    // Participants not told yet are told again by the alarm (due at PUSH_RETRY_MS).
+    if (outcome.ok && (outcome.pending ?? 0) > 0) await this.rearmBy(this.clock.now() + PUSH_RETRY_MS);
     return outcome;
   }
 
@@ -297,7 +298,8 @@ export class Partition extends DurableObject<Env> {
   async rollbackTransaction(id: string): Promise<DecideOutcome> {
     if (this.log.isDeleted()) return DELETED;
     const outcome = await this.coordinator.decide(id, "rolled_back", "client");
-    await this.scheduleAlarm();
+    // Participants not told yet are told again by the alarm (due at PUSH_RETRY_MS).
+    if (outcome.ok && (outcome.pending ?? 0) > 0) await this.rearmBy(this.clock.now() + PUSH_RETRY_MS);
     return outcome;
   }
 
@@ -310,8 +312,7 @@ export class Partition extends DurableObject<Env> {
   async applyTransaction(id: string, decision: TransactionDecision): Promise<ApplyOutcome> {
     if (this.log.isDeleted()) return DELETED;
     const applied = this.transactions.applyShare(id, decision);
-    if (applied.appended) await this.afterAppend();
-    else await this.scheduleAlarm();
+    if (applied.appended.length > 0) await this.afterAppend(applied.appended);
     return { ok: true, state: decision, results: applied.results };
   }
 
@@ -320,10 +321,21 @@ export class Partition extends DurableObject<Env> {
     return this.transactions.answerParticipant(id);
   }
 
-  /** After a commit appended messages here: what an append does after its transaction. */
-  private async afterAppend(): Promise<void> {
-    await this.afterChange();
+  /** After a commit appended `messages` here: what `append` does after its transaction. */
+  private async afterAppend(messages: NewMessage[]): Promise<void> {
+    const due = this.log.earliestDueOf(messages);
+    if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt || this.log.appendMayDeadLetter()) {
+      await this.afterChange();
+    }
     this.wakeAll();
+  }
+
+  /**
+   * Makes sure the alarm rings by `due` (ms since epoch). An alarm already set earlier is left
+   * as it is: when it rings, it finds what is due then and sets the next.
+   */
+  private async rearmBy(due: number): Promise<void> {
+    if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt) await this.scheduleAlarm();
   }
 
   async stats(): Promise<PartitionStats> {

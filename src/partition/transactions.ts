@@ -115,7 +115,7 @@ export interface Progress {
 
 export type DecideResult =
   /** fresh: this call made the decision (false: it repeats one already made). */
-  | { ok: true; progress: Progress; appendedHere: boolean; fresh: boolean }
+  | { ok: true; progress: Progress; appendedHere: NewMessage[]; fresh: boolean }
   | { ok: false; code: "transaction_not_found" }
   | { ok: false; code: "transaction_committed" | "transaction_rolled_back"; view: TransactionView };
 
@@ -199,7 +199,7 @@ export class Transactions {
    * a share already applied answers what it answered then. A decision for a share that never
    * came here is kept, so that a late prepare of it is refused.
    */
-  applyShare(id: string, decision: TransactionDecision): { results: Appended[]; appended: boolean } {
+  applyShare(id: string, decision: TransactionDecision): { results: Appended[]; appended: NewMessage[] } {
     try {
       return this.storage.transactionSync(() => this.applyInTransaction(id, decision));
     } catch (error) {
@@ -208,21 +208,22 @@ export class Transactions {
     }
   }
 
-  private applyInTransaction(id: string, decision: TransactionDecision): { results: Appended[]; appended: boolean } {
+  /** `appended`: the messages this call stored in the log (none for a rollback or a repeat). */
+  private applyInTransaction(id: string, decision: TransactionDecision): { results: Appended[]; appended: NewMessage[] } {
     const now = this.clock.now();
     const share = this.share(id);
     if (!share) {
       this.sql.exec(SQL.shareTombstone, id, decision, now, "[]", now);
-      return { results: [], appended: false };
+      return { results: [], appended: [] };
     }
     if (share.state !== "prepared") {
       if (share.state !== decision) {
         console.error(JSON.stringify({ event: "transaction_decision_conflict", transaction: id, applied: share.state, asked: decision }));
       }
-      return { results: parseResults(share.results), appended: false };
+      return { results: parseResults(share.results), appended: [] };
     }
     let results: Appended[] = [];
-    let appended = false;
+    let appended: NewMessage[] = [];
     if (decision === "committed") {
       const rows = this.sql.exec<MessageRow>(SQL.messagesOf, id).toArray();
       const windowStart = share.prepared_at - this.log.policy().dedupWindowMs;
@@ -248,7 +249,7 @@ export class Transactions {
         return fresh.length - 1;
       });
       const stored = fresh.length > 0 ? this.log.appendCommitted(fresh) : [];
-      appended = stored.some((a) => !a.duplicate);
+      appended = fresh.filter((_, i) => !stored[i]!.duplicate);
       results = slots.map((slot) => (typeof slot === "number" ? stored[slot]! : slot));
     }
     this.sql.exec(SQL.messagesDelete, id);
@@ -279,7 +280,7 @@ export class Transactions {
         const row = this.record(id);
         if (!row) return { ok: false, code: "transaction_not_found" };
         if (row.state !== "prepared") {
-          if (row.state === decision) return { ok: true, progress: this.progressOf(row), appendedHere: false, fresh: false };
+          if (row.state === decision) return { ok: true, progress: this.progressOf(row), appendedHere: [], fresh: false };
           const code = row.state === "committed" ? "transaction_committed" : "transaction_rolled_back";
           return { ok: false, code, view: viewOf(row) };
         }
@@ -289,7 +290,7 @@ export class Transactions {
         // The caller tells the participants at once; should it fail or crash, the alarm does.
         const dueAt = pending.length > 0 ? now + PUSH_RETRY_MS : 0;
         this.sql.exec(SQL.recordDecide, decision, decision === "rolled_back" ? reason : null, now, dueAt, id);
-        let appendedHere = false;
+        let appendedHere: NewMessage[] = [];
         const results = JSON.parse(row.results) as Record<string, StoredResult[]>;
         if (this.share(id)?.home === here) {
           const applied = this.applyInTransaction(id, decision);

@@ -300,6 +300,8 @@ export type DecideOutcome =
       transaction: TransactionView;
       /** Per message, in request order, once every partition applied the commit; else null. */
       results: (Appended & { id: string; partition: number })[] | null;
+      /** Participants that have not applied the decision yet (the home's alarm tells them). */
+      pending?: number;
     }
   | { ok: false; code: "transaction_not_found" | "topic_deleted" }
   | { ok: false; code: "transaction_committed" | "transaction_rolled_back"; transaction: TransactionView };
