@@ -8,7 +8,13 @@ import type {
   TransactionView,
 } from "../shared/partition-api";
 import type { Clock } from "../shared/clock";
-import { PUSH_RETRY_MS, type Progress, type Transactions } from "./transactions";
+import {
+  CHECK_BACK_CONCURRENCY,
+  MAX_CHECK_ANSWER_BYTES,
+  TRANSACTION_DUE_BATCH_ROWS,
+  TRANSACTION_RETELL_MS,
+} from "../shared/limits";
+import type { Progress, Transactions } from "./transactions";
 
 // The home partition's side of a transaction that needs other objects or the network: telling
 // the participants of a decision, asking the producer (check-backs), and a participant asking
@@ -23,12 +29,6 @@ export interface Participant {
 /** POSTs a signed check-back (src/shared/outbound.ts signedPost); throws when refused. */
 export type CheckBack = (url: string, body: string) => Promise<Response>;
 
-/** Due records and shares handled per alarm; the rest wait for the next one, armed at once. */
-const DUE_BATCH = 50;
-/** Check-backs in flight at once from one partition. */
-const CHECK_CONCURRENCY = 8;
-/** The most of a check-back's answer that is read. */
-const MAX_ANSWER_BYTES = 16 * 1024;
 
 export type CheckAnswer = "commit" | "rollback" | "unknown";
 
@@ -98,11 +98,11 @@ export class Coordinator {
    * whose decision is overdue ask their home.
    */
   async runDue(): Promise<void> {
-    const due = this.txns.dueRecords(DUE_BATCH);
-    for (let i = 0; i < due.length; i += CHECK_CONCURRENCY) {
-      await Promise.all(due.slice(i, i + CHECK_CONCURRENCY).map((id) => this.runRecord(id)));
+    const due = this.txns.dueRecords(TRANSACTION_DUE_BATCH_ROWS);
+    for (let i = 0; i < due.length; i += CHECK_BACK_CONCURRENCY) {
+      await Promise.all(due.slice(i, i + CHECK_BACK_CONCURRENCY).map((id) => this.runRecord(id)));
     }
-    for (const { id, home } of this.txns.sharesToAsk(DUE_BATCH)) await this.askHome(id, home);
+    for (const { id, home } of this.txns.sharesToAsk(TRANSACTION_DUE_BATCH_ROWS)) await this.askHome(id, home);
   }
 
   private async runRecord(id: string): Promise<void> {
@@ -110,7 +110,7 @@ export class Coordinator {
     if (!progress) return;
     if (progress.view.state !== "prepared") {
       const after = await this.tell(id, progress);
-      if (after.pending.length > 0) this.txns.retryAt(id, this.clock.now() + PUSH_RETRY_MS);
+      if (after.pending.length > 0) this.txns.retryAt(id, this.clock.now() + TRANSACTION_RETELL_MS);
       return;
     }
     const view = progress.view;
@@ -144,7 +144,7 @@ export class Coordinator {
         await response.body?.cancel();
         return "unknown";
       }
-      const text = await readCapped(response, MAX_ANSWER_BYTES);
+      const text = await readCapped(response, MAX_CHECK_ANSWER_BYTES);
       const parsed = JSON.parse(text) as { decision?: unknown };
       return parsed.decision === "commit" || parsed.decision === "rollback" ? parsed.decision : "unknown";
     } catch (error) {
@@ -159,14 +159,14 @@ export class Coordinator {
       if (!participant) return;
       const answer = await participant.transactionDecision(id);
       if (answer.state === "prepared") {
-        this.txns.askAgainAt(id, Math.max(answer.askAgainAt, this.clock.now() + PUSH_RETRY_MS));
+        this.txns.askAgainAt(id, Math.max(answer.askAgainAt, this.clock.now() + TRANSACTION_RETELL_MS));
         return;
       }
       const applied = this.txns.applyShare(id, answer.state);
       if (applied.appended.length > 0) await this.deps.afterAppend(applied.appended);
     } catch (error) {
       log("transaction_ask_failed", { topic: this.deps.topic(), transaction: id, home, message: String(error) });
-      this.txns.askAgainAt(id, this.clock.now() + PUSH_RETRY_MS);
+      this.txns.askAgainAt(id, this.clock.now() + TRANSACTION_RETELL_MS);
     }
   }
 }

@@ -21,7 +21,14 @@ import type {
   SurgeTarget,
 } from "../shared/partition-api";
 import { partitionName, SURGE_INDEX_BASE, surgePartitionName } from "../shared/object-names";
-import { MAX_OPEN_TRANSACTIONS_PER_PARTITION, OUTBOX_BATCH_MESSAGES, OUTBOX_RETRY_MS, OUTBOX_ROUNDS } from "../shared/limits";
+import {
+  MAX_OPEN_TRANSACTIONS_PER_PARTITION,
+  OUTBOX_BATCH_MESSAGES,
+  OUTBOX_RETRY_MS,
+  OUTBOX_ROUNDS,
+  TRANSACTION_ASK_GRACE_MS,
+  TRANSACTION_RETELL_MS,
+} from "../shared/limits";
 import type {
   ApplyOutcome,
   DecideOutcome,
@@ -33,7 +40,7 @@ import type {
   TransactionView,
 } from "../shared/partition-api";
 import { signedPost } from "../shared/outbound";
-import { ASK_GRACE_MS, PUSH_RETRY_MS, Transactions } from "./transactions";
+import { Transactions } from "./transactions";
 import { Coordinator, type CheckBack } from "./coordinator";
 import { systemClock, type Clock } from "../shared/clock";
 import { PartitionLog } from "./log";
@@ -281,7 +288,7 @@ export class Partition extends DurableObject<Env> {
     if (this.log.isDeleted()) return DELETED;
     this.log.setContext(context);
     const outcome = this.transactions.prepare(share, open, this.maxOpenTransactions);
-    if (outcome.ok) await this.rearmBy(open ? share.expiresAt : share.expiresAt + ASK_GRACE_MS);
+    if (outcome.ok) await this.rearmBy(open ? share.expiresAt : share.expiresAt + TRANSACTION_ASK_GRACE_MS);
     return outcome;
   }
 
@@ -289,8 +296,8 @@ export class Partition extends DurableObject<Env> {
   async commitTransaction(id: string): Promise<DecideOutcome> {
     if (this.log.isDeleted()) return DELETED;
     const outcome = await this.coordinator.decide(id, "committed", null);
-    // Participants not told yet are told again by the alarm (due at PUSH_RETRY_MS).
-    if (outcome.ok && (outcome.pending ?? 0) > 0) await this.rearmBy(this.clock.now() + PUSH_RETRY_MS);
+    // Participants not told yet are told again by the alarm (due TRANSACTION_RETELL_MS from now).
+    if (outcome.ok && (outcome.pending ?? 0) > 0) await this.rearmBy(this.clock.now() + TRANSACTION_RETELL_MS);
     return outcome;
   }
 
@@ -298,8 +305,8 @@ export class Partition extends DurableObject<Env> {
   async rollbackTransaction(id: string): Promise<DecideOutcome> {
     if (this.log.isDeleted()) return DELETED;
     const outcome = await this.coordinator.decide(id, "rolled_back", "client");
-    // Participants not told yet are told again by the alarm (due at PUSH_RETRY_MS).
-    if (outcome.ok && (outcome.pending ?? 0) > 0) await this.rearmBy(this.clock.now() + PUSH_RETRY_MS);
+    // Participants not told yet are told again by the alarm (due TRANSACTION_RETELL_MS from now).
+    if (outcome.ok && (outcome.pending ?? 0) > 0) await this.rearmBy(this.clock.now() + TRANSACTION_RETELL_MS);
     return outcome;
   }
 

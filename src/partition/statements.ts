@@ -178,3 +178,43 @@ export function candidatesQuery(ordered: boolean, filters: number): string {
   return query;
 }
 const candidateQueries = new Map<string, string>();
+
+// Transactions (transactions.ts): shares and their prepared messages; records on the home partition.
+export const TRANSACTION_SQL = {
+  shareGet: "SELECT txn, home, state, prepared_at, results FROM txn_shares WHERE txn = ?",
+  shareInsert:
+    "INSERT INTO txn_shares (txn, home, state, prepared_at, ask_at, results, resolved_at) VALUES (?, ?, 'prepared', ?, ?, NULL, NULL)",
+  shareResolve: "UPDATE txn_shares SET state = ?, results = ?, resolved_at = ?, ask_at = 0 WHERE txn = ?",
+  shareTombstone:
+    "INSERT INTO txn_shares (txn, home, state, prepared_at, ask_at, results, resolved_at) VALUES (?, -1, ?, ?, 0, ?, ?)",
+  sharesToAsk: "SELECT txn, home FROM txn_shares WHERE ask_at > 0 AND ask_at <= ? ORDER BY ask_at LIMIT ?",
+  shareAskAt: "UPDATE txn_shares SET ask_at = ? WHERE txn = ? AND state = 'prepared'",
+  sharesNextAsk: "SELECT MIN(ask_at) AS due FROM txn_shares WHERE ask_at > 0",
+  sharesForget: "DELETE FROM txn_shares WHERE resolved_at IS NOT NULL AND resolved_at < ?",
+  messageInsert: `
+    INSERT INTO txn_messages (txn, seq, id, id_from_producer, key, headers, body, priority, deliver_at, ttl_ms, dup_offset, dup_produced_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  messagesOf: `
+    SELECT id, id_from_producer, key, headers, body, priority, deliver_at, ttl_ms, dup_offset, dup_produced_at
+    FROM txn_messages WHERE txn = ? ORDER BY seq`,
+  messagesDelete: "DELETE FROM txn_messages WHERE txn = ?",
+  preparedCount: "SELECT COUNT(*) AS n FROM txn_shares WHERE state = 'prepared'",
+
+  recordGet: "SELECT * FROM transactions WHERE id = ?",
+  recordInsert: `
+    INSERT INTO transactions (id, state, reason, created_at, expires_at, decided_at, check_url, max_checks, interval_ms, checks, due_at,
+                              messages, pending, results)
+    VALUES (?, 'prepared', NULL, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, '{}')`,
+  recordTombstone: `
+    INSERT INTO transactions (id, state, reason, created_at, expires_at, decided_at, check_url, max_checks, interval_ms, checks, due_at,
+                              messages, pending, results)
+    VALUES (?, 'rolled_back', 'timeout', ?, ?, ?, NULL, 0, 0, 0, 0, '[]', '[]', '{}')`,
+  recordDecide: "UPDATE transactions SET state = ?, reason = ?, decided_at = ?, due_at = ? WHERE id = ? AND state = 'prepared'",
+  recordProgress: "UPDATE transactions SET pending = ?, results = ?, due_at = ? WHERE id = ?",
+  recordDueAt: "UPDATE transactions SET due_at = ? WHERE id = ?",
+  recordCheck: "UPDATE transactions SET checks = checks + 1, due_at = ? WHERE id = ? AND state = 'prepared'",
+  recordsDue: "SELECT id FROM transactions WHERE due_at > 0 AND due_at <= ? ORDER BY due_at LIMIT ?",
+  recordsNextDue: "SELECT MIN(due_at) AS due FROM transactions WHERE due_at > 0",
+  recordsOpen: "SELECT COUNT(*) AS n FROM transactions WHERE state = 'prepared'",
+  recordsForget: "DELETE FROM transactions WHERE state != 'prepared' AND decided_at < ? AND pending = '[]'",
+} as const;

@@ -11,56 +11,15 @@ import type {
   TransactionView,
 } from "../shared/partition-api";
 import type { Clock } from "../shared/clock";
+import { TRANSACTION_ASK_GRACE_MS, TRANSACTION_RETELL_MS } from "../shared/limits";
 import type { PartitionLog } from "./log";
-import { SQL as LOG_SQL } from "./statements";
+import { SQL as LOG_SQL, TRANSACTION_SQL as SQL } from "./statements";
 
 // Transactions on the partition side: the shares of transactions prepared here, and the records
 // (the decisions) of the transactions whose home is this partition. Every method is one
 // synchronous transaction. docs/transactions.md tells the whole story.
 
-/** How long after a share's timeout a participant asks the home partition for the decision. */
-export const ASK_GRACE_MS = 30_000;
-/** How soon a home partition tries again to tell a participant of a decision. */
-export const PUSH_RETRY_MS = 5_000;
 
-const SQL = {
-  shareGet: "SELECT txn, home, state, prepared_at, results FROM txn_shares WHERE txn = ?",
-  shareInsert:
-    "INSERT INTO txn_shares (txn, home, state, prepared_at, ask_at, results, resolved_at) VALUES (?, ?, 'prepared', ?, ?, NULL, NULL)",
-  shareResolve: "UPDATE txn_shares SET state = ?, results = ?, resolved_at = ?, ask_at = 0 WHERE txn = ?",
-  shareTombstone:
-    "INSERT INTO txn_shares (txn, home, state, prepared_at, ask_at, results, resolved_at) VALUES (?, -1, ?, ?, 0, ?, ?)",
-  sharesToAsk: "SELECT txn, home FROM txn_shares WHERE ask_at > 0 AND ask_at <= ? ORDER BY ask_at LIMIT ?",
-  shareAskAt: "UPDATE txn_shares SET ask_at = ? WHERE txn = ? AND state = 'prepared'",
-  sharesNextAsk: "SELECT MIN(ask_at) AS due FROM txn_shares WHERE ask_at > 0",
-  sharesForget: "DELETE FROM txn_shares WHERE resolved_at IS NOT NULL AND resolved_at < ?",
-  messageInsert: `
-    INSERT INTO txn_messages (txn, seq, id, id_from_producer, key, headers, body, priority, deliver_at, ttl_ms, dup_offset, dup_produced_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  messagesOf: `
-    SELECT id, id_from_producer, key, headers, body, priority, deliver_at, ttl_ms, dup_offset, dup_produced_at
-    FROM txn_messages WHERE txn = ? ORDER BY seq`,
-  messagesDelete: "DELETE FROM txn_messages WHERE txn = ?",
-  preparedCount: "SELECT COUNT(*) AS n FROM txn_shares WHERE state = 'prepared'",
-
-  recordGet: "SELECT * FROM transactions WHERE id = ?",
-  recordInsert: `
-    INSERT INTO transactions (id, state, reason, created_at, expires_at, decided_at, check_url, max_checks, interval_ms, checks, due_at,
-                              messages, pending, results)
-    VALUES (?, 'prepared', NULL, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, '{}')`,
-  recordTombstone: `
-    INSERT INTO transactions (id, state, reason, created_at, expires_at, decided_at, check_url, max_checks, interval_ms, checks, due_at,
-                              messages, pending, results)
-    VALUES (?, 'rolled_back', 'timeout', ?, ?, ?, NULL, 0, 0, 0, 0, '[]', '[]', '{}')`,
-  recordDecide: "UPDATE transactions SET state = ?, reason = ?, decided_at = ?, due_at = ? WHERE id = ? AND state = 'prepared'",
-  recordProgress: "UPDATE transactions SET pending = ?, results = ?, due_at = ? WHERE id = ?",
-  recordDueAt: "UPDATE transactions SET due_at = ? WHERE id = ?",
-  recordCheck: "UPDATE transactions SET checks = checks + 1, due_at = ? WHERE id = ? AND state = 'prepared'",
-  recordsDue: "SELECT id FROM transactions WHERE due_at > 0 AND due_at <= ? ORDER BY due_at LIMIT ?",
-  recordsNextDue: "SELECT MIN(due_at) AS due FROM transactions WHERE due_at > 0",
-  recordsOpen: "SELECT COUNT(*) AS n FROM transactions WHERE state = 'prepared'",
-  recordsForget: "DELETE FROM transactions WHERE state != 'prepared' AND decided_at < ? AND pending = '[]'",
-} as const;
 
 type RecordRow = {
   id: string;
@@ -149,7 +108,7 @@ export class Transactions {
         if (full) return { ok: false, code: "topic_full", message: full };
       }
       const here = this.log.partitionIndex();
-      const askAt = share.home === here ? 0 : share.expiresAt + ASK_GRACE_MS;
+      const askAt = share.home === here ? 0 : share.expiresAt + TRANSACTION_ASK_GRACE_MS;
       this.sql.exec(SQL.shareInsert, share.id, share.home, share.preparedAt, askAt);
       const windowStart = share.preparedAt - this.log.policy().dedupWindowMs;
       share.messages.forEach((m, seq) => {
@@ -288,7 +247,7 @@ export class Transactions {
         const here = this.log.partitionIndex();
         const pending = (JSON.parse(row.pending) as number[]).filter((p) => p !== here);
         // The caller tells the participants at once; should it fail or crash, the alarm does.
-        const dueAt = pending.length > 0 ? now + PUSH_RETRY_MS : 0;
+        const dueAt = pending.length > 0 ? now + TRANSACTION_RETELL_MS : 0;
         this.sql.exec(SQL.recordDecide, decision, decision === "rolled_back" ? reason : null, now, dueAt, id);
         let appendedHere: NewMessage[] = [];
         const results = JSON.parse(row.results) as Record<string, StoredResult[]>;
@@ -355,7 +314,7 @@ export class Transactions {
         this.sql.exec(SQL.recordTombstone, id, now, now, now);
         return { state: "rolled_back" };
       }
-      if (row.state === "prepared") return { state: "prepared", askAgainAt: row.due_at + ASK_GRACE_MS };
+      if (row.state === "prepared") return { state: "prepared", askAgainAt: row.due_at + TRANSACTION_ASK_GRACE_MS };
       return { state: row.state };
     });
   }

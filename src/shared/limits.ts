@@ -172,3 +172,12 @@ export const MAX_TRANSACTION_CHECKS = 100;
 export const MIN_CHECK_INTERVAL_SECONDS = 1;
 export const MAX_CHECK_INTERVAL_SECONDS = 3600;
 export const MAX_CHECK_URL_LENGTH = 2048;
+// How long after a share's timeout a participant asks the home partition for a decision that
+// did not come, and how soon a home tells again a participant it could not reach.
+export const TRANSACTION_ASK_GRACE_MS = 30_000;
+export const TRANSACTION_RETELL_MS = 5_000;
+// Records and shares one alarm handles (the rest at once after), and check-backs in flight at
+// once from one partition; the most of a check-back's answer that is read.
+export const TRANSACTION_DUE_BATCH_ROWS = 50;
+export const CHECK_BACK_CONCURRENCY = 8;
+export const MAX_CHECK_ANSWER_BYTES = 16 * 1024;
