@@ -61,8 +61,8 @@ async function defaultSet(weir, ceilings) {
   results.large = await measureLargeMessage(api, prefix);
   progress(`idle long-poll consumers (${config.idleSeconds} s)`);
   results.idle = await measureIdleConsumer(api, weir, prefix);
-  progress("transactions: prepare + commit beside produce");
-  results.transactions = await measureTransactions(api, prefix);
+  progress("transactions: prepare + commit beside produce (a quarter of the requests of --transactions)");
+  results.transactions = await measureTransactions(api, prefix, { share: 0.25 });
   return results;
 }
 

@@ -9,7 +9,11 @@ import { repeat } from "../stats.mjs";
 /** Four keys that land on four different partitions of a 4-partition topic (fnv1a32 % 4). */
 const SPREAD_KEYS = ["k0", "k1", "k2", "k3"];
 
-export async function measureTransactions(api, prefix) {
+/**
+ * `share` scales the request counts (config.requests, config.latencyRequests): the default set
+ * takes a quarter of them, to stay within its time; `--transactions` takes them whole.
+ */
+export async function measureTransactions(api, prefix, { share = 1 } = {}) {
   const one = `${prefix}-tx-1p`;
   const four = `${prefix}-tx-4p`;
   await api.createTopic(one, 1);
@@ -32,13 +36,15 @@ export async function measureTransactions(api, prefix) {
     ["transaction4p", transact(four, spread)],
   ];
   const rates = await repeat({ runs: config.runs }, async ({ warmup }) => {
-    const requests = warmup ? Math.ceil(config.requests * WARMUP_FRACTION) : config.requests;
+    const full = Math.ceil(config.requests * share);
+    const requests = warmup ? Math.ceil(full * WARMUP_FRACTION) : full;
     const out = {};
     for (const [name, call] of calls) out[name] = (await throughput({ concurrency: CONCURRENCY, requests, call })).perSecond;
     return out;
   });
   const latencies = await repeat({ runs: config.runs }, async ({ warmup }) => {
-    const count = warmup ? Math.ceil(config.latencyRequests * WARMUP_FRACTION) : config.latencyRequests;
+    const full = Math.ceil(config.latencyRequests * share);
+    const count = warmup ? Math.ceil(full * WARMUP_FRACTION) : full;
     const out = {};
     for (const [name, call] of calls) {
       const { p50, p99 } = await latency({ count, call });
