@@ -189,7 +189,6 @@ export const TRANSACTION_SQL = {
     "INSERT INTO txn_shares (txn, home, state, prepared_at, ask_at, results, resolved_at) VALUES (?, -1, ?, ?, 0, ?, ?)",
   sharesToAsk: "SELECT txn, home FROM txn_shares WHERE ask_at > 0 AND ask_at <= ? ORDER BY ask_at LIMIT ?",
   shareAskAt: "UPDATE txn_shares SET ask_at = ? WHERE txn = ? AND state = 'prepared'",
-  sharesNextAsk: "SELECT MIN(ask_at) AS due FROM txn_shares WHERE ask_at > 0",
   sharesForget: "DELETE FROM txn_shares WHERE resolved_at IS NOT NULL AND resolved_at < ?",
   messageInsert: `
     INSERT INTO txn_messages (txn, seq, id, id_from_producer, key, headers, body, priority, deliver_at, ttl_ms, dup_offset, dup_produced_at)
@@ -214,7 +213,11 @@ export const TRANSACTION_SQL = {
   recordDueAt: "UPDATE transactions SET due_at = ? WHERE id = ?",
   recordCheck: "UPDATE transactions SET checks = checks + 1, due_at = ? WHERE id = ? AND state = 'prepared'",
   recordsDue: "SELECT id FROM transactions WHERE due_at > 0 AND due_at <= ? ORDER BY due_at LIMIT ?",
-  recordsNextDue: "SELECT MIN(due_at) AS due FROM transactions WHERE due_at > 0",
+  // The next transaction work of either kind, in one statement (asked after every change).
+  nextDue: `
+    SELECT MIN(due) AS due FROM (
+      SELECT MIN(due_at) AS due FROM transactions WHERE due_at > 0
+      UNION ALL SELECT MIN(ask_at) FROM txn_shares WHERE ask_at > 0)`,
   recordsOpen: "SELECT COUNT(*) AS n FROM transactions WHERE state = 'prepared'",
   recordsForget: "DELETE FROM transactions WHERE state != 'prepared' AND decided_at < ? AND pending = '[]'",
 } as const;

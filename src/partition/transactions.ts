@@ -342,10 +342,7 @@ export class Transactions {
 
   /** When transaction work is next due here, or null. */
   nextDueAt(): number | null {
-    const a = this.sql.exec<{ due: number | null }>(SQL.recordsNextDue).one().due;
-    const b = this.sql.exec<{ due: number | null }>(SQL.sharesNextAsk).one().due;
-    if (a === null) return b;
-    return b === null ? a : Math.min(a, b);
+    return this.sql.exec<{ due: number | null }>(SQL.nextDue).one().due;
   }
 
   /** Prepared shares held here (for stats and tests). */

@@ -43,6 +43,14 @@ async function runCron(): Promise<void> {
 }
 
 describe("transaction crash points", () => {
+  it("keeps prepared messages across a restart of every object, still invisible, and commits them after it", async () => {
+    const t = await spanning();
+    await abortAllDurableObjects();
+    expect(await receive(t.topic, t.sub, { max_messages: 100 })).toEqual([]);
+    expect((await call("POST", `/v1/topics/${t.topic}/transactions/${t.id}/commit`)).status).toBe(200);
+    expect((await drain(t.topic, t.sub)).map((m) => m.id).sort()).toEqual([...t.ids].sort());
+  });
+
   it("a commit decided and then evicted before any other partition heard of it is applied by the home's alarm, once", async () => {
     const t = await spanning();
     await decideOnly(t.stubs[t.home]!, t.id, "committed");
