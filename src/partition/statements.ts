@@ -197,7 +197,6 @@ export const TRANSACTION_SQL = {
     SELECT id, id_from_producer, key, headers, body, priority, deliver_at, ttl_ms, dup_offset, dup_produced_at
     FROM txn_messages WHERE txn = ? ORDER BY seq`,
   messagesDelete: "DELETE FROM txn_messages WHERE txn = ?",
-  preparedCount: "SELECT COUNT(*) AS n FROM txn_shares WHERE state = 'prepared'",
 
   recordGet: "SELECT * FROM transactions WHERE id = ?",
   recordInsert: `

@@ -345,11 +345,6 @@ export class Transactions {
     return this.sql.exec<{ due: number | null }>(SQL.nextDue).one().due;
   }
 
-  /** Prepared shares held here (for stats and tests). */
-  preparedShares(): number {
-    return this.sql.exec<{ n: number }>(SQL.preparedCount).one().n;
-  }
-
   private record(id: string): RecordRow | undefined {
     return this.sql.exec<RecordRow>(SQL.recordGet, id).toArray()[0];
   }

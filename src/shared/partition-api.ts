@@ -291,9 +291,6 @@ export type PrepareOutcome =
   /** A decision for this id is already recorded here (a late or repeated prepare). */
   | { ok: false; code: "transaction_resolved" };
 
-/** Where one message of a committed transaction was stored, in its partition's share order. */
-export type ShareResult = Appended;
-
 export type DecideOutcome =
   | {
       ok: true;
