@@ -15,6 +15,7 @@ import {
   TRANSACTION_RETELL_MS,
 } from "../shared/limits";
 import type { Progress, Transactions } from "./transactions";
+import { readBounded } from "../shared/bytes";
 
 // The home partition's side of a transaction that needs other objects or the network: telling
 // the participants of a decision, asking the producer (check-backs), and a participant asking
@@ -173,27 +174,9 @@ export class Coordinator {
 
 /** The body's text, or an error if it is longer than `max` bytes. */
 async function readCapped(response: Response, max: number): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw new Error(`the answer is longer than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readBounded(response.body, max);
+  if (!bytes) throw new Error(`the answer is longer than ${max} bytes`);
+  return new TextDecoder().decode(bytes);
 }
 
 function log(event: string, fields: Record<string, unknown>): void {

@@ -20,3 +20,31 @@ export function utf8Length(text: string): number {
 export function storedMessageBytes(m: { body: string; headers: string | null; key: string | null; id: string }): number {
   return utf8Length(m.body) + (m.headers === null ? 0 : utf8Length(m.headers)) + (m.key === null ? 0 : utf8Length(m.key)) + utf8Length(m.id);
 }
+
+/**
+ * Reads a body to its end, or stops (and cancels it) once it passes `maxBytes`: the answer is
+ * then null. Never holds more than `maxBytes` (plus one chunk) in memory.
+ */
+export async function readBounded(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array | null> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return all;
+}

@@ -7,6 +7,7 @@ import { MAX_PRODUCE_REQUEST_BYTES, MAX_REQUEST_HEADER_BYTES, MAX_REQUEST_HEADER
 import { authenticate, identify } from "./access";
 import { SqsError } from "./errors";
 import { OPERATIONS, type SqsCall } from "./operations";
+import { readBounded } from "../shared/bytes";
 
 const TARGET_PREFIX = "AmazonSQS.";
 const CONTENT_TYPE = "application/x-amz-json-1.0";
@@ -97,26 +98,8 @@ async function readBody(request: Request): Promise<Uint8Array> {
   const tooLong = () =>
     new SqsError("InvalidParameterValue", `The request body exceeds the limit of ${MAX_PRODUCE_REQUEST_BYTES} bytes.`);
   if (declared > MAX_PRODUCE_REQUEST_BYTES) throw tooLong();
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_PRODUCE_REQUEST_BYTES) {
-      await reader.cancel();
-      throw tooLong();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
+  const body = await readBounded(request.body, MAX_PRODUCE_REQUEST_BYTES);
+  if (!body) throw tooLong();
   return body;
 }
 
