@@ -20,4 +20,6 @@ export interface Env {
   OUTBOUND_SIGNING_SECRET?: string;
   /** "true" lets outbound calls reach loopback addresses: local development only. */
   OUTBOUND_ALLOW_LOOPBACK?: string;
+  /** "off" stops partitions writing trace events (the benchmark's trace-off runs); default on. */
+  WEIR_TRACE?: string;
 }

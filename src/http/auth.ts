@@ -13,6 +13,10 @@ import { ApiError } from "./errors";
 export type Access =
   | { need: "public" }
   | { need: "admin" }
+  /** The `metrics` scope (or admin). */
+  | { need: "metrics" }
+  /** produce or consume on the path's topic: a message's trace. */
+  | { need: "produce_or_consume" }
   | { need: TopicAction; count?: RateAction };
 
 const PUBLIC: Access = { need: "public" };
@@ -30,6 +34,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   "GET /healthz": PUBLIC,
   "GET /openapi.json": PUBLIC,
   "GET /docs": PUBLIC,
+  "GET /metrics": { need: "metrics" },
 
   "GET /v1/topics": ADMIN,
   "PUT /v1/topics/:topic": ADMIN,
@@ -51,9 +56,13 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   "GET /v1/topics/:topic/transactions/:id": PRODUCE,
   "POST /v1/topics/:topic/transactions/:id/commit": PRODUCE,
   "POST /v1/topics/:topic/transactions/:id/rollback": PRODUCE,
+  // A message's trace: counted against the limit of the scope that lets the key read it.
+  "GET /v1/topics/:topic/messages/:id": { need: "produce_or_consume" },
 
   // Consumers read their topic's depth to scale themselves.
   "GET /v1/topics/:topic/stats": CONSUME,
+  "GET /v1/topics/:topic/history": CONSUME,
+  [`GET ${SUBSCRIPTION}/dead-letters`]: CONSUME,
   [`POST ${SUBSCRIPTION}/receive`]: CONSUME,
   [`POST ${SUBSCRIPTION}/stream`]: CONSUME,
   [`POST ${SUBSCRIPTION}/ack`]: CONSUME,
@@ -89,13 +98,30 @@ export function requireAccess(): MiddlewareHandler<AppEnv> {
     c.set("scopes", scopes);
     c.set("stillAuthorized", async () => principal.kind === "admin_token" || (await authenticate(c).then(() => true, () => false)));
     if (access && route) {
-      const topic = access.need === "admin" ? null : pathParam(c, route.path, "topic");
-      if (!allows(scopes, access.need, topic)) {
-        const needed = access.need === "admin" ? "admin" : `${access.need}:${topic ?? "<topic>"}`;
+      const topic = access.need === "admin" || access.need === "metrics" ? null : pathParam(c, route.path, "topic");
+      const allowed =
+        access.need === "produce_or_consume"
+          ? allows(scopes, "produce", topic) || allows(scopes, "consume", topic)
+          : allows(scopes, access.need, topic);
+      if (!allowed) {
+        const needed =
+          access.need === "admin" || access.need === "metrics"
+            ? access.need
+            : access.need === "produce_or_consume"
+              ? `produce:${topic ?? "<topic>"} or consume:${topic ?? "<topic>"}`
+              : `${access.need}:${topic ?? "<topic>"}`;
         throw forbidden(scopes, needed);
       }
-      if (access.need !== "admin" && access.count && principal.kind === "key") {
-        await enforceRateLimit(c, principal.key, access.count);
+      if (principal.kind === "key") {
+        const count =
+          access.need === "produce_or_consume"
+            ? allows(scopes, "consume", topic)
+              ? "receive"
+              : "produce"
+            : access.need === "produce" || access.need === "consume"
+              ? access.count
+              : undefined;
+        if (count) await enforceRateLimit(c, principal.key, count);
       }
     }
     return next();

@@ -5,6 +5,7 @@ import type {
   DeliveryPolicy,
   HeaderFilter,
   LeasedMessage,
+  MessageTrace,
   NackOptions,
   NewMessage,
   PartitionContext,
@@ -21,9 +22,11 @@ import { randomToken } from "../shared/ids";
 import { storedMessageBytes } from "../shared/bytes";
 import type { Clock } from "../shared/clock";
 import { RETENTION_BATCH_MESSAGES } from "../shared/limits";
+import { Counters } from "./counters";
 import { Outbox } from "./outbox";
 import { backoffMs, deadLetterMessage, DEFAULT_TOPIC_POLICY, type DeadLetterReason } from "./policy";
 import { candidatesQuery, DELAYED, LEASED, MOVING, READY, SQL } from "./statements";
+import { Trace } from "./trace";
 
 interface SubscriptionRow {
   mode: SubscriptionMode;
@@ -63,6 +66,9 @@ export class PartitionLog {
   private readonly forgotten = new Set<string>();
   /** Dead letters on their way out; written in the transactions that dead-letter. */
   readonly outbox: Outbox;
+  /** Observability (/metrics, message trace): written only through the hooks marked "observe:". */
+  readonly metrics: Counters;
+  readonly trace: Trace;
   private deleted: boolean | null = null;
   private appendCounters: { next: number; cumBytes: number } | null = null;
   private context: PartitionContext | null;
@@ -72,8 +78,11 @@ export class PartitionLog {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly clock: Clock,
+    options: { trace: boolean } = { trace: true },
   ) {
     this.outbox = new Outbox(storage.sql);
+    this.metrics = new Counters(storage.sql);
+    this.trace = new Trace(storage.sql, options.trace);
     for (const row of this.sql.exec<{ uid: string; mode: string; since_ms: number; policy: string | null }>(
       SQL.subscriptionsAll,
     )) {
@@ -179,6 +188,9 @@ export class PartitionLog {
       this.sql.exec(SQL.deliveriesDeleteForSubscription, uid);
       this.outbox.forget(uid);
       this.sql.exec(SQL.forgottenAdd, uid);
+      // observe:
+      this.metrics.forget(uid);
+      this.trace.forgetSubscription(uid);
     });
     this.subscriptions.delete(uid);
     this.forgotten.add(uid);
@@ -288,6 +300,8 @@ export class PartitionLog {
       );
       appended.push({ offset, producedAt: now, duplicate: false });
     }
+    // observe: surge copies were counted where they were produced.
+    this.metrics.add("", "produced", messages.some((m) => m.origin) ? appended.filter((a, i) => !a.duplicate && !messages[i]!.origin).length : next - first);
     // Offsets first..next-1 are exactly the messages written above (duplicates took none).
     if (next > first) {
       for (const [uid, sub] of this.subscriptions) this.sql.exec(SQL.deliveriesForAppended, uid, sub.mode, first, next);
@@ -386,6 +400,11 @@ export class PartitionLog {
       const nonce = randomToken(12);
       if (leased.length > 0) {
         this.sql.exec(SQL.deliveriesLease, now + visibilityMs, nonce, uid, JSON.stringify(leased.map((r) => r.offset)));
+        // observe:
+        this.metrics.add(uid, "redelivered", leased.filter((r) => r.attempt > 0).length);
+      } else if (max > 0) {
+        // observe: written with the next change, not now (an idle consumer writes nothing).
+        this.metrics.noteEmptyLease(uid);
       }
       const messages: LeasedMessage[] = leased.map((row) => ({
         offset: row.offset,
@@ -432,7 +451,11 @@ export class PartitionLog {
         done.push(ref.offset);
         return OK;
       });
-      if (done.length > 0) this.sql.exec(SQL.deliveriesDelete, uid, JSON.stringify(done));
+      if (done.length > 0) {
+        this.sql.exec(SQL.deliveriesDelete, uid, JSON.stringify(done));
+        // observe: the ack itself is derived for the trace (no delivery row, no recorded end).
+        this.metrics.add(uid, "acked", done.length);
+      }
       return outcomes;
     });
   }
@@ -452,6 +475,8 @@ export class PartitionLog {
         if (row.nonce !== ref.nonce) return STALE;
         if (row.state !== LEASED) return OK;
         if (options.reason !== null) this.sql.exec(SQL.deliverySetNackReason, options.reason, uid, ref.offset);
+        // observe:
+        this.trace.record(ref.offset, uid, now, "nacked", row.attempt, { delay_ms: options.delayMs, reason: options.reason });
         if (options.deadLetter) this.moveToDeadLetter(uid, ref.offset, "rejected", now);
         else this.retryOrDeadLetter(uid, ref.offset, row.attempt, options.delayMs, now);
         return OK;
@@ -472,6 +497,8 @@ export class PartitionLog {
         if (row.nonce !== ref.nonce) return STALE;
         if (row.state === DELAYED) return notInFlight("the message was nacked");
         this.sql.exec(SQL.deliverySetState, LEASED, now + visibilityMs, uid, ref.offset);
+        // observe:
+        this.trace.record(ref.offset, uid, now, "extended", row.attempt, { lease_end: now + visibilityMs });
         return OK;
       }),
     );
@@ -482,6 +509,7 @@ export class PartitionLog {
    * delivered. Refused (`message_delivered`) if any subscription has received one of them.
    */
   cancel(id: string): CancelOutcome {
+    const now = this.clock.now();
     return this.storage.transactionSync((): CancelOutcome => {
       const rows = this.sql.exec<{ offset: number; produced_at: number }>(SQL.logById, id).toArray();
       if (rows.length === 0) return { ok: false, code: "message_not_found" };
@@ -496,6 +524,8 @@ export class PartitionLog {
       for (const row of rows) {
         this.sql.exec(SQL.deliveriesDeleteForOffset, row.offset);
         this.sql.exec(SQL.logCancel, row.offset);
+        // observe:
+        this.trace.record(row.offset, "", now, "cancelled");
       }
       return { ok: true, cancelled: rows.length };
     });
@@ -539,12 +569,18 @@ export class PartitionLog {
       const woken = new Set(this.sql.exec<{ sub: string }>(SQL.delayedDue, now).toArray().map((r) => r.sub));
       if (woken.size > 0) this.sql.exec(SQL.delayedPromote, now);
       for (const row of this.sql.exec<{ sub: string; offset: number; attempt: number }>(SQL.leasesEnded, now).toArray()) {
+        // observe:
+        this.trace.record(row.offset, row.sub, now, "lease_expired", row.attempt);
         if (this.retryOrDeadLetter(row.sub, row.offset, row.attempt, null, now) === READY) woken.add(row.sub);
       }
       const expired = this.sql.exec<{ sub: string; offset: number }>(SQL.expiredUnleased, now).toArray();
       for (const row of expired) {
         if (this.topicPolicy.expiredAction === "dead_letter") this.moveToDeadLetter(row.sub, row.offset, "expired", now);
-        else this.sql.exec(SQL.deliveryDelete, row.sub, row.offset);
+        else {
+          this.sql.exec(SQL.deliveryDelete, row.sub, row.offset);
+          // observe:
+          this.trace.record(row.offset, row.sub, now, "expired");
+        }
       }
       return [...woken];
     });
@@ -592,6 +628,9 @@ export class PartitionLog {
       .toArray()[0];
     if (!row) return;
     this.sql.exec(SQL.deliveryDelete, uid, offset);
+    // observe:
+    this.metrics.add(uid, "dead_lettered", 1, reason);
+    this.trace.record(offset, uid, now, "dead_lettered", row.attempt, { reason });
     const source = {
       offset,
       originPartition: row.origin_partition,
@@ -617,6 +656,12 @@ export class PartitionLog {
     this.outbox.put(uid, message, now);
   }
 
+  /** observe: the newest message with this id, with its trace (trace.ts); null if none here. */
+  traceOf(id: string): MessageTrace | null {
+    const subs = [...this.subscriptions].map(([uid, s]) => ({ uid, mode: s.mode, sinceMs: s.sinceMs }));
+    return this.trace.traceOf(id, subs, this.clock.now());
+  }
+
   policyOf(uid: string): DeliveryPolicy | null {
     return this.subscriptions.get(uid)?.policy ?? null;
   }
@@ -633,7 +678,10 @@ export class PartitionLog {
       old.push(row.offset);
     }
     if (old.length === 0) return 0;
-    return this.sql.exec(SQL.retentionDelete, JSON.stringify(old)).rowsWritten;
+    const deleted = this.sql.exec(SQL.retentionDelete, JSON.stringify(old)).rowsWritten;
+    // observe: a message's events last as long as the message.
+    this.trace.forgetOffsets(old);
+    return deleted;
   }
 
   /**
@@ -684,6 +732,8 @@ export class PartitionLog {
       messages: log.messages,
       bytes: log.bytes,
       subscriptions: [...counts.values()],
+      // observe:
+      observed: { counters: this.metrics.all(), deadLetters: this.trace.deadLetterCounts() },
     };
   }
 

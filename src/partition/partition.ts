@@ -5,6 +5,9 @@ import type {
   AppendOutcome,
   BellAddress,
   CancelOutcome,
+  DeadLetterBrowse,
+  DeadLetterEntry,
+  MessageTrace,
   HeaderFilter,
   LeaseOutcome,
   NackOptions,
@@ -45,6 +48,7 @@ import { Coordinator, type CheckBack } from "./coordinator";
 import { systemClock, type Clock } from "../shared/clock";
 import { PartitionLog } from "./log";
 import { Redrives } from "./redrives";
+import { deadLetterKeyPrefix } from "./policy";
 import { SurgeMoves } from "./surge-moves";
 import { migrate } from "./schema";
 import { Waiters } from "./waiters";
@@ -81,8 +85,8 @@ export class Partition extends DurableObject<Env> {
     super(ctx, env);
     migrate(ctx.storage);
     const clock = { now: () => this.clock.now() };
-    this.log = new PartitionLog(ctx.storage, clock);
-    this.redrives = new Redrives(ctx.storage, this.log);
+    this.log = new PartitionLog(ctx.storage, clock, { trace: env.WEIR_TRACE !== "off" });
+    this.redrives = new Redrives(ctx.storage, this.log, clock);
     this.surgeMoves = new SurgeMoves(ctx.storage, clock, this.log);
     this.bells = new Bells(ctx.storage.sql);
     this.transactions = new Transactions(ctx.storage, clock, this.log);
@@ -273,6 +277,7 @@ export class Partition extends DurableObject<Env> {
       this.surgeMoves.finishSurgeMove(
         spec.uid,
         copies.map((c) => c.offset),
+        (offset) => SURGE_INDEX_BASE + (offset % target.partitions),
       );
       moved += copies.length;
     }
@@ -343,6 +348,19 @@ export class Partition extends DurableObject<Env> {
    */
   private async rearmBy(due: number): Promise<void> {
     if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt) await this.scheduleAlarm();
+  /** The newest message with this id here, its state per subscription and its trace; null if none. */
+  async trace(id: string): Promise<MessageTrace | null> {
+    this.processDue();
+    return this.log.traceOf(id);
+  }
+
+  /**
+   * Dead-letter partition side of the dead-letter browser: one source subscription's dead
+   * letters not yet redriven, after offset `after` (-1: from the start), at most `max`, bodies
+   * cut to `previewChars` characters.
+   */
+  async browseDeadLetters(request: DeadLetterBrowse): Promise<DeadLetterEntry[]> {
+    return this.log.trace.deadLetters(deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid), request.after, request.max, request.previewChars);
   }
 
   async stats(): Promise<PartitionStats> {

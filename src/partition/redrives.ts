@@ -1,5 +1,6 @@
 import { REDRIVE_SCAN_BYTES, REDRIVE_SCAN_ROWS } from "../shared/limits";
 import type { RedriveItem, RedrivePage, RedriveRequest } from "../shared/partition-api";
+import type { Clock } from "../shared/clock";
 import type { PartitionLog } from "./log";
 import { DEAD_LETTER_HEADERS, deadLetterKeyPrefix, parseDeadLetterKey } from "./policy";
 import { SQL } from "./statements";
@@ -12,6 +13,7 @@ export class Redrives {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly log: PartitionLog,
+    private readonly clock: Clock,
   ) {}
 
   private get sql(): SqlStorage {
@@ -76,6 +78,7 @@ export class Redrives {
     const restored: string[] = [];
     const missing: string[] = [];
     if (!sub) return { restored, missing: items.map((i) => i.dedupKey) };
+    const now = this.clock.now();
     this.storage.transactionSync(() => {
       for (const item of items) {
         if (this.sql.exec(SQL.redrivenGet, item.dedupKey).toArray().length > 0) {
@@ -90,6 +93,9 @@ export class Redrives {
         const priority = sub.mode === "ordered" ? 0 : log.priority;
         this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority);
         this.sql.exec(SQL.redrivenInsert, item.dedupKey);
+        // observe:
+        this.log.trace.record(item.offset, uid, now, "redriven", null, { dead_letter_offset: item.deadLetterOffset });
+        this.log.metrics.add(uid, "redriven", 1);
         restored.push(item.dedupKey);
       }
     });

@@ -144,6 +144,27 @@ const STEPS: readonly string[] = [
   CREATE INDEX transactions_due ON transactions (due_at) WHERE due_at > 0;
   CREATE INDEX transactions_by_state ON transactions (state, decided_at);
   `,
+  // 4: observability. counters: monotonic totals for /metrics (src/partition/counters.ts);
+  // sub is '' for the partition's own (produced). trace_events: only the exceptional events of
+  // a message's trace (src/partition/trace.ts); the happy path is derived from log and deliveries.
+  `
+  CREATE TABLE counters (
+    sub TEXT NOT NULL,
+    name TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (sub, name, reason)
+  ) WITHOUT ROWID;
+  CREATE TABLE trace_events (
+    offset INTEGER NOT NULL,
+    sub TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    attempt INTEGER,
+    detail TEXT
+  );
+  CREATE INDEX trace_events_by_offset ON trace_events (offset);
+  `,
 ];
 
 /** Brings the schema up to date in one transaction. Idempotent. */

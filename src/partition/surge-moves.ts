@@ -52,7 +52,12 @@ export class SurgeMoves {
   }
 
   /** Source side of a surge move, step 3: the copies are stored; the messages leave here. */
-  finishSurgeMove(uid: string, offsets: readonly number[]): void {
-    this.sql.exec(SQL.surgeDone, uid, JSON.stringify(offsets));
+  finishSurgeMove(uid: string, offsets: readonly number[], partitionOf: (offset: number) => number): void {
+    const now = this.clock.now();
+    this.storage.transactionSync(() => {
+      this.sql.exec(SQL.surgeDone, uid, JSON.stringify(offsets));
+      // observe:
+      for (const offset of offsets) this.log.trace.record(offset, uid, now, "moved", null, { partition: partitionOf(offset) });
+    });
   }
 }

@@ -181,3 +181,18 @@ export const TRANSACTION_RETELL_MS = 5_000;
 export const TRANSACTION_DUE_BATCH_ROWS = 50;
 export const CHECK_BACK_CONCURRENCY = 8;
 export const MAX_CHECK_ANSWER_BYTES = 16 * 1024;
+// Observability (docs/operations.md). A trace lookup without ?key= or ?partition= asks the
+// topic's partitions this many at a time, and stops after the wave that found the message.
+export const TRACE_FANOUT_CONCURRENCY = 8;
+// /metrics: a topic's partition stats are reused for this long per isolate, so a scrape
+// every few seconds costs at most one stats call per partition per TTL.
+export const METRICS_CACHE_TTL_MS = 5_000;
+// /metrics asks this many topics' partitions at a time.
+export const METRICS_TOPIC_CONCURRENCY = 4;
+// The dead-letter browser: messages per page, and characters of a body it shows.
+export const MAX_DEAD_LETTER_PAGE = 100;
+export const DEAD_LETTER_PREVIEW_CHARS = 200;
+// The dashboard's history: the cron samples at most this many topics a minute into D1, and
+// keeps each sample this long.
+export const MAX_HISTORY_TOPICS_PER_RUN = 100;
+export const HISTORY_RETENTION_MS = 2 * 60 * 60 * 1000;

@@ -217,6 +217,90 @@ export interface PartitionStats {
   messages: number;
   bytes: number;
   subscriptions: SubscriptionCounts[];
+  /** Absent from partitions that predate /metrics. */
+  observed?: PartitionObserved;
+}
+
+/** The monotonic totals a partition keeps for /metrics (src/partition/counters.ts). */
+export type CounterName = "produced" | "acked" | "redelivered" | "dead_lettered" | "empty_leases" | "redriven";
+
+export interface CounterValue {
+  /** The subscription's uid; "" for the partition's own (produced). */
+  sub: string;
+  name: CounterName;
+  /** The dead-letter reason for dead_lettered; "" otherwise. */
+  reason: string;
+  value: number;
+}
+
+/** What a partition adds to its stats for /metrics. */
+export interface PartitionObserved {
+  counters: CounterValue[];
+  /** In a dead-letter partition: its dead letters not yet redriven, by where they came from. */
+  deadLetters: { topicUid: string; subscriptionUid: string; count: number }[];
+}
+
+/** A message's state in its partition (SPEC "Observability"). */
+export type TracedMessageState = "prepared" | "scheduled" | "stored" | "cancelled" | "expired" | "rolled_back";
+/** Where a message stands for one subscription. */
+export type TracedDeliveryState = "delayed" | "ready" | "leased" | "acked" | "dead_lettered" | "expired";
+export type TraceEventName =
+  | "prepared"
+  | "committed"
+  | "rolled_back"
+  | "produced"
+  | "leased"
+  | "extended"
+  | "nacked"
+  | "lease_expired"
+  | "acked"
+  | "dead_lettered"
+  | "redriven"
+  | "moved"
+  | "cancelled"
+  | "expired";
+
+/** One event of a message's life. `at` (ms since epoch) is null when storage does not keep it. */
+export interface TraceEvent {
+  at: number | null;
+  event: TraceEventName;
+  /** The subscription's uid, for events of one subscription. */
+  subscriptionUid: string | null;
+  attempt: number | null;
+  detail: Record<string, string | number | null> | null;
+}
+
+/** A message as its partition knows it, with its trace (src/partition/trace.ts). */
+export interface MessageTrace {
+  offset: number;
+  id: string;
+  key: string | null;
+  headers: string | null;
+  body: string;
+  producedAt: number;
+  state: TracedMessageState;
+  subscriptions: { uid: string; state: TracedDeliveryState; attempts: number }[];
+  events: TraceEvent[];
+}
+
+/** What the dead-letter browser asks of a dead-letter partition. */
+export interface DeadLetterBrowse {
+  sourceTopicUid: string;
+  subscriptionUid: string;
+  /** Only dead letters after this offset (-1: from the start). */
+  after: number;
+  max: number;
+  previewChars: number;
+}
+
+/** A dead letter as the dead-letter browser shows it. Body cut to `bodyPreviewChars`. */
+export interface DeadLetterEntry {
+  offset: number;
+  id: string;
+  headers: string | null;
+  bodyPreview: string;
+  bodyTruncated: boolean;
+  producedAt: number;
 }
 
 /** What a source partition needs to move a subscription's backlog to its surge partitions. */

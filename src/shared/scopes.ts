@@ -3,6 +3,9 @@
 //   admin                 everything, on every topic
 //   produce:<pattern>     produce to and cancel messages of the topics the pattern matches
 //   consume:<pattern>     receive, ack, nack, extend, seek, redrive and read stats of those topics
+//   metrics               read GET /metrics (every topic's counts; no message content)
+//
+// A message's trace (GET /v1/topics/{topic}/messages/{id}) needs produce or consume on its topic.
 //
 // A pattern is a topic name cut at its dots into segments. A literal segment matches itself
 // (case-sensitive); `*` matches exactly one non-empty segment; `**`, only as the last
@@ -13,7 +16,7 @@
 
 export type TopicAction = "produce" | "consume";
 
-export type Scope = { kind: "admin" } | { kind: TopicAction; pattern: string };
+export type Scope = { kind: "admin" } | { kind: "metrics" } | { kind: TopicAction; pattern: string };
 
 export const MAX_SCOPE_LENGTH = 160;
 
@@ -22,10 +25,11 @@ const LITERAL_SEGMENT = /^[A-Za-z0-9_-]*$/;
 /** The scope `text` names, or a sentence saying why it is not one. */
 export function parseScope(text: string): Scope | { problem: string } {
   if (text === "admin") return { kind: "admin" };
+  if (text === "metrics") return { kind: "metrics" };
   const colon = text.indexOf(":");
   const action = text.slice(0, colon);
   if (colon < 0 || (action !== "produce" && action !== "consume")) {
-    return { problem: "must be admin, produce:<topic pattern> or consume:<topic pattern>" };
+    return { problem: "must be admin, metrics, produce:<topic pattern> or consume:<topic pattern>" };
   }
   const pattern = text.slice(colon + 1);
   const problem = patternProblem(pattern);
@@ -65,9 +69,10 @@ export function patternMatches(pattern: string, topic: string): boolean {
 }
 
 /** Whether `scopes` let their holder do `action` on `topic`; `admin` lets it do anything. */
-export function allows(scopes: readonly Scope[], action: TopicAction | "admin", topic: string | null): boolean {
+export function allows(scopes: readonly Scope[], action: TopicAction | "admin" | "metrics", topic: string | null): boolean {
   return scopes.some((scope) => {
     if (scope.kind === "admin") return true;
+    if (scope.kind === "metrics") return action === "metrics";
     if (scope.kind !== action || topic === null) return false;
     return patternMatches(scope.pattern, topic);
   });
@@ -75,5 +80,5 @@ export function allows(scopes: readonly Scope[], action: TopicAction | "admin", 
 
 /** The text form of a scope, as keys store and show it. */
 export function formatScope(scope: Scope): string {
-  return scope.kind === "admin" ? "admin" : `${scope.kind}:${scope.pattern}`;
+  return scope.kind === "admin" || scope.kind === "metrics" ? scope.kind : `${scope.kind}:${scope.pattern}`;
 }
