@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import { CronState } from "../catalog/cron-state";
 import { randomToken } from "../shared/ids";
 import { CRON_LEASE_MS } from "../shared/limits";
+import { sampleHistory } from "./history";
 import { runSurges } from "./surge";
 import { SWEEP_START, sweepPartitions, type SweepCursor } from "./sweep";
 import { retireTombstones } from "./tombstones";
@@ -31,6 +32,11 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
     const { last, ...report } = await runSurges(env, now, await state.value("surge"));
     if (last !== null) await state.setValue("surge", report.deferred > 0 ? last : "");
     if (report.checked > 0) console.log(JSON.stringify({ event: "surge", ...report }));
+  });
+  // The dashboard's charts: one sample of at most MAX_HISTORY_TOPICS_PER_RUN topics.
+  await duty(state, "history", holder, now, async () => {
+    const report = await sampleHistory(env, now);
+    if (report.failed > 0) console.log(JSON.stringify({ event: "history", ...report }));
   });
 }
 

@@ -10,6 +10,8 @@ import { registerKeyRoutes } from "./keys";
 import { RoutingFailure } from "../routing/failures";
 import { ApiError, routingError } from "./errors";
 import { registerMessageRoutes } from "./messages";
+import { registerMetricsRoutes } from "./metrics";
+import { registerObserveRoutes } from "./observe";
 import { registerReplayRoutes } from "./replay";
 import { requestLimits } from "./request-limits";
 import { registerStatsRoutes } from "./stats";
@@ -59,6 +61,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerStreamRoutes(app);
   registerReplayRoutes(app);
   registerKeyRoutes(app);
+  registerMetricsRoutes(app);
+  registerObserveRoutes(app);
 
   app.notFound((c) => c.json(new ApiError("not_found", "no such route; see /docs").toBody(), 404));
   app.onError((error, c) => {

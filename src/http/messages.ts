@@ -4,13 +4,14 @@ import { utf8Length } from "../shared/bytes";
 import { reservedIdProblem, sortableId } from "../shared/ids";
 import type { TopicRecord } from "../catalog/records";
 import { cancelMessage } from "../routing/admin";
+import { findMessage } from "../routing/observe";
 import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES } from "../shared/limits";
 import type { NewMessage } from "../shared/partition-api";
 import { ApiError, invalidField } from "./errors";
 import { requireTopic, type App } from "./context";
 import { commonErrors, conflict, jsonBody, jsonResponse, notFound, tooLarge } from "./responses";
 import { TopicParams } from "./schemas/common";
-import { MessageParams, type MessageInput, ProduceBody, ProduceResponse } from "./schemas/messages";
+import { MessageParams, type MessageInput, ProduceBody, ProduceResponse, TraceQuery, TraceResponse } from "./schemas/messages";
 
 const produceRoute = createRoute({
   method: "post",
@@ -101,7 +102,26 @@ const cancelRoute = createRoute({
   },
 });
 
-/** The produce and cancel routes. */
+const traceRoute = createRoute({
+  method: "get",
+  path: "/v1/topics/{topic}/messages/{id}",
+  tags: ["Observability"],
+  summary: "A message, its state per subscription, and its trace",
+  description:
+    "With ?key= only the key's partition is asked; with ?partition= that one first. Otherwise every partition is " +
+    "asked, 8 at a time, until a wave finds it. Weir-Partition-Calls says how many were asked. " +
+    "Events whose time storage does not keep (a lease's start, an ack) have `at: null`.",
+  request: { params: MessageParams, query: TraceQuery },
+  responses: {
+    200: jsonResponse(TraceResponse, "The message and its trace"),
+    ...commonErrors,
+    404: { description: "Unknown topic, or message_not_found (never produced, or past retention)" },
+  },
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The produce, cancel and trace routes. */
 export function registerMessageRoutes(app: App): void {
   app.openapi(produceRoute, async (c) => {
     const { topic: name } = c.req.valid("param");
@@ -131,5 +151,48 @@ export function registerMessageRoutes(app: App): void {
     }
     if (result === "not_found") throw new ApiError("message_not_found", `topic ${name} has no message ${id}`);
     return c.body(null, 204);
+  });
+
+  app.openapi(traceRoute, async (c) => {
+    const { topic: name, id } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const topic = await requireTopic(c.env, name);
+    if (query.partition !== undefined && query.partition >= topic.partitions) {
+      throw invalidField("partition", `the topic has partitions 0 to ${topic.partitions - 1}`);
+    }
+    const found = await findMessage(c.env, topic, id, { key: query.key ?? null, partition: query.partition ?? null });
+    if (!found) throw new ApiError("message_not_found", `topic ${name} has no message ${id} (or it is past retention)`);
+    const { trace, names } = found;
+    c.header("Weir-Partition-Calls", String(found.calls));
+    const named = (uid: string | null) => (uid === null ? undefined : names.get(uid));
+    return c.json(
+      {
+        message: {
+          id: trace.id,
+          key: trace.key,
+          headers: trace.headers ? (JSON.parse(trace.headers) as Record<string, string>) : {},
+          body: JSON.parse(trace.body) as unknown,
+          partition: found.partition,
+          offset: trace.offset,
+          produced_at: iso(trace.producedAt),
+          state: trace.state,
+        },
+        subscriptions: trace.subscriptions.flatMap((s) => {
+          const subscription = names.get(s.uid);
+          return subscription === undefined ? [] : [{ name: subscription, state: s.state, attempts: s.attempts }];
+        }),
+        // Events of subscriptions the catalog no longer has are left out.
+        trace: trace.events
+          .filter((e) => e.subscriptionUid === null || names.has(e.subscriptionUid))
+          .map((e) => ({
+            at: e.at === null ? null : iso(e.at),
+            event: e.event,
+            ...(e.subscriptionUid === null ? {} : { subscription: named(e.subscriptionUid) }),
+            ...(e.attempt === null ? {} : { attempt: e.attempt }),
+            ...(e.detail === null ? {} : { detail: e.detail }),
+          })),
+      },
+      200,
+    );
   });
 }

@@ -348,8 +348,13 @@ export class Partition extends DurableObject<Env> {
    */
   private async rearmBy(due: number): Promise<void> {
     if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt) await this.scheduleAlarm();
-  /** The newest message with this id here, its state per subscription and its trace; null if none. */
-  async trace(id: string): Promise<MessageTrace | null> {
+  }
+
+  /**
+   * The newest message with this id here, its state per subscription and its trace; null if
+   * none. (Not named `trace`: the runtime reserves that name for tail handlers.)
+   */
+  async traceMessage(id: string): Promise<MessageTrace | null> {
     this.processDue();
     return this.log.traceOf(id);
   }

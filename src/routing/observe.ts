@@ -6,8 +6,9 @@ import { TtlCache } from "../catalog/cache";
 import { deadLetterTopicName } from "../catalog/dead-letters";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import { partitionForKey } from "../shared/hash";
-import { DEAD_LETTER_PREVIEW_CHARS, METRICS_CACHE_TTL_MS, TRACE_FANOUT_CONCURRENCY } from "../shared/limits";
+import { DEAD_LETTER_PREVIEW_CHARS, METRICS_CACHE_TTL_MS, METRICS_TOPIC_CONCURRENCY, TRACE_FANOUT_CONCURRENCY } from "../shared/limits";
 import type { DeadLetterEntry, MessageTrace, PartitionStats } from "../shared/partition-api";
+import { DEAD_LETTER_HEADERS } from "../partition/policy";
 import { callPartition } from "./failures";
 import { surgePartitions, topicPartitions, type PartitionHandle } from "./handles";
 
@@ -47,7 +48,7 @@ export async function findMessage(
   const first = hint.key !== null ? partitionForKey(hint.key, topic.partitions) : hint.partition;
   let order: PartitionHandle[] = all;
   if (first !== null) order = [all[first]!, ...(hint.key !== null ? [] : all.filter((p) => p.index !== first))];
-  const ask = async (p: PartitionHandle) => ({ partition: p.index, trace: await callPartition(() => p.stub.trace(id)) });
+  const ask = async (p: PartitionHandle) => ({ partition: p.index, trace: await callPartition(() => p.stub.traceMessage(id)) });
   // The hinted partition alone first; then the rest in waves.
   const results = first !== null ? [await ask(order[0]!)] : [];
   if (!results.some((r) => r.trace)) {
@@ -63,10 +64,18 @@ export async function findMessage(
   return { ...best, names: new Map(subscriptions.map((s) => [s.uid, s.name])), calls: results.length };
 }
 
+/** A dead letter with what its headers say of it. */
+export interface BrowsedDeadLetter extends DeadLetterEntry {
+  partition: number;
+  reason: string | null;
+  attempts: number | null;
+  deadLetteredAt: string | null;
+}
+
 export interface DeadLetterPage {
   /** The dead-letter topic's name; null when it does not exist (no dead letters yet). */
   topic: string | null;
-  entries: (DeadLetterEntry & { partition: number })[];
+  entries: BrowsedDeadLetter[];
   /** Dead letters of this subscription not yet redriven, in the whole dead-letter topic. */
   total: number;
 }
@@ -88,7 +97,7 @@ export async function browseDeadLetters(env: Env, topic: TopicRecord, subscripti
         callPartition(() => p.stub.stats()),
       ]);
       const count = stats.observed?.deadLetters.find((d) => d.topicUid === topic.uid && d.subscriptionUid === subscription.uid)?.count ?? 0;
-      return { entries: entries.map((e) => ({ ...e, partition: p.index })), count };
+      return { entries: entries.map((e) => browsed(e, p.index)), count };
     }),
   );
   const entries = perPartition
@@ -96,6 +105,18 @@ export async function browseDeadLetters(env: Env, topic: TopicRecord, subscripti
     .sort((a, b) => a.producedAt - b.producedAt)
     .slice(0, max);
   return { topic: name, entries, total: perPartition.reduce((n, p) => n + p.count, 0) };
+}
+
+function browsed(entry: DeadLetterEntry, partition: number): BrowsedDeadLetter {
+  const headers = entry.headers ? (JSON.parse(entry.headers) as Record<string, string>) : {};
+  const attempts = Number(headers[DEAD_LETTER_HEADERS.attempts]);
+  return {
+    ...entry,
+    partition,
+    reason: headers[DEAD_LETTER_HEADERS.reason] ?? null,
+    attempts: Number.isInteger(attempts) ? attempts : null,
+    deadLetteredAt: headers[DEAD_LETTER_HEADERS.at] ?? null,
+  };
 }
 
 /** A topic's partitions' stats at one moment: what /metrics and the history are made of. */
@@ -129,4 +150,125 @@ export async function topicSnapshot(env: Env, topic: TopicRecord, fresh = false)
   const key = `${topic.uid}`;
   if (fresh) snapshots.delete(key);
   return snapshots.get(key, load, () => METRICS_CACHE_TTL_MS);
+}
+
+/** One subscription's figures, summed over the topic's partitions and its surge partitions. */
+export interface SubscriptionFigures {
+  subscription: SubscriptionRecord;
+  ready: number;
+  inFlight: number;
+  delayed: number;
+  /** produced_at of the oldest unacked message, or null. */
+  oldestUnackedAt: number | null;
+  deadLettersPending: number;
+  surgePartitions: number;
+  acked: number;
+  redelivered: number;
+  redriven: number;
+  emptyLeases: number;
+  /** Dead-lettered, by reason. */
+  deadLettered: Map<string, number>;
+}
+
+export interface TopicFigures {
+  topic: TopicRecord;
+  messages: number;
+  bytes: number;
+  produced: number;
+  subscriptions: SubscriptionFigures[];
+  /** When this topic is a dead-letter topic: its dead letters not yet redriven, by source. */
+  deadLetters: { topicUid: string; subscriptionUid: string; count: number }[];
+}
+
+/** Sums a snapshot's partitions into the figures /metrics and the history show. Pure. */
+export function topicFigures(snapshot: TopicSnapshot): TopicFigures {
+  const own = snapshot.partitions;
+  const figures: TopicFigures = {
+    topic: snapshot.topic,
+    messages: own.reduce((n, p) => n + p.messages, 0),
+    bytes: own.reduce((n, p) => n + p.bytes, 0),
+    produced: 0,
+    subscriptions: [],
+    deadLetters: [],
+  };
+  for (const p of own) {
+    for (const c of p.observed?.counters ?? []) if (c.sub === "" && c.name === "produced") figures.produced += c.value;
+    for (const d of p.observed?.deadLetters ?? []) {
+      const known = figures.deadLetters.find((x) => x.topicUid === d.topicUid && x.subscriptionUid === d.subscriptionUid);
+      if (known) known.count += d.count;
+      else figures.deadLetters.push({ ...d });
+    }
+  }
+  for (const subscription of snapshot.subscriptions) {
+    const temporary = snapshot.temporary.get(subscription.uid) ?? [];
+    const f: SubscriptionFigures = {
+      subscription,
+      ready: 0,
+      inFlight: 0,
+      delayed: 0,
+      oldestUnackedAt: null,
+      deadLettersPending: 0,
+      surgePartitions: temporary.length,
+      acked: 0,
+      redelivered: 0,
+      redriven: 0,
+      emptyLeases: 0,
+      deadLettered: new Map(),
+    };
+    for (const p of [...own, ...temporary]) {
+      const counts = p.subscriptions.find((s) => s.uid === subscription.uid);
+      if (counts) {
+        // A message on its way to a surge partition is still waiting to be delivered.
+        f.ready += counts.ready + counts.moving;
+        f.inFlight += counts.inFlight;
+        f.delayed += counts.delayed;
+        f.deadLettersPending += counts.deadLettersPending;
+        if (counts.oldestUnackedAt !== null && (f.oldestUnackedAt === null || counts.oldestUnackedAt < f.oldestUnackedAt)) {
+          f.oldestUnackedAt = counts.oldestUnackedAt;
+        }
+      }
+      for (const c of p.observed?.counters ?? []) {
+        if (c.sub !== subscription.uid) continue;
+        if (c.name === "acked") f.acked += c.value;
+        else if (c.name === "redelivered") f.redelivered += c.value;
+        else if (c.name === "redriven") f.redriven += c.value;
+        else if (c.name === "empty_leases") f.emptyLeases += c.value;
+        else if (c.name === "dead_lettered") f.deadLettered.set(c.reason, (f.deadLettered.get(c.reason) ?? 0) + c.value);
+      }
+    }
+    figures.subscriptions.push(f);
+  }
+  return figures;
+}
+
+/**
+ * Every topic's figures, METRICS_TOPIC_CONCURRENCY topics at a time, each from its cached
+ * snapshot. A topic whose partitions cannot be reached is left out (and counted in `failed`),
+ * so that a scrape never reports a partial, smaller counter.
+ */
+export async function allTopicFigures(env: Env, options: { fresh?: boolean; maxTopics?: number } = {}): Promise<{ topics: TopicFigures[]; failed: number }> {
+  const all = await new Catalog(env.CATALOG).listTopics();
+  const topics = options.maxTopics === undefined ? all : all.slice(0, options.maxTopics);
+  const results: TopicFigures[] = [];
+  let failed = 0;
+  for (let i = 0; i < topics.length; i += METRICS_TOPIC_CONCURRENCY) {
+    const wave = await Promise.allSettled(topics.slice(i, i + METRICS_TOPIC_CONCURRENCY).map((t) => topicSnapshot(env, t, options.fresh)));
+    for (const r of wave) {
+      if (r.status === "fulfilled") results.push(topicFigures(r.value));
+      else failed++;
+    }
+  }
+  return { topics: results, failed };
+}
+
+/** The dead-letter depth of each (topic uid, subscription uid), from the dead-letter topics among `topics`. */
+export function deadLetterDepths(topics: readonly TopicFigures[]): Map<string, number> {
+  const depths = new Map<string, number>();
+  for (const t of topics) {
+    for (const d of t.deadLetters) {
+      const key = `${d.topicUid}:${d.subscriptionUid}`;
+      depths.set(key, (depths.get(key) ?? 0) + d.count);
+    }
+  }
+  return depths;
 }

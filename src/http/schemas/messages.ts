@@ -61,3 +61,71 @@ export const MessageParams = TopicParams.extend({
     .max(L.MAX_MESSAGE_ID_LENGTH)
     .openapi({ param: { name: "id", in: "path" }, example: "order-1" }),
 });
+
+/** GET …/messages/{id}: where to look. */
+export const TraceQuery = z.object({
+  key: z
+    .string()
+    .min(1)
+    .max(L.MAX_KEY_LENGTH)
+    .optional()
+    .openapi({ description: "The message's key: only its partition is asked" }),
+  partition: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(L.MAX_PARTITIONS - 1)
+    .optional()
+    .openapi({ description: "The partition to ask first (from the produce answer)" }),
+});
+
+const TRACE_EVENTS = [
+  "prepared",
+  "committed",
+  "rolled_back",
+  "produced",
+  "leased",
+  "extended",
+  "nacked",
+  "lease_expired",
+  "acked",
+  "dead_lettered",
+  "redriven",
+  "moved",
+  "cancelled",
+  "expired",
+] as const;
+
+export const TraceResponse = z
+  .object({
+    message: z.object({
+      id: z.string(),
+      key: z.string().nullable(),
+      headers: z.record(z.string(), z.string()),
+      body: z.unknown(),
+      partition: z.number().int(),
+      offset: z.number().int(),
+      produced_at: z.string().openapi({ format: "date-time" }),
+      state: z.enum(["prepared", "scheduled", "stored", "cancelled", "expired", "rolled_back"]),
+    }),
+    subscriptions: z.array(
+      z.object({
+        name: z.string(),
+        state: z.enum(["delayed", "ready", "leased", "acked", "dead_lettered", "expired"]),
+        attempts: z.number().int(),
+      }),
+    ),
+    trace: z.array(
+      z.object({
+        at: z
+          .string()
+          .nullable()
+          .openapi({ format: "date-time", description: "null for an event whose time storage does not keep (a lease's start, an ack)" }),
+        event: z.enum(TRACE_EVENTS),
+        subscription: z.string().optional(),
+        attempt: z.number().int().optional(),
+        detail: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional(),
+      }),
+    ),
+  })
+  .openapi("MessageTrace");
