@@ -12,6 +12,7 @@ import { ApiError, routingError } from "./errors";
 import { registerMessageRoutes } from "./messages";
 import { registerMetricsRoutes } from "./metrics";
 import { registerObserveRoutes } from "./observe";
+import { registerPageRoutes } from "./pages";
 import { registerReplayRoutes } from "./replay";
 import { requestLimits } from "./request-limits";
 import { registerStatsRoutes } from "./stats";
@@ -53,6 +54,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   });
 
   registerDocsRoutes(app);
+  registerPageRoutes(app);
   registerTopicRoutes(app);
   registerMessageRoutes(app);
   registerTransactionRoutes(app);

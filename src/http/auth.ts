@@ -34,6 +34,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   "GET /healthz": PUBLIC,
   "GET /openapi.json": PUBLIC,
   "GET /docs": PUBLIC,
+  // The dashboard's sign-in page and its files: every API call it makes needs a key.
+  "GET /": PUBLIC,
+  "GET /ui/:file{[a-z0-9-]+\\.(js|css|svg)}": PUBLIC,
   "GET /metrics": { need: "metrics" },
 
   "GET /v1/topics": ADMIN,

@@ -205,8 +205,9 @@ function requests(route: { method: string; path: string }): fc.Arbitrary<FuzzReq
 function documented2xx(method: string, path: string): string[] {
   const openapiPath = path.replace(/:([a-z_]+)/g, "{$1}");
   const operation = fixture.documented[openapiPath]?.[method === "HEAD" ? "get" : method.toLowerCase()];
-  // /docs and /openapi.json are plain GET routes, outside the document they serve.
-  const plainGet = (path === "/docs" || path === "/openapi.json") && (method === "GET" || method === "HEAD");
+  // /docs, /openapi.json and the dashboard's page and files are plain GET routes, outside the document they serve.
+  const page = path === "/docs" || path === "/openapi.json" || path === "/" || path.startsWith("/ui/");
+  const plainGet = page && (method === "GET" || method === "HEAD");
   if (!operation) return plainGet ? ["200"] : [];
   return Object.keys(operation.responses).filter((s) => s.startsWith("2"));
 }
