@@ -12,7 +12,7 @@ const ScopeText = z
   })
   .openapi({
     description:
-      "admin, produce:<topic pattern> or consume:<topic pattern>. A pattern's segments (split at dots) are literal, " +
+      "admin, metrics (GET /metrics only), produce:<topic pattern> or consume:<topic pattern>. A pattern's segments (split at dots) are literal, " +
       "* (exactly one segment) or ** (last only: one or more segments). See docs/security.md.",
     example: "consume:orders.*",
   });
