@@ -3,6 +3,8 @@
 const args = process.argv.slice(2);
 export const QUICK = args.includes("--quick");
 export const SOAK = args.includes("--soak");
+/** --trace: only the trace on/off comparison (bench/cases/trace.mjs). */
+export const TRACE_ONLY = args.includes("--trace");
 
 const knob = (name, normal, quick) => {
   const value = Number(process.env[name] ?? (QUICK ? quick : normal));

@@ -7,11 +7,12 @@
 //   npm run bench -- --quick      a smoke run of every case (1 run each, small sizes)
 //   npm run bench -- --soak       5 minutes at 500 msg/s, sampling workerd's memory
 //   npm run bench -- --transactions   only prepare + commit beside produce (also part of the default set)
+//   npm run bench -- --trace      only the trace on/off comparison (also part of the default set)
 // Sizes: BENCH_RUNS, BENCH_MESSAGES, BENCH_REQUESTS, BENCH_LATENCY_REQUESTS,
 // BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS, BENCH_IDLE_WAIT_SECONDS, BENCH_SOAK_SECONDS,
 // BENCH_SOAK_RATE (see bench/config.mjs).
 import { client, disturbances } from "./client.mjs";
-import { QUICK, SOAK, config } from "./config.mjs";
+import { QUICK, SOAK, TRACE_ONLY, config } from "./config.mjs";
 import { ceilingCalls } from "./cases/ceilings.mjs";
 import { receiveAckRate, receiveAckTwoSubscriptions, receiveWithAckRate } from "./cases/consume.mjs";
 import { PARTITION_CALLS_SOURCE, measureIdleConsumer } from "./cases/idle.mjs";
@@ -20,6 +21,7 @@ import { measureProduceToDelivery } from "./cases/latency.mjs";
 import { measureLatencies, measureRates } from "./cases/paired.mjs";
 import { produceCalls } from "./cases/produce.mjs";
 import { measureTransactions, transactionRows } from "./cases/transactions.mjs";
+import { renderTraceOnOff, traceOnOff } from "./cases/trace.mjs";
 import { buildRows, renderBreakdown, timeBreakdown } from "./report.mjs";
 import { writeResult } from "./results.mjs";
 import { startCeilings, startWeir } from "./servers.mjs";
@@ -63,6 +65,7 @@ async function defaultSet(weir, ceilings) {
   results.idle = await measureIdleConsumer(api, weir, prefix);
   progress("transactions: prepare + commit beside produce (a quarter of the requests of --transactions)");
   results.transactions = await measureTransactions(api, prefix, { share: 0.25 });
+  results.trace = await traceComparison(weir, prefix);
   return results;
 }
 
@@ -81,6 +84,18 @@ function printTransactions(results) {
   return { rows };
 }
 
+/** Trace on (this Weir) against a second Weir with WEIR_TRACE=off, started for it and stopped after. */
+async function traceComparison(weir, prefix) {
+  progress("trace on vs off: starting a second Weir with WEIR_TRACE=off");
+  const off = await startWeir(TOKEN, { WEIR_TRACE: "off" });
+  try {
+    progress("trace on vs off: batched produce and receive + ack, alternating");
+    return await traceOnOff(client(weir.url, TOKEN), client(off.url, TOKEN), `${prefix}t`);
+  } finally {
+    await off.stop();
+  }
+}
+
 function print(results) {
   const rows = [...buildRows(results), ...transactionRows(results.transactions)];
   const breakdown = timeBreakdown(results);
@@ -89,6 +104,7 @@ function print(results) {
   console.log(`median of ${config.runs} run(s) after a warm-up, min–max beside it; ratio = Weir ÷ ceiling\n`);
   console.log(renderTable(rows));
   console.log(`\n${renderBreakdown(breakdown)}\n`);
+  console.log(`${renderTraceOnOff(results.trace)}\n`);
   console.log(
     [
       "Notes",
@@ -109,6 +125,22 @@ const timer = setTimeout(() => {
   process.exit(2);
 }, RUN_TIMEOUT_MS);
 timer.unref();
+
+if (TRACE_ONLY) {
+  progress("starting Weir");
+  const weir = await startWeir(TOKEN);
+  let trace;
+  try {
+    trace = await traceComparison(weir, `b${Date.now().toString(36)}`);
+  } finally {
+    await weir.stop();
+  }
+  console.log(`\nWeir benchmark, trace only, ${new Date().toISOString()}; median of ${config.runs} run(s) after a warm-up, min–max beside it\n`);
+  console.log(renderTraceOnOff(trace));
+  const file = writeResult("trace", { results: { config, trace } });
+  progress(`done; written to ${file}`);
+  process.exit(0);
+}
 
 progress("starting Weir and the ceiling Worker");
 // One after the other: two servers choosing free ports at once could choose the same one.

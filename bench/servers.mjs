@@ -24,7 +24,7 @@ async function withRetries(start) {
   }
 }
 
-export const startWeir = (token) => withRetries(() => startServer({ vars: { ADMIN_TOKEN: token } }));
+export const startWeir = (token, vars = {}) => withRetries(() => startServer({ vars: { ADMIN_TOKEN: token, ...vars } }));
 
 /** Starts bench/ceilings/ under `wrangler dev`; resolves once it answers. */
 export const startCeilings = () => withRetries(startCeilingsOnce);

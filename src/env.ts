@@ -22,6 +22,10 @@ export interface Env {
   OUTBOUND_SIGNING_SECRET?: string;
   /** "true" lets outbound calls reach loopback addresses: local development only. */
   OUTBOUND_ALLOW_LOOPBACK?: string;
-  /** "off" stops partitions writing trace events (the benchmark's trace-off runs); default on. */
+  /**
+   * "off" stops partitions writing trace events and counters: the benchmark's baseline, to
+   * measure what observability costs (`npm run bench -- --trace`). Default on; never turn it off
+   * in production (/metrics would stop counting).
+   */
   WEIR_TRACE?: string;
 }

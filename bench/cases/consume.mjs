@@ -12,7 +12,7 @@ const DRAIN_TIMEOUT_MS = 120_000;
  * Receives and acks `target` messages of `sub` on `concurrency` loops. Each loop claims a batch
  * before it asks, so no run takes messages that the next run counts on.
  */
-async function drain(api, topic, sub, target, concurrency, timing = { receiveMs: 0, receives: 0, ackMs: 0, acks: 0 }) {
+export async function drain(api, topic, sub, target, concurrency, timing = { receiveMs: 0, receives: 0, ackMs: 0, acks: 0 }) {
   let claimed = 0;
   let received = 0;
   let emptyInARow = 0;

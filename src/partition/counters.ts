@@ -19,17 +19,24 @@ const COUNTER_SQL = {
 export class Counters {
   private readonly pendingEmpty = new Map<string, number>();
 
-  constructor(private readonly sql: SqlStorage) {}
+  /**
+   * @param enabled false only for the benchmark's baseline (WEIR_TRACE=off): nothing is counted.
+   */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly enabled = true,
+  ) {}
 
   /** Adds `n` (> 0) to a counter. Call inside the transaction of the change it counts. */
   add(sub: string, name: CounterName, n: number, reason = ""): void {
-    if (n <= 0) return;
+    if (n <= 0 || !this.enabled) return;
     this.sql.exec(COUNTER_SQL.add, sub, name, reason, n);
     this.flushEmpty();
   }
 
   /** A lease of `sub` found nothing: counted in memory until the next write. */
   noteEmptyLease(sub: string): void {
+    if (!this.enabled) return;
     this.pendingEmpty.set(sub, (this.pendingEmpty.get(sub) ?? 0) + 1);
   }
 

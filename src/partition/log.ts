@@ -81,7 +81,7 @@ export class PartitionLog {
     options: { trace: boolean } = { trace: true },
   ) {
     this.outbox = new Outbox(storage.sql);
-    this.metrics = new Counters(storage.sql);
+    this.metrics = new Counters(storage.sql, options.trace);
     this.trace = new Trace(storage.sql, options.trace);
     for (const row of this.sql.exec<{ uid: string; mode: string; since_ms: number; policy: string | null }>(
       SQL.subscriptionsAll,

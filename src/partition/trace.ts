@@ -61,8 +61,8 @@ export interface TracedSubscription {
 
 export class Trace {
   /**
-   * @param enabled false only for the benchmark's trace-off runs (WEIR_TRACE=off): then no
-   * rows are written, and traces show only what the log and deliveries tell.
+   * @param enabled false only for the benchmark's baseline (WEIR_TRACE=off, which also stops
+   * the counters): then no rows are written, and traces show only what the log and deliveries tell.
    */
   constructor(
     private readonly sql: SqlStorage,
