@@ -67,6 +67,26 @@ describe("message trace", () => {
     expect((await call("GET", `/v1/topics/${topic}/subscriptions/${sub}/dead-letters`)).body.total).toBe(0);
   });
 
+  it("records an extend with its new lease end, and a TTL expiry", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { visibility_timeout_seconds: 30 });
+    const advance = await controlTime(topic);
+    await produce(topic, [{ id: "slow", body: 1 }, { id: "stale", body: 2, ttl_seconds: 5 }]);
+    const [slow] = await receive(topic, sub);
+    expect(slow!.id).toBe("slow");
+    await settle("extend", topic, sub, { receipts: [slow!.receipt], visibility_timeout_seconds: 120 });
+    let r = await call("GET", `/v1/topics/${topic}/messages/slow`);
+    expect(r.body.trace.map((e: { event: string }) => e.event)).toEqual(["produced", "leased", "extended"]);
+    expect(r.body.trace[2].detail.lease_end).toBeTypeOf("number");
+    expect(r.body.subscriptions).toEqual([{ name: sub, state: "leased", attempts: 1 }]);
+
+    await advance(6_000);
+    r = await call("GET", `/v1/topics/${topic}/messages/stale`);
+    expect(r.body.message.state).toBe("expired");
+    expect(r.body.subscriptions).toEqual([{ name: sub, state: "expired", attempts: 0 }]);
+    expect(r.body.trace.map((e: { event: string }) => e.event)).toEqual(["produced", "expired"]);
+  });
+
   it("shows a cancelled message", async () => {
     const topic = await createTopic(1);
     await createSubscription(topic);
