@@ -1,4 +1,4 @@
-// The dashboard's history of each topic (migrations/0007_topic_history.sql), written by the cron.
+// The dashboard's history of each topic (migrations/0008_topic_history.sql), written by the cron.
 
 export interface HistorySample {
   topic: string;
