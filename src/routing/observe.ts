@@ -10,7 +10,8 @@ import { DEAD_LETTER_PREVIEW_CHARS, METRICS_CACHE_TTL_MS, METRICS_TOPIC_CONCURRE
 import type { DeadLetterEntry, MessageTrace, PartitionStats } from "../shared/partition-api";
 import { DEAD_LETTER_HEADERS } from "../partition/policy";
 import { callPartition } from "./failures";
-import { surgePartitions, topicPartitions, type PartitionHandle } from "./handles";
+import { SURGE_INDEX_BASE } from "../shared/object-names";
+import { surgePartitionHandle, surgePartitions, topicPartitions, type PartitionHandle } from "./handles";
 
 /** Runs `fn` over `items`, at most `concurrency` at a time, in order of waves; stops early when `done`. */
 async function inWaves<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>, done: (results: R[]) => boolean): Promise<R[]> {
@@ -61,7 +62,48 @@ export async function findMessage(
   }
   if (!best) return null;
   const subscriptions = await new Catalog(env.CATALOG).listSubscriptions(topic.name);
-  return { ...best, names: new Map(subscriptions.map((s) => [s.uid, s.name])), calls: results.length };
+  const trace = await followSurgeMoves(env, topic, subscriptions, best.trace);
+  return { partition: best.partition, trace: trace.trace, names: new Map(subscriptions.map((s) => [s.uid, s.name])), calls: results.length + trace.calls };
+}
+
+/**
+ * A message a surge moved to a temporary partition goes on there: for each subscription whose
+ * story ends with `moved`, asks that partition (one call) and appends what happened there. A
+ * surge folds back only once its temporary partitions are drained, so a move whose partition
+ * is gone ended in an ack.
+ */
+async function followSurgeMoves(
+  env: Env,
+  topic: TopicRecord,
+  subscriptions: readonly SubscriptionRecord[],
+  trace: MessageTrace,
+): Promise<{ trace: MessageTrace; calls: number }> {
+  let calls = 0;
+  const events = [...trace.events];
+  const states = [...trace.subscriptions];
+  for (const [i, state] of states.entries()) {
+    const own = events.filter((e) => e.subscriptionUid === state.uid);
+    const moved = own.at(-1);
+    if (moved?.event !== "moved") continue;
+    const subscription = subscriptions.find((s) => s.uid === state.uid);
+    const k = Number(moved.detail?.partition) - SURGE_INDEX_BASE;
+    let there: MessageTrace | null = null;
+    if (subscription && Number.isInteger(k) && k >= 0 && k < subscription.surgePartitions) {
+      const handle = surgePartitionHandle(env, topic, subscription, k);
+      calls++;
+      there = await callPartition(() => handle.stub.traceMessage(trace.id));
+    }
+    const theirs = there?.producedAt === trace.producedAt ? there.subscriptions.find((s) => s.uid === state.uid) : undefined;
+    if (there && theirs) {
+      const at = events.lastIndexOf(moved) + 1;
+      events.splice(at, 0, ...there.events.filter((e) => e.subscriptionUid === state.uid));
+      states[i] = { uid: state.uid, state: theirs.state, attempts: state.attempts + theirs.attempts };
+    } else {
+      events.splice(events.lastIndexOf(moved) + 1, 0, { at: null, event: "acked", subscriptionUid: state.uid, attempt: null, detail: null });
+      states[i] = { uid: state.uid, state: "acked", attempts: state.attempts };
+    }
+  }
+  return { trace: { ...trace, events, subscriptions: states }, calls };
 }
 
 /** A dead letter with what its headers say of it. */

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Partition } from "../../src/partition/partition";
-import { ack, call, controlTime, createSubscription, createTopic, partitionStubs, produce, receive, settle } from "../helpers";
+import { ack, call, controlTime, createSubscription, createTopic, drain, partitionStubs, produce, receive, runCron, settle } from "../helpers";
 
 /** Rows written into trace_events of a partition. */
 async function traceRows(stub: DurableObjectStub<Partition>): Promise<number> {
@@ -85,6 +85,29 @@ describe("message trace", () => {
     expect(r.body.message.state).toBe("expired");
     expect(r.body.subscriptions).toEqual([{ name: sub, state: "expired", attempts: 0 }]);
     expect(r.body.trace.map((e: { event: string }) => e.event)).toEqual(["produced", "expired"]);
+  });
+
+  it("follows a message a surge moved to a temporary partition, and shows its ack there", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { surge: { enabled: true, trigger_depth: 100, factor: 2, cooldown_seconds: 0 } });
+    await produce(topic, Array.from({ length: 200 }, (_, i) => ({ id: `m-${i}`, body: i })));
+    await runCron();
+    let r = await call("GET", `/v1/topics/${topic}/messages/m-0`);
+    const moved = r.body.trace.find((e: { event: string }) => e.event === "moved");
+    expect(moved).toMatchObject({ subscription: sub });
+    expect(r.body.subscriptions).toEqual([{ name: sub, state: "ready", attempts: 0 }]);
+
+    await drain(topic, sub, { batch: 100 });
+    r = await call("GET", `/v1/topics/${topic}/messages/m-0`);
+    expect(r.body.subscriptions).toEqual([{ name: sub, state: "acked", attempts: 1 }]);
+    expect(r.body.trace.map((e: { event: string }) => e.event)).toEqual(["produced", "moved", "leased", "acked"]);
+
+    // Folded back: the temporary partitions are gone, and were drained first.
+    await runCron();
+    await runCron();
+    r = await call("GET", `/v1/topics/${topic}/messages/m-0`);
+    expect(r.body.subscriptions[0].state).toBe("acked");
+    expect(r.body.trace.map((e: { event: string }) => e.event)).toEqual(["produced", "moved", "acked"]);
   });
 
   it("shows a cancelled message", async () => {
