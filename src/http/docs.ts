@@ -20,7 +20,7 @@ export function registerDocsRoutes(app: App): void {
     info: {
       title: "Weir",
       version: "1",
-      description: "An HTTP message queue on Cloudflare Workers. Every route but /healthz and the docs needs a bearer key.",
+      description: "An HTTP message queue on Cloudflare Workers. Every route but /healthz, /openapi.json, /docs and the dashboard (/) needs a bearer key.",
     },
     security: [{ bearer: [] }],
   });
