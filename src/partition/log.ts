@@ -300,8 +300,6 @@ export class PartitionLog {
       );
       appended.push({ offset, producedAt: now, duplicate: false });
     }
-    // observe: surge copies were counted where they were produced.
-    this.metrics.add("", "produced", messages.some((m) => m.origin) ? appended.filter((a, i) => !a.duplicate && !messages[i]!.origin).length : next - first);
     // Offsets first..next-1 are exactly the messages written above (duplicates took none).
     if (next > first) {
       for (const [uid, sub] of this.subscriptions) this.sql.exec(SQL.deliveriesForAppended, uid, sub.mode, first, next);

@@ -144,8 +144,8 @@ const STEPS: readonly string[] = [
   CREATE INDEX transactions_due ON transactions (due_at) WHERE due_at > 0;
   CREATE INDEX transactions_by_state ON transactions (state, decided_at);
   `,
-  // 4: observability. counters: monotonic totals for /metrics (src/partition/counters.ts);
-  // sub is '' for the partition's own (produced). trace_events: only the exceptional events of
+  // 4: observability. counters: monotonic totals per subscription for /metrics
+  // (src/partition/counters.ts). trace_events: only the exceptional events of
   // a message's trace (src/partition/trace.ts); the happy path is derived from log and deliveries.
   `
   CREATE TABLE counters (

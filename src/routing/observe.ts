@@ -234,7 +234,10 @@ export function topicFigures(snapshot: TopicSnapshot): TopicFigures {
     deadLetters: [],
   };
   for (const p of own) {
-    for (const c of p.observed?.counters ?? []) if (c.sub === "" && c.name === "produced") figures.produced += c.value;
+    // Offsets are gap-free and never reused: the next offset is how many messages the partition
+    // has stored, a counter that costs no write of its own. (Surge copies go to temporary
+    // partitions, which are not counted here.)
+    figures.produced += p.nextOffset;
     for (const d of p.observed?.deadLetters ?? []) {
       const known = figures.deadLetters.find((x) => x.topicUid === d.topicUid && x.subscriptionUid === d.subscriptionUid);
       if (known) known.count += d.count;

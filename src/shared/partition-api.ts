@@ -222,10 +222,10 @@ export interface PartitionStats {
 }
 
 /** The monotonic totals a partition keeps for /metrics (src/partition/counters.ts). */
-export type CounterName = "produced" | "acked" | "redelivered" | "dead_lettered" | "empty_leases" | "redriven";
+export type CounterName = "acked" | "redelivered" | "dead_lettered" | "empty_leases" | "redriven";
 
 export interface CounterValue {
-  /** The subscription's uid; "" for the partition's own (produced). */
+  /** The subscription's uid. */
   sub: string;
   name: CounterName;
   /** The dead-letter reason for dead_lettered; "" otherwise. */
