@@ -29,7 +29,8 @@ async function once(api, topic, n) {
 export async function traceOnOff(onApi, offApi, prefix) {
   const samples = { on: [], off: [] };
   for (let run = -1; run < config.runs; run++) {
-    const n = run < 0 ? Math.ceil(config.messages * WARMUP_FRACTION) : config.messages;
+    // Half the other cases' size: the comparison runs each figure twice (on and off).
+    const n = Math.ceil((run < 0 ? config.messages * WARMUP_FRACTION : config.messages) / 2);
     const order = run % 2 === 0 ? ["on", "off"] : ["off", "on"];
     for (const which of order) {
       const result = await once(which === "on" ? onApi : offApi, `${prefix}-trace-${which}-${run + 1}`, n);
