@@ -291,9 +291,11 @@ export function topicFigures(snapshot: TopicSnapshot): TopicFigures {
  * snapshot. A topic whose partitions cannot be reached is left out (and counted in `failed`),
  * so that a scrape never reports a partial, smaller counter.
  */
-export async function allTopicFigures(env: Env, options: { fresh?: boolean; maxTopics?: number } = {}): Promise<{ topics: TopicFigures[]; failed: number }> {
-  const all = await new Catalog(env.CATALOG).listTopics();
-  const topics = options.maxTopics === undefined ? all : all.slice(0, options.maxTopics);
+export async function allTopicFigures(
+  env: Env,
+  options: { fresh?: boolean; topics?: readonly TopicRecord[] } = {},
+): Promise<{ topics: TopicFigures[]; failed: number }> {
+  const topics = options.topics ?? (await new Catalog(env.CATALOG).listTopics());
   const results: TopicFigures[] = [];
   let failed = 0;
   for (let i = 0; i < topics.length; i += METRICS_TOPIC_CONCURRENCY) {

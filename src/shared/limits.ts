@@ -192,7 +192,9 @@ export const METRICS_TOPIC_CONCURRENCY = 4;
 // The dead-letter browser: messages per page, and characters of a body it shows.
 export const MAX_DEAD_LETTER_PAGE = 100;
 export const DEAD_LETTER_PREVIEW_CHARS = 200;
-// The dashboard's history: the cron samples at most this many topics a minute into D1, and
-// keeps each sample this long.
-export const MAX_HISTORY_TOPICS_PER_RUN = 100;
+// The dashboard's history: the cron samples at most this many topics a minute into D1, within
+// this many subrequests (a topic costs 1 catalog read + 1 stats call per partition), taking
+// turns minute by minute when the fleet is bigger; it keeps each sample this long.
+export const MAX_HISTORY_TOPICS_PER_RUN = 20;
+export const HISTORY_CALLS_PER_RUN = 60;
 export const HISTORY_RETENTION_MS = 2 * 60 * 60 * 1000;
