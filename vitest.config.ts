@@ -41,6 +41,16 @@ export default defineConfig(async () => {
             hookTimeout: 120_000,
           },
         },
+        {
+          // @weir/client against Weir in-process under Miniflare (client/src/testing).
+          test: {
+            name: "client",
+            include: ["client/test/**/*.test.ts", "examples/vitest/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+          },
+        },
       ],
     },
   };
