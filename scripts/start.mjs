@@ -1,6 +1,7 @@
 // `npm start`: applies the catalog migrations to the local D1 database, then runs
 // `wrangler dev` on http://localhost:8787 with local persistence (.wrangler/state).
-// PORT changes the port; extra arguments go to wrangler dev, e.g. `npm start -- --persist-to /tmp/weir`.
+// `--port N` (or PORT) changes the port; other arguments go to wrangler dev, e.g.
+// `npm start -- --port 9000 --persist-to /tmp/weir`.
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { localEnv, wranglerBin } from "./wrangler-env.mjs";
@@ -10,8 +11,32 @@ if (!existsSync(".dev.vars")) {
   console.log("Created .dev.vars with the local admin token (see README).");
 }
 
+/**
+ * Takes `--name value` or `--name=value` out of args (the last one wins); null when absent.
+ * wrangler dev refuses an option given twice, and this script gives it --port itself.
+ */
+function takeOption(args, name) {
+  let value = null;
+  for (let i = 0; i < args.length; ) {
+    if (args[i] === name && i + 1 < args.length) {
+      value = args[i + 1];
+      args.splice(i, 2);
+    } else if (args[i].startsWith(`${name}=`)) {
+      value = args[i].slice(name.length + 1);
+      args.splice(i, 1);
+    } else i++;
+  }
+  return value;
+}
+
 const args = process.argv.slice(2);
-const persist = args.includes("--persist-to") ? ["--persist-to", args[args.indexOf("--persist-to") + 1]] : [];
+const port = takeOption(args, "--port") ?? process.env.PORT ?? "8787";
+if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+  console.error(`--port must be a port number (1-65535), got ${port}`);
+  process.exit(2);
+}
+const persistTo = takeOption(args, "--persist-to");
+const persist = persistTo === null ? [] : ["--persist-to", persistTo];
 
 const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "CATALOG", "--local", ...persist], {
   stdio: "inherit",
@@ -19,7 +44,7 @@ const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "CATALOG", 
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(wranglerBin, ["dev", "--port", process.env.PORT ?? "8787", "--ip", "127.0.0.1", "--test-scheduled", ...args], {
+const dev = spawn(wranglerBin, ["dev", "--port", port, "--ip", "127.0.0.1", "--test-scheduled", ...persist, ...args], {
   stdio: "inherit",
   env: localEnv(),
 });
