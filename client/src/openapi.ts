@@ -2238,7 +2238,7 @@ export interface components {
              */
             expired_action?: "drop" | "dead_letter";
             /**
-             * @description Backlog limit in bytes, split evenly over the partitions; null: none.
+             * @description Backlog limit in bytes (UTF-8, as stored: body, headers, key and id), split evenly over the partitions; null: none.
              * @default null
              */
             max_bytes?: number | null;
