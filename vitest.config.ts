@@ -47,6 +47,9 @@ export default defineConfig(async () => {
             name: "client",
             include: ["client/test/**/*.test.ts", "examples/vitest/**/*.test.ts"],
             environment: "node",
+            // One file at a time: each starts its own Weir, and the CLI tests spawn processes;
+            // run side by side with the other projects they would compete for two cores.
+            fileParallelism: false,
             testTimeout: 60_000,
             hookTimeout: 60_000,
           },

@@ -12,6 +12,14 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
+interface SendOptions extends RequestOptions {
+  /**
+   * Whether sending the request twice does no harm; such a request is sent again once when the
+   * connection failed before any answer. Default: every method but POST.
+   */
+  idempotent?: boolean;
+}
+
 /** Encodes a topic, subscription or key name as one path segment. */
 export const segment = (name: string): string => encodeURIComponent(name);
 
@@ -25,21 +33,24 @@ export async function send(
   method: string,
   path: string,
   body: unknown,
-  options: RequestOptions = {},
+  options: SendOptions = {},
 ): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${transport.token}` };
   if (body !== undefined) headers["content-type"] = "application/json";
+  const payload = body === undefined ? null : JSON.stringify(body);
+  // A kept-alive connection the server closes just as a request goes out on it fails with no
+  // answer (servers close idle ones after a few seconds): a second try opens a new one.
+  let tries = (options.idempotent ?? method !== "POST") ? 2 : 1;
   let response: Response;
-  try {
-    response = await transport.fetch(`${transport.url}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: options.signal ?? null,
-    });
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    throw new WeirError(0, "network_error", `${method} ${path}: ${String(error)}`, { cause: error });
+  for (;;) {
+    try {
+      response = await transport.fetch(`${transport.url}${path}`, { method, headers, body: payload, signal: options.signal ?? null });
+      break;
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (--tries > 0) continue;
+      throw new WeirError(0, "network_error", `${method} ${path}: ${String(error)}`, { cause: error });
+    }
   }
   if (response.ok) return response;
   throw await errorOf(response, `${method} ${path}`);
@@ -51,7 +62,7 @@ export async function call<T>(
   method: string,
   path: string,
   body?: unknown,
-  options?: RequestOptions,
+  options?: SendOptions,
 ): Promise<T> {
   const response = await send(transport, method, path, body, options);
   const text = await response.text();

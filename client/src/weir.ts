@@ -125,7 +125,9 @@ export class Weir {
     const results: ProduceResult[] = [];
     const path = `/v1/topics/${segment(topic)}/messages`;
     for (const batch of produceBatches(messages)) {
-      const answer = await call<{ results: ProduceResult[] }>(this.#transport, "POST", path, { messages: batch }, options);
+      // With an id on every message, the topic's deduplication makes a repeat harmless.
+      const idempotent = batch.every((m) => m.id !== undefined);
+      const answer = await call<{ results: ProduceResult[] }>(this.#transport, "POST", path, { messages: batch }, { ...options, idempotent });
       results.push(...answer.results);
       options.onProgress?.(results.length, messages.length);
     }
@@ -144,7 +146,8 @@ export class Weir {
    * first. With `ack`, acknowledges those receipts first, in the same request.
    */
   async receive<Body = unknown>(topic: string, subscription: string, request: ReceiveOptions = {}, options?: RequestOptions): Promise<Received<Body>> {
-    return call(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/receive`, request, options);
+    // A repeated receive leases again; what the lost one leased comes back when its lease ends.
+    return call(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/receive`, request, { ...options, idempotent: true });
   }
 
   /** Acknowledges deliveries: one result per receipt, in order. */
@@ -167,7 +170,8 @@ export class Weir {
 
   async #settle(topic: string, subscription: string, action: string, body: object, options?: RequestOptions): Promise<ReceiptResult[]> {
     const path = `${subscriptionPath(topic, subscription)}/${action}`;
-    return (await call<{ results: ReceiptResult[] }>(this.#transport, "POST", path, body, options)).results;
+    // Acks and extends are idempotent; a repeated nack is refused per item, changing nothing.
+    return (await call<{ results: ReceiptResult[] }>(this.#transport, "POST", path, body, { ...options, idempotent: true })).results;
   }
 
   /**
@@ -181,7 +185,7 @@ export class Weir {
     request: StreamOptions = {},
     options?: RequestOptions,
   ): AsyncGenerator<Message<Body>[], StreamEnd | null> {
-    const response = await send(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/stream`, request, options);
+    const response = await send(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/stream`, request, { ...options, idempotent: true });
     if (!response.body) return null;
     for await (const line of ndjson(response.body)) {
       const parsed = line as { messages?: Message<Body>[]; end?: string; error?: { code: string; message: string } };
@@ -195,12 +199,13 @@ export class Weir {
 
   /** Moves the subscription: `earliest`, `latest`, an RFC 3339 time, or `{partition: offset}`. */
   seek(topic: string, subscription: string, to: SeekTarget, options?: RequestOptions): Promise<SeekResult> {
-    return call(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/seek`, { to }, options);
+    return call(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/seek`, { to }, { ...options, idempotent: true });
   }
 
   /** Moves the subscription's dead letters back (all, up to `max`, or one `reason`). */
   redrive(topic: string, subscription: string, redrive: RedriveOptions = {}, options?: RequestOptions): Promise<RedriveResult> {
-    return call(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/redrive`, redrive, options);
+    // A redrive is safe to repeat: nothing moves twice.
+    return call(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/redrive`, redrive, { ...options, idempotent: true });
   }
 
   stats(topic: string, options?: RequestOptions): Promise<Stats> {

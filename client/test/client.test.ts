@@ -138,6 +138,22 @@ describe("errors", () => {
     await expect(stranger.listTopics()).rejects.toMatchObject({ status: 401, code: "unauthorized" });
   });
 
+  it("sends a request that is safe to repeat once more when the connection failed, and a produce without ids only once", async () => {
+    let calls = 0;
+    const flaky = new Weir({
+      url: server().url,
+      token: server().token,
+      fetch: (input, init) => (++calls % 2 === 1 ? Promise.reject(new TypeError("other side closed")) : fetch(input, init)),
+    });
+    const topic = uniqueName();
+    await flaky.putTopic(topic);
+    expect(calls).toBe(2);
+    await flaky.produce(topic, [{ id: "a", body: 1 }]);
+    expect(calls).toBe(4);
+    await expect(flaky.produce(topic, [{ body: 1 }])).rejects.toMatchObject({ code: "network_error" });
+    expect(calls).toBe(5);
+  });
+
   it("is a network_error with status 0 when nothing answers", async () => {
     const nobody = new Weir({ url: "http://127.0.0.1:9", token: "x" });
     await expect(nobody.listTopics()).rejects.toMatchObject({ status: 0, code: "network_error", retryable: true });
