@@ -1,5 +1,5 @@
 // `weir`: the command line. Exit codes: 0 done, 1 the server refused or could not be reached,
-// 2 wrong usage.
+// 2 wrong usage, 130 interrupted (SIGINT or SIGTERM) before it was done.
 import { WeirError } from "../errors.js";
 import { parse, usage, UsageError, type Command, type Io } from "./command.js";
 import { consumeCommand } from "./commands/consume.js";
@@ -29,7 +29,7 @@ function overview(commands: Command[], prefix = ""): string {
     ...commands.map((c) => `  ${`${c.name} ${c.args}`.padEnd(width)}  ${c.summary}`),
     "",
     "Every command takes --url (or WEIR_URL), --token (or WEIR_TOKEN) and --help.",
-    "Exit codes: 0 done, 1 the server refused or could not be reached, 2 wrong usage.",
+    "Exit codes: 0 done, 1 the server refused or could not be reached, 2 wrong usage, 130 interrupted.",
     "",
   ].join("\n");
 }
@@ -65,6 +65,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (error instanceof UsageError) {
       io.stderr.write(`weir ${command.name}: ${error.message}\n\n${usage(command)}`);
       return 2;
+    }
+    if (io.signal.aborted) {
+      io.stderr.write(`weir ${command.name}: interrupted\n`);
+      return 130;
     }
     if (error instanceof WeirError) {
       io.stderr.write(`weir ${command.name}: ${error.code} (${error.status || "no answer"}): ${error.message}\n`);
