@@ -169,3 +169,11 @@ describe("weir", () => {
     expect(run.code).toBe(0);
   });
 });
+
+describe("the progress line", () => {
+  it("draws a bar when the share done is known, else counts", async () => {
+    const { progressLine } = await import("../src/cli/progress.js");
+    expect(progressLine(120, 0.5)).toBe(`[${"#".repeat(15)}${".".repeat(15)}] 50%  120 messages`);
+    expect(progressLine(7, null)).toBe("produced 7 messages");
+  });
+});

@@ -1,7 +1,8 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { MessageInput } from "../../types.js";
 import type { Command } from "../command.js";
+import { progressLine } from "../progress.js";
 
 // Lines read before each produce call (which splits them further by the server's byte limit).
 const CHUNK = 1000;
@@ -31,7 +32,12 @@ export const produceCommand: Command = {
     const started = Date.now();
     let stored = 0;
     let duplicates = 0;
-    const progress = c.io.stderr.isTTY ? (n: number) => c.io.stderr.write(`\rproduced ${n} messages`) : () => undefined;
+    // A file's size gives the share read so far (bytes of the lines before the batch sent).
+    const size = file === undefined ? null : statSync(file).size;
+    let bytesRead = 0;
+    const progress = c.io.stderr.isTTY
+      ? (n: number) => c.io.stderr.write(`\r${progressLine(n, size ? bytesRead / size : null)}`)
+      : () => undefined;
     const send = async (chunk: MessageInput[]) => {
       const results = await weir.produce(topic, chunk, { signal: c.io.signal, onProgress: (n) => progress(stored + n) });
       stored += results.length;
@@ -43,6 +49,7 @@ export const produceCommand: Command = {
     try {
       for await (const line of lines) {
         number++;
+        bytesRead += Buffer.byteLength(line) + 1;
         if (line.trim() === "") continue;
         chunk.push(message(line, number, c.values.bodies === true));
         if (chunk.length === CHUNK) {

@@ -11,7 +11,7 @@ export const statsCommand: Command = {
     if (c.values.json) return void c.print(JSON.stringify(stats));
     c.print(
       table(
-        ["SUBSCRIPTION", "MODE", "READY", "IN_FLIGHT", "DELAYED", "OLDEST_UNACKED_S", "DEAD_LETTERS", "SURGE"],
+        ["SUBSCRIPTION", "MODE", "READY", "IN_FLIGHT", "DELAYED", "OLDEST_UNACKED_S", "DLQ_IN_TRANSIT", "SURGE"],
         stats.subscriptions.map((s) => [
           s.name,
           s.mode,
