@@ -94,19 +94,23 @@ export function consume<Body>(
     wake = null;
   };
 
+  // A hook that throws must not stop the consumer.
+  const hook = (call: () => void) => {
+    try {
+      call();
+    } catch {
+      // ignored, see above
+    }
+  };
   const fail = (error: unknown, stage: ErrorStage, messages?: Message[]) => {
     counts.errors++;
-    try {
-      onError(error, messages ? { stage, messages } : { stage });
-    } catch {
-      // A hook that throws must not stop the consumer.
-    }
+    hook(() => onError(error, messages ? { stage, messages } : { stage }));
   };
   const settled = (outcome: Outcome, messages: Message[]) => {
     if (outcome === "acked") counts.acked += messages.length;
     else if (outcome === "retried") counts.retried += messages.length;
     else counts.deadLettered += messages.length;
-    options.onSettled?.(outcome, messages);
+    hook(() => options.onSettled?.(outcome, messages));
   };
   /** Reports acks the server refused (a stale receipt: the lease ended and the message went on). */
   const ackResults = (results: ReceiptResult[], sent: { receipt: string; message: Message }[]) => {
