@@ -2,7 +2,9 @@
 // here speaking to this Worker through its fetch handler.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { SERVER_ERROR_CODES } from "../client/src/errors";
 import { Weir, WeirError } from "../client/src/index";
+import { ERROR_STATUS } from "../src/http/errors";
 import { ADMIN_TOKEN, uniqueName } from "./helpers";
 
 const weir = new Weir({
@@ -30,6 +32,10 @@ describe("@weir/client in a Worker", () => {
     const bodies: unknown[] = [];
     for await (const batch of weir.stream(topic, "s", { max_messages: 2, wait_seconds: 5 })) bodies.push(...batch.map((m) => m.body));
     expect(bodies).toEqual([1, 2]);
+  });
+
+  it("knows every error code the server answers with", () => {
+    expect([...SERVER_ERROR_CODES].sort()).toEqual(Object.keys(ERROR_STATUS).sort());
   });
 
   it("throws WeirError for a refused request", async () => {

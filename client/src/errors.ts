@@ -1,27 +1,30 @@
-/** The codes the server answers with (docs/api.md, "Errors"), plus the client's own. */
+/** The codes the server answers with (docs/api.md, "Errors"; test/client.test.ts at the root keeps them in step). */
+export const SERVER_ERROR_CODES = [
+  "invalid_request",
+  "invalid_json",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "topic_not_found",
+  "subscription_not_found",
+  "message_not_found",
+  "key_not_found",
+  "conflict",
+  "message_delivered",
+  "payload_too_large",
+  "message_too_large",
+  "uri_too_long",
+  "unsupported_media_type",
+  "topic_full",
+  "rate_limited",
+  "request_headers_too_large",
+  "unavailable",
+  "not_configured",
+  "internal",
+] as const;
+
 export type WeirErrorCode =
-  | "invalid_request"
-  | "invalid_json"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "topic_not_found"
-  | "subscription_not_found"
-  | "message_not_found"
-  | "key_not_found"
-  | "method_not_allowed"
-  | "conflict"
-  | "message_delivered"
-  | "payload_too_large"
-  | "message_too_large"
-  | "uri_too_long"
-  | "unsupported_media_type"
-  | "topic_full"
-  | "rate_limited"
-  | "request_headers_too_large"
-  | "unavailable"
-  | "not_configured"
-  | "internal"
+  | (typeof SERVER_ERROR_CODES)[number]
   /** No answer: the connection failed (status 0). */
   | "network_error"
   /** An answer that is not Weir's JSON. */
