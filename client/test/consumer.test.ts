@@ -99,13 +99,14 @@ describe("consume", () => {
       subscription,
       async (message) => {
         attempts.push(message.attempt);
-        await sleep(3_000);
+        await sleep(6_000);
       },
-      { visibilityTimeoutSeconds: 1, waitSeconds: 1, onError: (e) => errors.push(e) },
+      // Extended every second, each time to 3 s: a busy machine has 2 s to answer an extend.
+      { visibilityTimeoutSeconds: 3, waitSeconds: 1, onError: (e) => errors.push(e) },
     );
     await until(() => attempts.length === 1);
-    // Past the 1 s lease, another consumer finds nothing to take.
-    await sleep(1_500);
+    // Past the first 3 s lease, another consumer finds nothing to take.
+    await sleep(4_000);
     expect((await weir().receive(topic, subscription)).messages).toEqual([]);
     await until(() => consumer.counts.acked === 1);
     await consumer.stop();
@@ -145,21 +146,22 @@ describe("consume", () => {
   it("backs off on 429 for at least Retry-After", async () => {
     const { topic, subscription } = await topicWithSubscription(weir());
     const key = await weir().createKey({ name: "slow", scopes: [`consume:${topic}`], rate_limit: { receive_per_second: 1 } });
-    const { client, requests } = recordingClient(key.secret);
-    const errors: WeirError[] = [];
-    const consumer = client.consume(topic, subscription, () => undefined, {
-      waitSeconds: 0,
-      onError: (e) => errors.push(e as WeirError),
+    // Two consumers on one key of 1 receive a second: their first receives come together, so
+    // one of them is refused however slow the machine is.
+    const runs = [0, 1].map(() => {
+      const { client, requests } = recordingClient(key.secret);
+      const errors: WeirError[] = [];
+      const consumer = client.consume(topic, subscription, () => undefined, { waitSeconds: 0, onError: (e) => errors.push(e as WeirError) });
+      return { consumer, requests, errors };
     });
-    // Until the request after the first 429 is sent.
-    await until(() => {
-      const limited = requests.findIndex((r) => r.status === 429);
-      return limited >= 0 && requests.length > limited + 1;
-    });
-    await consumer.stop();
+    // Until one of them has sent its request after a 429.
+    const limitedIndex = (requests: { status: number }[]) => requests.findIndex((r) => r.status === 429);
+    await until(() => runs.some(({ requests }) => limitedIndex(requests) >= 0 && requests.length > limitedIndex(requests) + 1));
+    await Promise.all(runs.map((r) => r.consumer.stop()));
+    const { requests, errors } = runs.find(({ requests }) => limitedIndex(requests) >= 0 && requests.length > limitedIndex(requests) + 1)!;
     expect(errors[0]).toMatchObject({ status: 429, code: "rate_limited" });
     expect(errors[0]!.retryAfter).toBeGreaterThanOrEqual(1);
-    const limited = requests.findIndex((r) => r.status === 429);
+    const limited = limitedIndex(requests);
     expect(requests[limited + 1]!.at - requests[limited]!.at).toBeGreaterThanOrEqual(errors[0]!.retryAfter! * 1000);
   });
 
@@ -192,6 +194,6 @@ describe("consume", () => {
     const started = Date.now();
     controller.abort();
     await consumer.done;
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

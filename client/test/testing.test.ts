@@ -6,12 +6,14 @@ import { Weir } from "../src/index.js";
 import { startWeir } from "../src/testing/index.js";
 
 describe("startWeir", () => {
-  it("starts a fresh Weir on a free port in a few seconds, with the given admin token", async () => {
+  it("starts a fresh Weir on a free port in seconds, with the given admin token", async () => {
     const started = Date.now();
-    const [a, b] = await Promise.all([startWeir({ token: "secret-a" }), startWeir()]);
-    const ms = Date.now() - started;
+    const a = await startWeir({ token: "secret-a" });
+    // 1.6 s on an idle 2-core machine (docs/client.md); the bound only catches a start that
+    // does real work (a build, a download), not a busy machine.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const b = await startWeir();
     try {
-      expect(ms).toBeLessThan(10_000);
       expect(a.url).not.toBe(b.url);
       expect(a.token).toBe("secret-a");
       expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
