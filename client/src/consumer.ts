@@ -114,11 +114,13 @@ export function consume<Body>(
   };
   /** Reports acks the server refused (a stale receipt: the lease ended and the message went on). */
   const ackResults = (results: ReceiptResult[], sent: { receipt: string; message: Message }[]) => {
+    const acked: Message[] = [];
     results.forEach((result, i) => {
       const message = sent[i]!.message;
-      if (result.ok) settled("acked", [message]);
+      if (result.ok) acked.push(message);
       else fail(new Error(`ack refused: ${result.error.code}: ${result.error.message}`), "ack", [message]);
     });
+    if (acked.length > 0) settled("acked", acked);
   };
 
   const flush = (): Promise<void> => {

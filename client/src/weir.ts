@@ -225,7 +225,7 @@ export class Weir {
     handler: MessageHandler<Body> | BatchHandler<Body>,
     options: ConsumeOptions = {},
   ): Consumer {
-    return consume(this, topic, subscription, handler as BatchHandler<Body>, options);
+    return consume(this, topic, subscription, handler, options);
   }
 }
 
