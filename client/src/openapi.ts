@@ -1798,6 +1798,12 @@ export interface components {
         CreatedKey: components["schemas"]["Key"] & {
             /** @description The bearer token: `Authorization: Bearer <secret>`. Shown only in this answer; Weir keeps only its hash. */
             secret: string;
+            /** @description AWS credentials for the SQS-compatible endpoint (docs/sqs.md), with this key's scopes. Shown only in this answer; Weir stores nothing of the secret and derives it from a server secret when it checks a signature. */
+            sqs: {
+                /** @example 7K3QW9ZB2M4XH1RT */
+                access_key_id: string;
+                secret_access_key: string;
+            };
         };
         CreateKeyRequest: {
             /**

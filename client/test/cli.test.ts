@@ -146,6 +146,8 @@ describe("weir", () => {
     expect(created.code).toBe(0);
     const key = JSON.parse(created.stdout) as { id: string; secret: string; scopes: string[] };
     expect(key.scopes).toEqual([`produce:${topic}`, `consume:${topic}`]);
+    const plain = await weirCli(["keys", "create", "ci-plain", "--scope", "admin"]);
+    expect(plain.stdout).toMatch(/^id {6}\S+\nsecret {2}\S+\nSQS {5}access key id \S+, secret access key \S+\n/);
     expect((await weirCli(["produce", topic], '{"body": 1}', { WEIR_TOKEN: key.secret })).code).toBe(0);
     expect((await weirCli(["keys", "list"])).stdout).toContain(key.id);
     expect((await weirCli(["keys", "delete", key.id])).code).toBe(0);

@@ -26,7 +26,9 @@ export const keyCommands: Command[] = [
           : { rate_limit: { produce_per_second: produce ?? null, receive_per_second: receive ?? null } }),
       });
       if (c.values.json) return void c.print(JSON.stringify(key));
-      c.print(`id      ${key.id}\nsecret  ${key.secret}\n(the secret is not shown again)`);
+      c.print(`id      ${key.id}\nsecret  ${key.secret}`);
+      c.print(`SQS     access key id ${key.sqs.access_key_id}, secret access key ${key.sqs.secret_access_key}`);
+      c.print("(the secrets are not shown again)");
     },
   },
   {
