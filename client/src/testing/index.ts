@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { applyMigrations } from "./migrations.js";
+import { MIGRATOR, MIGRATOR_SCRIPT, statements } from "./migrations.js";
 
 export interface StartWeirOptions {
   /**
@@ -53,20 +53,8 @@ export async function startWeir(options: StartWeirOptions = {}): Promise<WeirSer
   const config = JSON.parse(await readFile(new URL("config.json", workerDir), "utf8")) as WorkerConfig;
   const token = options.token ?? "weir-test-admin-token";
   const persist = options.persist;
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: options.port ?? 0,
-    log: options.verbose ? new Log(LogLevel.INFO) : undefined,
-    // The Worker's console output: to this process's terminal when verbose, else dropped.
-    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-      if (options.verbose) {
-        stdout.pipe(process.stdout);
-        stderr.pipe(process.stderr);
-      } else {
-        stdout.resume();
-        stderr.resume();
-      }
-    },
+  const weir = {
+    name: "weir",
     modules: true,
     modulesRoot: workerDir.pathname,
     scriptPath: new URL("index.js", workerDir).pathname,
@@ -82,26 +70,59 @@ export async function startWeir(options: StartWeirOptions = {}): Promise<WeirSer
       OUTBOUND_SIGNING_SECRET: `${token}-outbound`,
       ...options.vars,
     },
+  };
+  // One migrator per D1 database, bound to it as DB.
+  const migrators = config.d1Databases.map((d) => ({
+    name: `${MIGRATOR}-${d.binding}`,
+    modules: true,
+    script: MIGRATOR_SCRIPT,
+    compatibilityDate: config.compatibilityDate,
+    d1Databases: { DB: d.id },
+  }));
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: options.port ?? 0,
+    log: options.verbose ? new Log(LogLevel.INFO) : undefined,
+    // The Worker's console output: to this process's terminal when verbose, else dropped.
+    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+      if (options.verbose) {
+        stdout.pipe(process.stdout);
+        stderr.pipe(process.stderr);
+      } else {
+        stdout.resume();
+        stderr.resume();
+      }
+    },
+    // The first worker is the one served on the port.
+    workers: [weir, ...migrators],
+    // GET /cdn-cgi/handler/scheduled runs the scheduled handler (runCron), as `wrangler dev
+    // --test-scheduled` offers at /__scheduled.
+    unsafeTriggerHandlers: true,
     ...(persist === undefined
       ? {}
       : { durableObjectsPersist: `${persist}/do`, d1Persist: `${persist}/d1`, cachePersist: `${persist}/cache` }),
   });
   try {
     const url = await mf.ready;
-    for (const d of config.d1Databases) {
-      const files = await Promise.all(
-        config.migrations.map(async (name) => ({ name, sql: await readFile(new URL(`migrations/${name}`, workerDir), "utf8") })),
-      );
-      await applyMigrations(await mf.getD1Database(d.binding), files);
+    const files = await Promise.all(
+      config.migrations.map(async (name) => ({
+        name,
+        statements: statements(await readFile(new URL(`migrations/${name}`, workerDir), "utf8")),
+      })),
+    );
+    for (const migrator of migrators) {
+      const answer = await (await mf.getWorker(migrator.name)).fetch("http://migrations/", { method: "POST", body: JSON.stringify(files) });
+      if (!answer.ok) throw new Error(`applying the catalog migrations failed: ${answer.status} ${await answer.text()}`);
     }
     let stopped: Promise<void> | null = null;
     return {
       url: url.origin,
       token,
       runCron: async () => {
-        const worker = await mf.getWorker();
-        const result = await worker.scheduled({ cron: config.crons[0] ?? "* * * * *", scheduledTime: new Date() });
-        if (result.outcome !== "ok") throw new Error(`the scheduled handler ended with ${result.outcome}`);
+        const cron = encodeURIComponent(config.crons[0] ?? "* * * * *");
+        const answer = await mf.dispatchFetch(`${url.origin}/cdn-cgi/handler/scheduled?cron=${cron}&time=${Date.now()}`);
+        const outcome = await answer.text();
+        if (!answer.ok) throw new Error(`the scheduled handler ended with ${outcome}`);
       },
       stop: () => (stopped ??= mf.dispose()),
     };

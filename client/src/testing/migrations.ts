@@ -1,14 +1,3 @@
-/** The part of a D1 binding this module uses. */
-interface D1Statement {
-  bind(...values: unknown[]): D1Statement;
-  run(): Promise<unknown>;
-  all<T>(): Promise<{ results: T[] }>;
-}
-interface D1Database {
-  prepare(sql: string): D1Statement;
-  batch(statements: D1Statement[]): Promise<unknown>;
-}
-
 /**
  * The statements of one migration file: `--` comment lines dropped, split at each `;` that ends
  * a line. Weir's migrations are plain DDL (no triggers, no `;` inside strings).
@@ -23,23 +12,29 @@ export function statements(sql: string): string[] {
     .filter((s) => s !== "");
 }
 
+/** The migration worker's name inside the Miniflare instance of startWeir. */
+export const MIGRATOR = "weir-migrations";
+
 /**
- * Applies the migrations not applied yet, each in one batch, recording them in `d1_migrations`
- * as `wrangler d1 migrations apply` does, so a kept state folder is migrated only once.
+ * A worker, bound to the same D1 database as Weir, that applies the migrations POSTed to it
+ * (`[{name, statements}]`): each one not applied yet, in one batch with its row in
+ * `d1_migrations`, as `wrangler d1 migrations apply` records them, so that a kept state folder
+ * is migrated only once. It runs inside workerd, so the database is reached the way the Worker
+ * reaches it (Miniflare's Node-side D1 proxy makes synchronous calls that can fail under load).
  */
-export async function applyMigrations(db: D1Database, files: { name: string; sql: string }[]): Promise<void> {
-  await db
-    .prepare(
-      "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, " +
-        "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
-    )
-    .run();
-  const applied = new Set((await db.prepare("SELECT name FROM d1_migrations").all<{ name: string }>()).results.map((r) => r.name));
-  for (const { name, sql } of files) {
-    if (applied.has(name)) continue;
-    await db.batch([
-      ...statements(sql).map((s) => db.prepare(s)),
-      db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name),
-    ]);
-  }
-}
+export const MIGRATOR_SCRIPT = `
+export default {
+  async fetch(request, env) {
+    const db = env.DB;
+    await db.prepare("CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)").run();
+    const applied = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((r) => r.name));
+    const done = [];
+    for (const { name, statements } of await request.json()) {
+      if (applied.has(name)) continue;
+      await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name)]);
+      done.push(name);
+    }
+    return Response.json({ applied: done });
+  },
+};
+`;
