@@ -1965,7 +1965,10 @@ export interface components {
             messages: components["schemas"]["DeliveredMessage"][];
         };
         RedriveRequest: {
-            /** @description At most this many; default: all. */
+            /**
+             * @description At most this many in this request; `more` in the answer says whether to call again.
+             * @default 10000
+             */
             max?: number;
             /**
              * @description Only dead letters with this reason.
@@ -1976,6 +1979,8 @@ export interface components {
         RedriveResponse: {
             /** @description Dead letters whose message is past the source's retention; they stay */
             missing: number;
+            /** @description The request stopped at its max: there may be more; call again */
+            more: boolean;
             /** @description Dead letters the subscription will receive again */
             moved: number;
         };

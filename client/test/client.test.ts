@@ -62,7 +62,7 @@ describe("produce and consume", () => {
     await weir().nack(topic, subscription, [b!.receipt], { dead_letter: true, reason: "bad input" });
     const again = await weir().receive(topic, subscription, { max_messages: 2 });
     expect(again.messages.map((m) => [m.id, m.attempt])).toEqual([["a", 2]]);
-    expect(await weir().redrive(topic, subscription)).toEqual({ moved: 1, missing: 0 });
+    expect(await weir().redrive(topic, subscription)).toEqual({ moved: 1, missing: 0, more: false });
     const redriven = await weir().receive(topic, subscription, { max_messages: 2 });
     expect(redriven.messages.map((m) => [m.id, m.attempt])).toEqual([["b", 1]]);
   });

@@ -58,7 +58,8 @@ export const dlqCommands: Command[] = [
         ...(max === undefined ? {} : { max }),
         ...(reason === undefined ? {} : { reason: reason as (typeof REASONS)[number] }),
       });
-      c.print(c.values.json ? JSON.stringify(result) : `moved ${result.moved}, missing ${result.missing} (past the source's retention)`);
+      const more = result.more ? "; more remain: run it again" : "";
+      c.print(c.values.json ? JSON.stringify(result) : `moved ${result.moved}, missing ${result.missing} (past the source's retention)${more}`);
     },
   },
 ];
