@@ -42,3 +42,11 @@ export type SeekTarget = Schemas["SeekRequest"]["to"];
 export type SeekResult = Schemas["SeekResponse"];
 export type RedriveOptions = Schemas["RedriveRequest"];
 export type RedriveResult = Schemas["RedriveResponse"];
+
+/** POST /v1/topics/{topic}/transactions: messages stored, delivered only once committed. */
+export type PrepareTransactionRequest<Body = unknown> = Omit<Schemas["PrepareTransactionRequest"], "messages"> & {
+  messages: MessageInput<Body>[];
+};
+export type Transaction = Schemas["Transaction"];
+export type PreparedTransaction = Schemas["PreparedTransaction"];
+export type DecidedTransaction = Schemas["DecidedTransaction"];

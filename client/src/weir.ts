@@ -6,10 +6,13 @@ import { ndjson } from "./ndjson.js";
 import type {
   CreatedKey,
   CreateKeyRequest,
+  DecidedTransaction,
   Key,
   Message,
   MessageInput,
   NackOptions,
+  PreparedTransaction,
+  PrepareTransactionRequest,
   ProduceResult,
   ReceiptResult,
   Received,
@@ -25,6 +28,7 @@ import type {
   SubscriptionSettings,
   Topic,
   TopicSettings,
+  Transaction,
 } from "./types.js";
 
 export interface WeirOptions {
@@ -139,6 +143,31 @@ export class Weir {
     await send(this.#transport, "DELETE", `/v1/topics/${segment(topic)}/messages/${segment(id)}`, undefined, options);
   }
 
+  // --- transactions (docs/transactions.md) ---
+
+  /**
+   * Stores the messages as one prepared transaction (at most 1000 messages / 10 MiB: no
+   * splitting, it is one unit): none is delivered until commitTransaction. Unresolved at its
+   * timeout, it is rolled back, or with `check` Weir asks your `check.url`.
+   */
+  prepareTransaction<Body>(topic: string, request: PrepareTransactionRequest<Body>, options?: RequestOptions): Promise<PreparedTransaction> {
+    return call(this.#transport, "POST", `/v1/topics/${segment(topic)}/transactions`, request, options);
+  }
+
+  /** Commits: the messages get their offsets and are delivered. Repeating it answers the same. */
+  commitTransaction(topic: string, id: string, options?: RequestOptions): Promise<DecidedTransaction> {
+    return call(this.#transport, "POST", `${transactionPath(topic, id)}/commit`, undefined, { ...options, idempotent: true });
+  }
+
+  /** Rolls back: the messages are never delivered. Repeatable. */
+  rollbackTransaction(topic: string, id: string, options?: RequestOptions): Promise<DecidedTransaction> {
+    return call(this.#transport, "POST", `${transactionPath(topic, id)}/rollback`, undefined, { ...options, idempotent: true });
+  }
+
+  async getTransaction(topic: string, id: string, options?: RequestOptions): Promise<Transaction> {
+    return (await call<{ transaction: Transaction }>(this.#transport, "GET", transactionPath(topic, id), undefined, options)).transaction;
+  }
+
   // --- consume ---
 
   /**
@@ -227,6 +256,10 @@ export class Weir {
   ): Consumer {
     return consume(this, topic, subscription, handler, options);
   }
+}
+
+function transactionPath(topic: string, id: string): string {
+  return `/v1/topics/${segment(topic)}/transactions/${segment(id)}`;
 }
 
 function subscriptionPath(topic: string, subscription: string): string {

@@ -108,6 +108,28 @@ describe("produce and consume", () => {
   });
 });
 
+describe("transactions", () => {
+  it("delivers a prepared transaction's messages only once it is committed", async () => {
+    const { topic, subscription } = await topicWithSubscription(weir());
+    const prepared = await weir().prepareTransaction(topic, { messages: [{ id: "t1", body: "one" }, { id: "t2", body: "two" }] });
+    expect(prepared.transaction.state).toBe("prepared");
+    expect((await weir().receive(topic, subscription)).messages).toEqual([]);
+    const committed = await weir().commitTransaction(topic, prepared.transaction.id);
+    expect(committed.transaction.state).toBe("committed");
+    expect((await weir().getTransaction(topic, prepared.transaction.id)).state).toBe("committed");
+    const { messages } = await weir().receive(topic, subscription, { max_messages: 10 });
+    expect(messages.map((m) => m.body).sort()).toEqual(["one", "two"]);
+  });
+
+  it("never delivers a rolled-back one, and refuses to commit it after", async () => {
+    const { topic, subscription } = await topicWithSubscription(weir());
+    const prepared = await weir().prepareTransaction(topic, { messages: [{ body: "never" }] });
+    expect((await weir().rollbackTransaction(topic, prepared.transaction.id)).transaction).toMatchObject({ state: "rolled_back", reason: "client" });
+    await expect(weir().commitTransaction(topic, prepared.transaction.id)).rejects.toMatchObject({ status: 409, code: "transaction_rolled_back" });
+    expect((await weir().receive(topic, subscription)).messages).toEqual([]);
+  });
+});
+
 describe("errors", () => {
   it("is a WeirError with the server's code, status, message and field details", async () => {
     const topic = uniqueName();
