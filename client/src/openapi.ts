@@ -41,6 +41,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics (text format 0.0.4); scope metrics or admin
+         * @description Every topic's gauges and counters. Each topic's partitions are asked at most once per 5 s per Worker isolate (cached); see docs/operations.md for the cost of a scrape and alert rules.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prometheus text exposition format 0.0.4 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+                /** @description Invalid input; the message and details name the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The API key lacks the route's scope */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Retryable failure; see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/keys": {
         parameters: {
             query?: never;
@@ -557,6 +632,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/topics/{topic}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The topic's samples of the last hour (one a minute, taken by the cron), for charts */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How far back, in minutes (default 60) */
+                    minutes?: number;
+                };
+                header?: never;
+                path: {
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Samples, oldest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TopicHistory"];
+                    };
+                };
+                /** @description Invalid input; the message and details name the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The API key lacks the route's scope */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown topic or subscription */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Retryable failure; see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/topics/{topic}/messages": {
         parameters: {
             query?: never;
@@ -663,7 +824,81 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A message, its state per subscription, and its trace
+         * @description With ?key= only the key's partition is asked; with ?partition= that one first. Otherwise every partition is asked, 8 at a time, until a wave finds it. Weir-Partition-Calls says how many were asked. Events whose time storage does not keep (a lease's start, an ack) have `at: null`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The message's key: only its partition is asked */
+                    key?: string;
+                    /** @description The partition to ask first (from the produce answer) */
+                    partition?: number | null;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The message and its trace */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessageTrace"];
+                    };
+                };
+                /** @description Invalid input; the message and details name the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The API key lacks the route's scope */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown topic, or message_not_found (never produced, or past retention) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Retryable failure; see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         put?: never;
         post?: never;
         /**
@@ -1238,6 +1473,96 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}/subscriptions/{subscription}/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The subscription's dead letters not yet redriven: reason, attempts, a body preview
+         * @description Reads without leasing. Costs two calls per partition of the dead-letter topic. Move them back with …/redrive.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many to show (default 20, at most 100) */
+                    max?: number;
+                };
+                header?: never;
+                path: {
+                    subscription: string;
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The oldest dead letters first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeadLetters"];
+                    };
+                };
+                /** @description Invalid input; the message and details name the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The API key lacks the route's scope */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown topic or subscription */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Retryable failure; see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2206,6 +2531,22 @@ export interface components {
             };
             scopes: string[];
         };
+        DeadLetters: {
+            dead_letter_topic: string | null;
+            dead_letters: {
+                attempts: number | null;
+                /** @description The body's JSON text, cut to 200 characters */
+                body_preview: string;
+                body_truncated: boolean;
+                dead_lettered_at: string | null;
+                id: string;
+                offset: number;
+                partition: number;
+                reason: string | null;
+            }[];
+            /** @description Dead letters of this subscription not yet redriven */
+            total: number;
+        };
         DecidedTransaction: {
             /** @description Commit only: where each message was stored, in request order. */
             results?: {
@@ -2281,6 +2622,42 @@ export interface components {
             priority?: number;
             /** @description Expires if not delivered within this time. Default: the topic's message_ttl_seconds. */
             ttl_seconds?: number;
+        };
+        MessageTrace: {
+            message: {
+                body?: unknown;
+                headers: {
+                    [key: string]: string;
+                };
+                id: string;
+                key: string | null;
+                offset: number;
+                partition: number;
+                /** Format: date-time */
+                produced_at: string;
+                /** @enum {string} */
+                state: "prepared" | "scheduled" | "stored" | "cancelled" | "expired" | "rolled_back";
+            };
+            subscriptions: {
+                attempts: number;
+                name: string;
+                /** @enum {string} */
+                state: "delayed" | "ready" | "leased" | "acked" | "dead_lettered" | "expired";
+            }[];
+            trace: {
+                /**
+                 * Format: date-time
+                 * @description null for an event whose time storage does not keep (a lease's start, an ack)
+                 */
+                at: string | null;
+                attempt?: number;
+                detail?: {
+                    [key: string]: string | number | null;
+                };
+                /** @enum {string} */
+                event: "prepared" | "committed" | "rolled_back" | "produced" | "leased" | "extended" | "nacked" | "lease_expired" | "acked" | "dead_lettered" | "redriven" | "moved" | "cancelled" | "expired";
+                subscription?: string;
+            }[];
         };
         NackRequest: {
             /**
@@ -2639,6 +3016,18 @@ export interface components {
             retention_seconds: number;
             /** Format: date-time */
             updated_at: string;
+        };
+        TopicHistory: {
+            samples: {
+                acked_total: number;
+                /** Format: date-time */
+                at: string;
+                backlog: number;
+                dead_letters: number;
+                in_flight: number;
+                produced_total: number;
+            }[];
+            topic: string;
         };
         TopicList: {
             topics: components["schemas"]["Topic"][];
