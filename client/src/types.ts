@@ -50,3 +50,5 @@ export type PrepareTransactionRequest<Body = unknown> = Omit<Schemas["PrepareTra
 export type Transaction = Schemas["Transaction"];
 export type PreparedTransaction = Schemas["PreparedTransaction"];
 export type DecidedTransaction = Schemas["DecidedTransaction"];
+/** GET /v1/topics/{topic}/messages/{id}: a message, its state per subscription, and its history. */
+export type MessageTrace = Schemas["MessageTrace"];

@@ -10,6 +10,7 @@ import type {
   Key,
   Message,
   MessageInput,
+  MessageTrace,
   NackOptions,
   PreparedTransaction,
   PrepareTransactionRequest,
@@ -141,6 +142,11 @@ export class Weir {
   /** Cancels a message no subscription has received yet (a scheduled one, typically). */
   async cancel(topic: string, id: string, options?: RequestOptions): Promise<void> {
     await send(this.#transport, "DELETE", `/v1/topics/${segment(topic)}/messages/${segment(id)}`, undefined, options);
+  }
+
+  /** The message with this id: its state for each subscription, and every event of its life. */
+  trace(topic: string, id: string, options?: RequestOptions): Promise<MessageTrace> {
+    return call(this.#transport, "GET", `/v1/topics/${segment(topic)}/messages/${segment(id)}`, undefined, options);
   }
 
   // --- transactions (docs/transactions.md) ---

@@ -127,6 +127,21 @@ describe("weir", () => {
     expect(run.stdout).toMatch(/PARTITION\s+MESSAGES/);
   });
 
+  it("traces a message: its state per subscription and its events", async () => {
+    const topic = uniqueName();
+    await weir().putTopic(topic);
+    await weir().putSubscription(topic, "s", { start_position: "earliest" });
+    await weir().produce(topic, [{ id: "traced", key: "k", body: 1 }]);
+    const { messages } = await weir().receive(topic, "s");
+    await weir().ack(topic, "s", [messages[0]!.receipt]);
+    const run = await weirCli(["trace", topic, "traced"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^message traced: stored, partition 0 offset 0, produced \S+, key k\n/);
+    expect(run.stdout).toMatch(/\ns\s+acked\s+1\n/);
+    expect(run.stdout).toMatch(/produced[\s\S]*leased\s+s\s+1[\s\S]*acked\s+s/);
+    expect((await weirCli(["trace", topic, "nobody"])).code).toBe(1);
+  });
+
   it("lists dead letters and redrives them", async () => {
     const topic = uniqueName();
     await weir().putTopic(topic);

@@ -9,6 +9,7 @@ import { produceCommand } from "./commands/produce.js";
 import { statsCommand } from "./commands/stats.js";
 import { subscriptionCommands } from "./commands/subs.js";
 import { topicCommands } from "./commands/topics.js";
+import { traceCommand } from "./commands/trace.js";
 
 export const COMMANDS: Command[] = [
   ...topicCommands,
@@ -16,6 +17,7 @@ export const COMMANDS: Command[] = [
   produceCommand,
   consumeCommand,
   statsCommand,
+  traceCommand,
   ...dlqCommands,
   ...keyCommands,
 ];
