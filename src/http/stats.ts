@@ -37,6 +37,8 @@ export function registerStatsRoutes(app: App): void {
           first_offset: s.firstOffset,
           messages: s.messages,
           bytes: s.bytes,
+          rows_written: s.rows?.rowsWritten ?? null,
+          rows_read: s.rows?.rowsRead ?? null,
         })),
         subscriptions: stats.subscriptions.map(({ subscription, partitions, temporary }) => {
           const all = [...partitions, ...temporary];

@@ -53,6 +53,7 @@ import { SurgeMoves } from "./surge-moves";
 import { migrate } from "./schema";
 import { Waiters } from "./waiters";
 import { Bells, type Bell } from "./bells";
+import { RowMeter } from "./meter";
 
 const DELETED: { ok: false; code: "topic_deleted" } = { ok: false, code: "topic_deleted" };
 
@@ -80,16 +81,19 @@ export class Partition extends DurableObject<Env> {
   maxOpenTransactions = MAX_OPEN_TRANSACTIONS_PER_PARTITION;
   /** Sends a transaction check-back; replaced by tests (the outbound seam). */
   checkBack: CheckBack = (url, body) => signedPost(this.env, url, body);
+  /** Rows written and read by this object's SQL since it started (docs/storage.md). */
+  private readonly meter = new RowMeter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage);
+    const storage = this.meter.wrap(ctx.storage);
+    migrate(storage);
     const clock = { now: () => this.clock.now() };
-    this.log = new PartitionLog(ctx.storage, clock, { trace: env.WEIR_TRACE !== "off" });
-    this.redrives = new Redrives(ctx.storage, this.log, clock);
-    this.surgeMoves = new SurgeMoves(ctx.storage, clock, this.log);
-    this.bells = new Bells(ctx.storage.sql);
-    this.transactions = new Transactions(ctx.storage, clock, this.log);
+    this.log = new PartitionLog(storage, clock, { trace: env.WEIR_TRACE !== "off" });
+    this.redrives = new Redrives(storage, this.log, clock);
+    this.surgeMoves = new SurgeMoves(storage, clock, this.log);
+    this.bells = new Bells(storage.sql);
+    this.transactions = new Transactions(storage, clock, this.log);
     this.coordinator = new Coordinator(this.transactions, clock, {
       participant: (index) => {
         const context = this.log.currentContext();
@@ -368,9 +372,11 @@ export class Partition extends DurableObject<Env> {
     return this.log.trace.deadLetters(deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid), request.after, request.max, request.previewChars);
   }
 
+  /** Counts, with the rows this object's SQL wrote and read before this call. */
   async stats(): Promise<PartitionStats> {
+    const rows = this.meter.snapshot();
     this.processDue();
-    return this.log.stats();
+    return { ...this.log.stats(), rows };
   }
 
   /**

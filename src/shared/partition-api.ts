@@ -217,6 +217,11 @@ export interface PartitionStats {
   messages: number;
   bytes: number;
   subscriptions: SubscriptionCounts[];
+  /**
+   * Rows this object's SQL wrote and read (index entries included, as billed) since it last
+   * started, as of the start of the stats call. Absent from objects that predate the count.
+   */
+  rows?: { rowsWritten: number; rowsRead: number };
   /** Absent from partitions that predate /metrics. */
   observed?: PartitionObserved;
 }

@@ -13,7 +13,17 @@ export const StatsResponse = z
   .object({
     topic: TopicName,
     partitions: z.array(
-      z.object({ partition: int(), next_offset: int(), first_offset: int().nullable(), messages: int(), bytes: int() }),
+      z.object({
+        partition: int(),
+        next_offset: int(),
+        first_offset: int().nullable(),
+        messages: int(),
+        bytes: int(),
+        rows_written: int().nullable().openapi({
+          description: "SQLite rows (index entries included) the partition has written since its object last started; null if unknown",
+        }),
+        rows_read: int().nullable().openapi({ description: "SQLite rows the partition has read since its object last started; null if unknown" }),
+      }),
     ),
     subscriptions: z.array(
       z.object({

@@ -1,0 +1,71 @@
+// The partition counts the rows its SQL writes and reads (docs/storage.md, "Measuring"), and
+// GET …/stats shows them. These tests measure the phases of a message's life the way the bench
+// does, with the clock moved for retention.
+import { describe, expect, it } from "vitest";
+import { ack, call, controlTime, createSubscription, createTopic, produce, receive } from "../helpers";
+
+async function rows(topic: string): Promise<{ written: number; read: number }> {
+  const r = await call("GET", `/v1/topics/${topic}/stats`);
+  if (r.status !== 200) throw new Error(`stats: ${r.status}`);
+  const parts = r.body.partitions as { rows_written: number | null; rows_read: number | null }[];
+  return {
+    written: parts.reduce((n, p) => n + (p.rows_written ?? 0), 0),
+    read: parts.reduce((n, p) => n + (p.rows_read ?? 0), 0),
+  };
+}
+
+/** Produce, lease, ack and retention of `total` messages in batches of 100; rows per message per phase. */
+export async function measurePhases(total: number, subscriptions = 1) {
+  const topic = await createTopic(1);
+  await call("PUT", `/v1/topics/${topic}`, { retention_seconds: 60, dedup_window_seconds: 60 });
+  const subs: string[] = [];
+  for (let i = 0; i < subscriptions; i++) subs.push(await createSubscription(topic));
+  const advance = await controlTime(topic);
+  const perMessage = (a: { written: number; read: number }, b: { written: number; read: number }) => ({
+    written: (b.written - a.written) / total,
+    read: (b.read - a.read) / total,
+  });
+  const start = await rows(topic);
+  for (let i = 0; i < total; i += 100) {
+    await produce(topic, Array.from({ length: 100 }, (_, j) => ({ id: `m-${i + j}`, body: "x".repeat(180) })));
+  }
+  const produced = await rows(topic);
+  const leasedBatches: string[][][] = subs.map(() => []);
+  for (const [k, sub] of subs.entries()) {
+    for (;;) {
+      const got = await receive(topic, sub, { max_messages: 100 });
+      if (got.length === 0) break;
+      leasedBatches[k]!.push(got.map((m) => m.receipt));
+    }
+  }
+  const leased = await rows(topic);
+  for (const [k, sub] of subs.entries()) for (const receipts of leasedBatches[k]!) await ack(topic, sub, receipts);
+  const acked = await rows(topic);
+  await advance(61_000);
+  const retained = await rows(topic);
+  return {
+    produce: perMessage(start, produced),
+    lease: perMessage(produced, leased),
+    ack: perMessage(leased, acked),
+    retention: perMessage(acked, retained),
+    endToEnd: perMessage(start, retained),
+    leasedCount: leasedBatches.flat(2).length,
+    messagesLeft: (await call("GET", `/v1/topics/${topic}/stats`)).body.partitions[0].messages as number,
+  };
+}
+
+describe("rows written and read, counted from the SQL cursors", () => {
+  it("counts every phase of a message's life and shows it in stats", async () => {
+    const phases = await measurePhases(1000);
+    console.log(`rows per message, 1 shared subscription: ${JSON.stringify(phases)}`);
+    expect(phases.leasedCount).toBe(1000);
+    expect(phases.messagesLeft).toBe(0);
+    for (const phase of [phases.produce, phases.lease, phases.ack, phases.retention]) {
+      expect(phase.written).toBeGreaterThan(0);
+    }
+    expect(phases.endToEnd.written).toBeCloseTo(
+      phases.produce.written + phases.lease.written + phases.ack.written + phases.retention.written,
+      6,
+    );
+  });
+});
