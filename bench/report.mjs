@@ -4,6 +4,57 @@ import { summarize } from "./stats.mjs";
 import * as T from "./targets.mjs";
 import { CONSUMERS } from "./cases/latency.mjs";
 import { LATENCY_RATE } from "./config.mjs";
+import { PRICES, costPerMillion } from "./costs.mjs";
+
+/** Rows per message by phase, and the cost per million messages beside Cloudflare Queues and SQS. */
+function rowsRows(rows) {
+  if (!rows) return [];
+  const fixed = (value) => ({ median: value, min: value, max: value });
+  const line = (label, value, unit = "rows/msg", extra = {}) => ({ label, unit, summary: fixed(value), ...extra });
+  const one = rows.one;
+  const cost = costPerMillion({
+    rowsWritten: one.endToEnd.written,
+    rowsRead: one.endToEnd.read,
+    workerRequests: one.workerRequestsPerMessage,
+    objectCalls: one.objectCallsPerMessage,
+  });
+  const queues = { label: "Cloudflare Queues", median: PRICES.queuesPerMillionMessages };
+  return [
+    { section: `Rows per message, counted from the partition's SQL cursors (${rows.messages.toLocaleString("en-US")} messages of 200 B, batches of 100 with ids, 1 partition)` },
+    line("rows written per message, end to end (1 shared subscription, produce through retention)", one.endToEnd.written, "rows/msg", {
+      target: { pass: one.endToEnd.written <= T.ROWS_WRITTEN_END_TO_END, text: `≤ ${T.ROWS_WRITTEN_END_TO_END} (goal ${T.ROWS_WRITTEN_GOAL})` },
+    }),
+    line("  produce: rows written", one.produce.written),
+    line("  lease: rows written", one.lease.written),
+    line("  ack: rows written", one.ack.written),
+    line("  retention: rows written", one.retention.written),
+    line("rows read per message, end to end", one.endToEnd.read),
+    line("  produce: rows read", one.produce.read),
+    line("  lease: rows read", one.lease.read),
+    line("  ack: rows read", one.ack.read),
+    line("  retention: rows read", one.retention.read),
+    line("each extra subscription: rows written", rows.extraSubscription.written, "rows/msg", {
+      target: { pass: rows.extraSubscription.written <= T.ROWS_PER_EXTRA_SUBSCRIPTION, text: `≤ ${T.ROWS_PER_EXTRA_SUBSCRIPTION}` },
+    }),
+    line("nack (retry at once): rows written", rows.nack.written),
+    line("  nack: rows read", rows.nack.read),
+    line("dead-lettering (source + dead-letter topic): rows written", rows.deadLettering.written),
+    line("  dead-lettering: rows read", rows.deadLettering.read),
+    line("Worker requests per message (produce, receive, ack)", one.workerRequestsPerMessage, "calls/msg"),
+    line("object calls per message", one.objectCallsPerMessage, "calls/msg"),
+    { section: "Cost per million messages, 1 subscription, Cloudflare's published prices (bench/costs.mjs)" },
+    line("Weir: rows written and read", cost.rows, "$/M msg", { ceiling: queues, ratio: cost.rows / queues.median }),
+    line("Weir: Worker requests and object calls", cost.requests, "$/M msg"),
+    line("Weir: storage, 256 B for 4 days", cost.storage, "$/M msg"),
+    line("Weir: total", cost.total, "$/M msg", {
+      ceiling: queues,
+      ratio: cost.total / queues.median,
+      target: { pass: cost.total <= queues.median, text: "≤ Cloudflare Queues" },
+    }),
+    line("Cloudflare Queues: 3 operations of $0.40/M", PRICES.queuesPerMillionMessages, "$/M msg"),
+    line("SQS: 3 requests of $0.40/M per 10 messages", PRICES.sqsPerMillionMessages, "$/M msg"),
+  ];
+}
 
 /**
  * The median of per-run ratios a/b: each run took a and b moments apart (cases/paired.mjs), so
@@ -157,6 +208,7 @@ export function buildRows(r) {
     },
     { label: "doorbell calls per idle minute, 1 partition", unit: "calls", summary: fixed(idle1.doorbellCallsPerMinute) },
     { label: "doorbell calls per idle minute, 4 partitions", unit: "calls", summary: fixed(idle4.doorbellCallsPerMinute) },
+    ...rowsRows(r.rows),
   ];
 }
 

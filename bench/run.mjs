@@ -22,6 +22,7 @@ import { measureLatencies, measureRates } from "./cases/paired.mjs";
 import { produceCalls } from "./cases/produce.mjs";
 import { measureTransactions, transactionRows } from "./cases/transactions.mjs";
 import { renderTraceOnOff, traceOnOff } from "./cases/trace.mjs";
+import { startRows } from "./cases/rows.mjs";
 import { buildRows, renderBreakdown, timeBreakdown } from "./report.mjs";
 import { writeResult } from "./results.mjs";
 import { startCeilings, startWeir } from "./servers.mjs";
@@ -40,6 +41,9 @@ async function defaultSet(weir, ceilings) {
   const prefix = `b${Date.now().toString(36)}`;
   const results = { config, quick: QUICK, disturbances };
   const ceiling = ceilingCalls(ceilings.url);
+  // Exact counts, not timings: measured first, one request at a time; retention is read at the end.
+  progress("rows written and read per message: produce, lease, ack, nack, dead-lettering");
+  const finishRows = await startRows(api, prefix);
   const { calls, backlogTopics } = await produceCalls(api, prefix);
   progress("throughput: ceilings and Weir produce, run by run");
   results.rates = await measureRates(ceiling, calls);
@@ -66,6 +70,8 @@ async function defaultSet(weir, ceilings) {
   progress("transactions: prepare + commit beside produce (a quarter of the requests of --transactions)");
   results.transactions = await measureTransactions(api, prefix, { share: 0.25 });
   results.trace = await traceComparison(weir, prefix);
+  progress("rows: waiting for retention of the rows case's topics");
+  results.rows = await finishRows();
   return results;
 }
 

@@ -16,3 +16,8 @@ export const RECEIVE_ACK_MSGS_PER_SECOND = 15_000;
 export const LATENCY_OF_NOOP_ROUND_TRIP = 2;
 /** --soak: the last minute's workerd RSS may exceed the second minute's by at most this fraction. */
 export const SOAK_MEMORY_GROWTH = 0.1;
+/** Issue 13: rows written per message, produce through retention, one shared subscription. */
+export const ROWS_WRITTEN_END_TO_END = 1.0;
+export const ROWS_WRITTEN_GOAL = 0.3;
+/** Issue 13: what each further subscription may add, rows written per message. */
+export const ROWS_PER_EXTRA_SUBSCRIPTION = 0.2;

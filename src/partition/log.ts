@@ -21,7 +21,7 @@ import type {
 import { randomToken } from "../shared/ids";
 import { storedMessageBytes } from "../shared/bytes";
 import type { Clock } from "../shared/clock";
-import { RETENTION_BATCH_MESSAGES } from "../shared/limits";
+import { RETENTION_BATCH_MESSAGES, RETENTION_SCAN_PER_PASS_MESSAGES } from "../shared/limits";
 import { Counters } from "./counters";
 import { Outbox } from "./outbox";
 import { backoffMs, deadLetterMessage, DEFAULT_TOPIC_POLICY, type DeadLetterReason } from "./policy";
@@ -74,6 +74,12 @@ export class PartitionLog {
   private context: PartitionContext | null;
   /** The context as stored, to tell a changed one from the same one sent again (every append). */
   private contextText: string | null;
+  /** Where the next retention pass resumes (a pass that ran out of budget), else 0. */
+  private retentionFrom = 0;
+  /** A retention pass stopped at its budget: the next one is due at once. */
+  private retentionPending = false;
+  /** When the first message the last pass found young passes the retention; null: unknown. */
+  private retentionNextAt: number | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -666,20 +672,49 @@ export class PartitionLog {
 
   /**
    * Deletes messages past the retention that no subscription still needs (acked,
-   * dead-lettered, cancelled), oldest first, at most RETENTION_BATCH_MESSAGES. Returns how many.
+   * dead-lettered, cancelled), oldest first, in pages of RETENTION_BATCH_MESSAGES: held
+   * messages stay and the pass goes on past them, up to RETENTION_SCAN_PER_PASS_MESSAGES;
+   * a pass that stops there resumes where it stopped, at once (nextDueAt). Returns how many.
    */
   enforceRetention(): number {
-    const cutoff = this.clock.now() - this.topicPolicy.retentionMs;
-    const old: number[] = [];
-    for (const row of this.sql.exec<{ offset: number; produced_at: number }>(SQL.logOldest, RETENTION_BATCH_MESSAGES)) {
-      if (row.produced_at >= cutoff) break;
-      old.push(row.offset);
+    const retentionMs = this.topicPolicy.retentionMs;
+    const cutoff = this.clock.now() - retentionMs;
+    let from = this.retentionFrom;
+    let examined = 0;
+    let deleted = 0;
+    this.retentionPending = false;
+    for (;;) {
+      const rows = this.sql
+        .exec<{ offset: number; produced_at: number }>(SQL.logOldest, from, RETENTION_BATCH_MESSAGES)
+        .toArray();
+      const old: number[] = [];
+      let young: number | null = null;
+      for (const row of rows) {
+        if (row.produced_at >= cutoff) {
+          young = row.produced_at;
+          break;
+        }
+        old.push(row.offset);
+      }
+      if (old.length > 0) {
+        deleted += this.sql.exec(SQL.retentionDelete, JSON.stringify(old)).rowsWritten;
+        // observe: a message's events last as long as the message.
+        this.trace.forgetOffsets(old);
+      }
+      examined += rows.length;
+      if (young !== null || rows.length < RETENTION_BATCH_MESSAGES) {
+        // The end of what is old: the next pass starts from the oldest again (held ones may be free).
+        this.retentionFrom = 0;
+        this.retentionNextAt = young === null ? null : young + retentionMs;
+        return deleted;
+      }
+      from = rows[rows.length - 1]!.offset + 1;
+      if (examined >= RETENTION_SCAN_PER_PASS_MESSAGES) {
+        this.retentionFrom = from;
+        this.retentionPending = true;
+        return deleted;
+      }
     }
-    if (old.length === 0) return 0;
-    const deleted = this.sql.exec(SQL.retentionDelete, JSON.stringify(old)).rowsWritten;
-    // observe: a message's events last as long as the message.
-    this.trace.forgetOffsets(old);
-    return deleted;
   }
 
   /**
@@ -690,11 +725,15 @@ export class PartitionLog {
     const first = (query: string, ...params: number[]): number | null =>
       this.sql.exec<{ due: number }>(query, ...params).toArray()[0]?.due ?? null;
     const times = [first(SQL.nextDueOfState, DELAYED), first(SQL.nextDueOfState, LEASED), first(SQL.nextExpiry)];
+    const now = this.clock.now();
+    if (this.retentionPending) times.push(now);
     const oldest = this.sql.exec<{ produced_at: number }>(SQL.oldestProduced).toArray()[0];
     if (oldest) {
       const retentionEnd = oldest.produced_at + this.topicPolicy.retentionMs;
-      // An end already past is blocked by unacked messages: the cron sweep retries it.
-      if (retentionEnd > this.clock.now()) times.push(retentionEnd);
+      // An end already past is held by unacked messages: the next message to grow old is what
+      // the last pass found young (the cron sweep retries the held ones).
+      if (retentionEnd > now) times.push(retentionEnd);
+      else if (this.retentionNextAt !== null && this.retentionNextAt > now) times.push(this.retentionNextAt);
     }
     const due = times.filter((t): t is number => t !== null);
     return due.length === 0 ? null : Math.min(...due);

@@ -94,7 +94,7 @@ export const SQL = {
   nextExpiry: `SELECT expires_at AS due FROM deliveries WHERE expires_at > 0 AND +state IN (${READY}, ${DELAYED}) ORDER BY expires_at LIMIT 1`,
   oldestProduced: "SELECT produced_at FROM log ORDER BY offset LIMIT 1",
   // The oldest messages, for retention: it walks from the start and stops at the first young one.
-  logOldest: "SELECT offset, produced_at FROM log ORDER BY offset LIMIT ?",
+  logOldest: "SELECT offset, produced_at FROM log WHERE offset >= ? ORDER BY offset LIMIT ?",
   // Acked (or dead-lettered, or cancelled) messages among ?1 (a JSON array of offsets); unacked stay.
   retentionDelete: `
     DELETE FROM log WHERE offset IN (SELECT value FROM json_each(?1))

@@ -94,8 +94,10 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 
 // Rows one pass over due work (ended leases, expired messages) handles; the alarm continues.
 export const DUE_BATCH_ROWS = 1000;
-// Messages one retention pass looks at, oldest first.
+// Messages one retention page looks at, oldest first, and one pass at most (pages past held
+// messages); a pass that stops at its budget has the alarm continue at once.
 export const RETENTION_BATCH_MESSAGES = 5_000;
+export const RETENTION_SCAN_PER_PASS_MESSAGES = 20_000;
 
 // Dead letters: the outbox is appended to the dead-letter topic in batches of this many, for at
 // most this many rounds per forward; what fails is tried again after OUTBOX_RETRY_MS.
