@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { produce } from "../routing/produce";
-import { utf8Length } from "../shared/bytes";
+import { largestStoredRowBytes, utf8Length } from "../shared/bytes";
 import { reservedIdProblem, sortableId } from "../shared/ids";
 import type { TopicRecord } from "../catalog/records";
 import { cancelMessage } from "../routing/admin";
 import { findMessage } from "../routing/observe";
-import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES } from "../shared/limits";
+import { DEFAULT_PRIORITY, MAX_DELAY_SECONDS, MAX_MESSAGE_BODY_BYTES, MAX_STORED_MESSAGE_BYTES } from "../shared/limits";
 import type { NewMessage } from "../shared/partition-api";
 import { ApiError, invalidField } from "./errors";
 import { requireTopic, type App } from "./context";
@@ -50,8 +50,17 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], t
       );
     }
     const headers = m.headers && Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null;
+    const id = m.id ?? sortableId();
+    const stored = largestStoredRowBytes({ id, key: m.key ?? null, headers, body });
+    if (stored > MAX_STORED_MESSAGE_BYTES) {
+      throw new ApiError(
+        "message_too_large",
+        `messages[${i}]: stored with its headers (escaped) the message takes ${stored} bytes, over the limit of ${MAX_STORED_MESSAGE_BYTES}`,
+        [{ path: `messages[${i}]`, message: "too large once stored" }],
+      );
+    }
     return {
-      id: m.id ?? sortableId(),
+      id,
       idFromProducer: m.id !== undefined,
       key: m.key ?? null,
       headers,

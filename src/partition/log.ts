@@ -21,11 +21,11 @@ import type {
 import { randomToken } from "../shared/ids";
 import { storedMessageBytes } from "../shared/bytes";
 import type { Clock } from "../shared/clock";
-import { RETENTION_BATCH_MESSAGES, RETENTION_SCAN_PER_PASS_MESSAGES } from "../shared/limits";
+import { LEASE_BUDGET_BYTES, RETENTION_BATCH_MESSAGES, RETENTION_SCAN_PER_PASS_MESSAGES } from "../shared/limits";
 import { Counters } from "./counters";
 import { Outbox } from "./outbox";
 import { backoffMs, deadLetterMessage, DEFAULT_TOPIC_POLICY, type DeadLetterReason } from "./policy";
-import { candidatesQuery, DELAYED, LEASED, MOVING, READY, SQL } from "./statements";
+import { candidatesQuery, DELAYED, ENDED, LEASED, MOVING, READY, SQL } from "./statements";
 import { Trace } from "./trace";
 
 interface SubscriptionRow {
@@ -35,9 +35,10 @@ interface SubscriptionRow {
   policy: DeliveryPolicy | null;
 }
 
-type CandidateRow = {
+type CandidateRow = { offset: number; attempt: number; bytes: number };
+
+type LogRow = {
   offset: number;
-  attempt: number;
   id: string;
   key: string | null;
   headers: string | null;
@@ -385,21 +386,30 @@ export class PartitionLog {
 
   /**
    * Leases up to `max` deliverable messages (matching `filter`) to one consumer of `uid` for
-   * `visibilityMs`. Returns them with their new attempt number and nonce, and whether more
-   * were deliverable.
+   * `visibilityMs`, and at most LEASE_BUDGET_BYTES of them (at least one): what passes the
+   * budget stays ready. Returns them with their new attempt number and nonce, and whether
+   * more were deliverable.
    */
   lease(
     uid: string,
     max: number,
     visibilityMs: number,
     filter: HeaderFilter | null = null,
+    budgetBytes: number | null = null,
   ): { messages: LeasedMessage[]; more: boolean } {
+    const budget = Math.min(budgetBytes ?? LEASE_BUDGET_BYTES, LEASE_BUDGET_BYTES);
     if (!this.subscriptions.has(uid)) return { messages: [], more: false };
     const now = this.clock.now();
     return this.storage.transactionSync(() => {
       const rows = this.candidates(uid, max + 1, filter, now);
-      const more = rows.length > max;
-      const leased = rows.slice(0, max);
+      const leased: CandidateRow[] = [];
+      let bytes = 0;
+      for (const row of rows.slice(0, max)) {
+        if (leased.length > 0 && bytes + row.bytes > budget) break;
+        bytes += row.bytes;
+        leased.push(row);
+      }
+      const more = rows.length > leased.length;
       // One nonce per lease call: a receipt is (offset, nonce), unique per delivery.
       const nonce = randomToken(12);
       if (leased.length > 0) {
@@ -410,7 +420,17 @@ export class PartitionLog {
         // observe: written with the next change, not now (an idle consumer writes nothing).
         this.metrics.noteEmptyLease(uid);
       }
-      const messages: LeasedMessage[] = leased.map((row) => ({
+      const logRows = new Map(
+        leased.length === 0
+          ? []
+          : this.sql
+              .exec<LogRow>(SQL.logRowsOf, JSON.stringify(leased.map((r) => r.offset)))
+              .toArray()
+              .map((r) => [r.offset, r] as const),
+      );
+      const messages: LeasedMessage[] = leased.map((candidate) => {
+        const row = logRows.get(candidate.offset)!;
+        return {
         offset: row.offset,
         id: row.id,
         key: row.key,
@@ -418,11 +438,12 @@ export class PartitionLog {
         body: row.body,
         priority: row.priority,
         producedAt: row.produced_at,
-        attempt: row.attempt + 1,
+        attempt: candidate.attempt + 1,
         nonce,
         originPartition: row.origin_partition,
         originOffset: row.origin_offset,
-      }));
+        };
+      });
       return { messages, more };
     });
   }
@@ -451,6 +472,8 @@ export class PartitionLog {
       const outcomes = refs.map((ref) => {
         const row = rows.get(ref.offset);
         if (!row) return ref.offset < this.nextOffset() ? OK : notInFlight("no such message");
+        if (row.state === ENDED) return notInFlight(ENDED_TEXT);
+        if (row.state === MOVING) return notInFlight(MOVING_TEXT);
         if (row.nonce !== ref.nonce) return STALE;
         done.push(ref.offset);
         return OK;
@@ -476,6 +499,8 @@ export class PartitionLog {
       refs.map((ref) => {
         const row = this.delivery(uid, ref.offset);
         if (!row) return notInFlight("the message is already acked");
+        if (row.state === ENDED) return notInFlight(ENDED_TEXT);
+        if (row.state === MOVING) return notInFlight(MOVING_TEXT);
         if (row.nonce !== ref.nonce) return STALE;
         if (row.state !== LEASED) return OK;
         if (options.reason !== null) this.sql.exec(SQL.deliverySetNackReason, options.reason, uid, ref.offset);
@@ -497,7 +522,9 @@ export class PartitionLog {
     return this.storage.transactionSync(() =>
       refs.map((ref) => {
         const row = this.delivery(uid, ref.offset);
-        if (!row) return notInFlight("the message is already acked or dead-lettered");
+        if (!row) return notInFlight("the message is already acked");
+        if (row.state === ENDED) return notInFlight(ENDED_TEXT);
+        if (row.state === MOVING) return notInFlight(MOVING_TEXT);
         if (row.nonce !== ref.nonce) return STALE;
         if (row.state === DELAYED) return notInFlight("the message was nacked");
         this.sql.exec(SQL.deliverySetState, LEASED, now + visibilityMs, uid, ref.offset);
@@ -581,7 +608,7 @@ export class PartitionLog {
       for (const row of expired) {
         if (this.topicPolicy.expiredAction === "dead_letter") this.moveToDeadLetter(row.sub, row.offset, "expired", now);
         else {
-          this.sql.exec(SQL.deliveryDelete, row.sub, row.offset);
+          this.sql.exec(SQL.deliveryEnd, row.sub, row.offset);
           // observe:
           this.trace.record(row.offset, row.sub, now, "expired");
         }
@@ -631,7 +658,7 @@ export class PartitionLog {
       }>(SQL.deliveryForDeadLetter, uid, offset)
       .toArray()[0];
     if (!row) return;
-    this.sql.exec(SQL.deliveryDelete, uid, offset);
+    this.sql.exec(SQL.deliveryEnd, uid, offset);
     // observe:
     this.metrics.add(uid, "dead_lettered", 1, reason);
     this.trace.record(offset, uid, now, "dead_lettered", row.attempt, { reason });
@@ -697,7 +724,9 @@ export class PartitionLog {
         old.push(row.offset);
       }
       if (old.length > 0) {
-        deleted += this.sql.exec(SQL.retentionDelete, JSON.stringify(old)).rowsWritten;
+        const offsets = JSON.stringify(old);
+        deleted += this.sql.exec(SQL.retentionDelete, offsets).rowsWritten;
+        this.sql.exec(SQL.retentionDeleteEnded, offsets);
         // observe: a message's events last as long as the message.
         this.trace.forgetOffsets(old);
       }
@@ -799,6 +828,8 @@ const STALE: ReceiptOutcome = {
   code: "receipt_stale",
   message: "the receipt is from an earlier delivery; the message has been delivered again since",
 };
+const ENDED_TEXT = "the message was dead-lettered or expired";
+const MOVING_TEXT = "the message is being moved to a temporary surge partition";
 function notInFlight(message: string): ReceiptOutcome {
   return { ok: false, code: "not_in_flight", message };
 }

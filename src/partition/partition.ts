@@ -141,6 +141,7 @@ export class Partition extends DurableObject<Env> {
    * Leases up to `max` messages (matching `filter`, if given) for `visibilityMs` milliseconds.
    * `max` 0 only reports, in `more`, whether anything is deliverable. With a `bell` and no
    * filter, a lease that leaves nothing deliverable arms the bell (answered in `armed`).
+   * At most `budgetBytes` (and LEASE_BUDGET_BYTES) of stored bytes are leased, at least one message.
    */
   async lease(
     spec: SubscriptionSpec,
@@ -148,10 +149,11 @@ export class Partition extends DurableObject<Env> {
     visibilityMs: number,
     filter: HeaderFilter | null = null,
     bell: BellAddress | null = null,
+    budgetBytes: number | null = null,
   ): Promise<LeaseOutcome> {
     if (this.log.isDeleted()) return DELETED;
     await this.prepare(spec);
-    const result = this.log.lease(spec.uid, max, visibilityMs, filter);
+    const result = this.log.lease(spec.uid, max, visibilityMs, filter, budgetBytes);
     // No await between the lease and the arm: nothing can become deliverable unrung between.
     const armed = bell && filter === null && !result.more ? this.bells.arm(spec.uid, bell) : null;
     if (result.messages.length > 0) await this.scheduleAlarm();

@@ -10,6 +10,12 @@ export const DELAYED = 1;
 export const LEASED = 2;
 /** Being copied to a temporary surge partition: deliverable nowhere until the move is done. */
 export const MOVING = 4;
+/**
+ * Dead-lettered or expired: done for the subscription, but remembered until retention deletes
+ * the message, so that a late ack of it answers not_in_flight rather than ok (an acked message
+ * has no row). Counts nowhere and holds nothing.
+ */
+export const ENDED = 5;
 
 export const SQL = {
   metaGet: "SELECT value FROM meta WHERE name = ?",
@@ -42,7 +48,7 @@ export const SQL = {
     FROM log WHERE offset >= ?3 AND cancelled = 0 AND redriven = 0 AND (expires_at = 0 OR expires_at > ?4)`,
 
   logFindDuplicate:
-    "SELECT offset, produced_at FROM log WHERE dedup_key = ? AND produced_at >= ? ORDER BY offset LIMIT 1",
+    "SELECT offset, produced_at FROM log WHERE dedup_key = ? AND produced_at >= ? AND cancelled = 0 ORDER BY offset LIMIT 1",
   logInsert: `
     INSERT INTO log (offset, id, key, headers, body, priority, produced_at, deliver_at, expires_at, dedup_key, bytes, cum_bytes,
                      origin_partition, origin_offset)
@@ -56,8 +62,8 @@ export const SQL = {
            0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
     FROM log WHERE offset >= ?3 AND offset < ?4`,
   logCumBytesBefore: "SELECT cum_bytes - bytes AS before FROM log WHERE offset = ?",
-  subscriptionOldestOffset: "SELECT MIN(offset) AS offset FROM deliveries WHERE sub = ?",
-  deliveriesAtOffset: "SELECT sub FROM deliveries WHERE offset = ? AND sub = ?",
+  subscriptionOldestOffset: `SELECT MIN(offset) AS offset FROM deliveries WHERE sub = ? AND state <> ${ENDED}`,
+  deliveriesAtOffset: `SELECT sub FROM deliveries WHERE offset = ? AND sub = ? AND state NOT IN (${MOVING}, ${ENDED})`,
 
   logById: "SELECT offset, produced_at FROM log WHERE id = ? AND cancelled = 0",
   deliveryAttempt: "SELECT attempt FROM deliveries WHERE sub = ? AND offset = ?",
@@ -76,12 +82,13 @@ export const SQL = {
   deliveryGet: "SELECT state, nonce, attempt FROM deliveries WHERE sub = ? AND offset = ?",
   deliveryDelete: "DELETE FROM deliveries WHERE sub = ? AND offset = ?",
   deliverySetState: "UPDATE deliveries SET state = ?, due_at = ? WHERE sub = ? AND offset = ?",
+  deliveryEnd: `UPDATE deliveries SET state = ${ENDED}, due_at = 0, nonce = NULL WHERE sub = ? AND offset = ?`,
   deliverySetNackReason: "UPDATE deliveries SET nack_reason = ? WHERE sub = ? AND offset = ?",
   deliveryForDeadLetter: `
     SELECT d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key,
            l.headers AS headers, l.body AS body, l.priority AS priority,
            l.origin_partition AS origin_partition, l.origin_offset AS origin_offset
-    FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.sub = ? AND d.offset = ?`,
+    FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.sub = ? AND d.offset = ? AND d.state <> ${ENDED}`,
 
   delayedDue: `SELECT DISTINCT sub FROM deliveries WHERE state = ${DELAYED} AND due_at <= ?`,
   delayedPromote: `UPDATE deliveries SET state = ${READY} WHERE state = ${DELAYED} AND due_at <= ?`,
@@ -98,7 +105,11 @@ export const SQL = {
   // Acked (or dead-lettered, or cancelled) messages among ?1 (a JSON array of offsets); unacked stay.
   retentionDelete: `
     DELETE FROM log WHERE offset IN (SELECT value FROM json_each(?1))
-      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.sub IN (SELECT uid FROM subscriptions) AND d.offset = log.offset)`,
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.sub IN (SELECT uid FROM subscriptions) AND d.offset = log.offset AND d.state <> ${ENDED})`,
+  // The ended rows of the messages retention just deleted.
+  retentionDeleteEnded: `
+    DELETE FROM deliveries WHERE offset IN (SELECT value FROM json_each(?1)) AND state = ${ENDED}
+      AND NOT EXISTS (SELECT 1 FROM log WHERE log.offset = deliveries.offset)`,
 
   outboxInsert: "INSERT INTO dead_letter_outbox (sub, message, created_at) VALUES (?, ?, ?)",
   outboxTake: "SELECT seq, sub, message FROM dead_letter_outbox ORDER BY seq LIMIT ?",
@@ -114,9 +125,15 @@ export const SQL = {
   redrivenGet: "SELECT 1 FROM redriven WHERE dedup_key = ?",
   redrivenInsert: "INSERT OR IGNORE INTO redriven (dedup_key) VALUES (?)",
   logExists: "SELECT key, priority FROM log WHERE offset = ?",
+  // The log rows of a lease, by offset (?1 a JSON array): read only once the lease is cut to its byte budget.
+  logRowsOf: `
+    SELECT offset, id, key, headers, body, priority, produced_at, origin_partition, origin_offset
+    FROM log WHERE offset IN (SELECT value FROM json_each(?1))`,
   deliveryRestore: `
-    INSERT OR IGNORE INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    VALUES (?, ?, ${READY}, 0, 0, NULL, ?, ?, 0)`,
+    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
+    VALUES (?, ?, ${READY}, 0, 0, NULL, ?, ?, 0)
+    ON CONFLICT (sub, offset) DO UPDATE SET state = ${READY}, due_at = 0, attempt = 0, nonce = NULL, expires_at = 0
+      WHERE state = ${ENDED}`,
 
   // Surge: the rows a previous move left half done come first, then ready ones, oldest first.
   surgeMoving: `
@@ -129,7 +146,8 @@ export const SQL = {
            l.body AS body, l.priority AS priority, l.produced_at AS produced_at
     FROM deliveries d JOIN log l ON l.offset = d.offset
     WHERE d.sub = ?1 AND d.state = ${READY} AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,
-  surgeMark: `UPDATE deliveries SET state = ${MOVING} WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
+  // The nonce goes: a receipt of an earlier delivery can no longer ack or extend the message here.
+  surgeMark: `UPDATE deliveries SET state = ${MOVING}, nonce = NULL WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
   surgeDone: `DELETE FROM deliveries WHERE sub = ?1 AND state = ${MOVING} AND offset IN (SELECT value FROM json_each(?2))`,
 
   bellsAll: "SELECT sub, name, idx, seq, armed FROM bells",
@@ -142,7 +160,7 @@ export const SQL = {
   statsStates: "SELECT sub, state, COUNT(*) AS n FROM deliveries GROUP BY sub, state",
   statsOldest: `
     SELECT d.sub AS sub, MIN(l.produced_at) AS oldest
-    FROM deliveries d JOIN log l ON l.offset = d.offset GROUP BY d.sub`,
+    FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.state <> ${ENDED} GROUP BY d.sub`,
 } as const;
 
 /**
@@ -158,7 +176,9 @@ export function candidatesQuery(ordered: boolean, filters: number): string {
   if (query === undefined) {
     const conditions = ["d.sub = ?1", `d.state = ${READY}`, "(d.expires_at = 0 OR d.expires_at > ?3)"];
     if (ordered) {
-      conditions.push("NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = ?1 AND e.okey = d.okey AND e.offset < d.offset)");
+      conditions.push(
+        `NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = ?1 AND e.okey = d.okey AND e.offset < d.offset AND e.state <> ${ENDED})`,
+      );
     }
     for (let i = 0; i < filters; i++) {
       conditions.push(
@@ -166,9 +186,7 @@ export function candidatesQuery(ordered: boolean, filters: number): string {
       );
     }
     query = `
-      SELECT d.offset AS offset, d.attempt AS attempt, l.id AS id, l.key AS key, l.headers AS headers,
-             l.body AS body, l.priority AS priority, l.produced_at AS produced_at,
-             l.origin_partition AS origin_partition, l.origin_offset AS origin_offset
+      SELECT d.offset AS offset, d.attempt AS attempt, l.bytes AS bytes
       FROM deliveries d JOIN log l ON l.offset = d.offset
       WHERE ${conditions.join(" AND ")}
       ORDER BY d.priority DESC, d.offset

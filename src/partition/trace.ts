@@ -7,7 +7,7 @@ import type {
   TracedDeliveryState,
   TracedMessageState,
 } from "../shared/partition-api";
-import { DELAYED, LEASED } from "./statements";
+import { DELAYED, ENDED, LEASED } from "./statements";
 
 // A message's trace (SPEC "Observability"). Only exceptional events are written, as rows of
 // trace_events (schema step 3): nacks, extends, lease expiries, dead letters, redrives, surge
@@ -29,7 +29,8 @@ const TRACE_SQL = {
   messageById: `
     SELECT offset, id, key, headers, body, produced_at, deliver_at, expires_at, cancelled
     FROM log WHERE id = ? ORDER BY offset DESC LIMIT 1`,
-  deliveriesOfOffset: "SELECT sub, state, due_at, attempt FROM deliveries WHERE offset = ?",
+  // Ended rows (dead-lettered, expired, moved: statements.ts ENDED) are ends, told by the events.
+  deliveriesOfOffset: `SELECT sub, state, due_at, attempt FROM deliveries WHERE offset = ? AND state <> ${ENDED}`,
   deadLetters: `
     SELECT offset, id, headers, substr(body, 1, ?4) AS preview, length(body) AS chars, produced_at
     FROM log WHERE dedup_key >= ?1 AND dedup_key < ?2 AND redriven = 0 AND offset > ?3

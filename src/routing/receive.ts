@@ -1,5 +1,6 @@
 import type { ArmReport, HeaderFilter, LeasedMessage, SubscriptionSpec } from "../shared/partition-api";
-import { LEASE_PASS_ROUNDS, TOP_UP_PASSES } from "../shared/limits";
+import { LEASE_BUDGET_BYTES, LEASE_PASS_ROUNDS, MAX_STORED_MESSAGE_BYTES, TOP_UP_PASSES } from "../shared/limits";
+import { storedMessageBytes } from "../shared/bytes";
 import { callPartition } from "./failures";
 import type { DoorbellHandle, PartitionHandle } from "./handles";
 
@@ -82,7 +83,8 @@ export async function receive(
   let rung = false;
   for (let topUps = 0; ; ) {
     // With nothing to ask (a series' first step, or a wait that named no partition) this calls nobody.
-    const pass = await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls);
+    const budget = LEASE_BUDGET_BYTES - bytesOf(deliveries);
+    const pass = await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls, budget);
     if (unreported) pass.reports.unshift(...unreported.splice(0));
     deliveries.push(...pass.deliveries);
     // A partition that neither gave nor armed (it failed, or its topic is gone) is not asked again.
@@ -93,7 +95,8 @@ export async function receive(
     // partition empty, so a top-up would only delay them. A receive of a series answers what it
     // has too: the next one starts at the doorbell anyway.
     const answerNow = deliveries.length > 0 && (rung || unreported !== undefined || ++topUps > TOP_UP_PASSES);
-    if (deliveries.length >= options.max || options.signal?.aborted || answerNow) {
+    const full = deliveries.length >= options.max || !roomFor(deliveries, LEASE_BUDGET_BYTES);
+    if (full || options.signal?.aborted || answerNow) {
       // Partitions this pass left empty are news for the doorbell: tell it after answering (or
       // with the next receive of the series), so the next receive finds them known to be empty.
       if (unreported) unreported.push(...pass.reports);
@@ -131,8 +134,10 @@ async function leaseInTwoRounds(
   const start = Math.floor(Math.random() * partitions.length);
   const first = await leasePass([partitions[start]!], spec, options, null, calls);
   const left = options.max - first.deliveries.length;
+  const budget = LEASE_BUDGET_BYTES - bytesOf(first.deliveries);
   const others = partitions.filter((_, i) => i !== start);
-  const second = left > 0 && others.length > 0 ? await leasePass(others, spec, { ...options, max: left }, null, calls) : null;
+  const second =
+    left > 0 && roomFor(first.deliveries, LEASE_BUDGET_BYTES) && others.length > 0 ? await leasePass(others, spec, { ...options, max: left }, null, calls, budget) : null;
   const deliveries = [...first.deliveries, ...(second?.deliveries ?? [])];
   // Unavailable (503, retryable) only when a call failed and nothing was leased.
   const failure = second ? second.failure ?? first.failure : first.failure;
@@ -200,17 +205,20 @@ async function leasePass(
   { max, visibilityMs, filter }: ReceiveOptions,
   doorbell: string | null,
   calls: ObjectCalls,
+  budgetBytes: number = LEASE_BUDGET_BYTES,
 ): Promise<LeasePassResult> {
   const result: LeasePassResult = { deliveries: [], reports: [], silent: [], failure: null };
   let asks = split(max, partitions);
   for (let round = 0; round < LEASE_PASS_ROUNDS && asks.length > 0; round++) {
     calls.partitions += asks.length;
+    // The byte budget left, split over the partitions asked (each returns at least one message).
+    const budget = Math.max(1, Math.floor((budgetBytes - bytesOf(result.deliveries)) / asks.length));
     // allSettled: messages leased on one partition are returned even if another one failed.
     const settled = await Promise.allSettled(
       asks.map(async ({ handle, share }) => ({
         handle,
         outcome: await callPartition(async () =>
-          handle.stub.lease(spec, share, visibilityMs, filter, doorbell ? { name: doorbell, index: handle.index } : null),
+          handle.stub.lease(spec, share, visibilityMs, filter, doorbell ? { name: doorbell, index: handle.index } : null, budget),
         ),
       })),
     );
@@ -235,10 +243,25 @@ async function leasePass(
     });
     result.failure ??= failure;
     const left = max - result.deliveries.length;
-    if (left <= 0) break;
+    if (left <= 0 || !roomFor(result.deliveries, budgetBytes)) break;
     asks = split(left, withMore).filter((r) => r.share > 0);
   }
   return result;
+}
+
+/** Stored bytes of what a receive holds so far: the byte budget counts these. */
+function bytesOf(deliveries: readonly Delivery[]): number {
+  let bytes = 0;
+  for (const d of deliveries) bytes += storedMessageBytes(d.message);
+  return bytes;
+}
+
+/**
+ * Whether a receive holding `deliveries` may ask for more within `budgetBytes`: a partition
+ * returns at least one message, of up to MAX_STORED_MESSAGE_BYTES, so only while that fits.
+ */
+function roomFor(deliveries: readonly Delivery[], budgetBytes: number): boolean {
+  return budgetBytes - bytesOf(deliveries) >= MAX_STORED_MESSAGE_BYTES;
 }
 
 /** `total` split as evenly as possible over `handles`, the first ones getting the remainder. */

@@ -48,3 +48,15 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, maxBy
   }
   return all;
 }
+
+/** Room for what a dead letter adds to a message: its headers and its key. */
+const DEAD_LETTER_ALLOWANCE_BYTES = 4096;
+
+/**
+ * The largest row a message can take in a partition's SQLite: its dead letter in the outbox,
+ * which stores the message as JSON (body and headers escaped once more) with the dead-letter
+ * headers. A message over MAX_STORED_MESSAGE_BYTES by this measure is refused on produce.
+ */
+export function largestStoredRowBytes(m: { body: string; headers: string | null; key: string | null; id: string }): number {
+  return utf8Length(JSON.stringify([m.id, m.key, m.headers, m.body])) + DEAD_LETTER_ALLOWANCE_BYTES;
+}

@@ -200,3 +200,18 @@ export const DEAD_LETTER_PREVIEW_CHARS = 200;
 export const MAX_HISTORY_TOPICS_PER_RUN = 20;
 export const HISTORY_CALLS_PER_RUN = 60;
 export const HISTORY_RETENTION_MS = 2 * 60 * 60 * 1000;
+
+// --- bytes (docs/storage.md): every batch that crosses an object boundary is cut by bytes ---
+
+// What one lease returns at most, in stored bytes (storedMessageBytes): well under the 32 MiB
+// limit of an RPC answer and the 128 MB isolate. max_messages is then an upper bound.
+export const LEASE_BUDGET_BYTES = 8 * 1024 * 1024;
+// A message whose stored row would pass this is refused on produce (413 message_too_large):
+// SQLite's row limit is 2 MB, and a dead letter stores the message again with more headers.
+export const MAX_STORED_MESSAGE_BYTES = 1_900_000;
+// Dead letters are forwarded in pages of at most this many stored bytes (and OUTBOX_BATCH_MESSAGES).
+export const OUTBOX_PAGE_BYTES = 4 * 1024 * 1024;
+// A surge moves chunks of at most this many stored bytes (and SURGE_CHUNK_MESSAGES).
+export const SURGE_CHUNK_BYTES = 4 * 1024 * 1024;
+// overflow: drop_oldest drops at most this many messages per append; the alarm does the rest.
+export const DROP_OLDEST_PER_APPEND = 100;
