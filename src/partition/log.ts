@@ -21,7 +21,7 @@ import type {
 import { randomToken } from "../shared/ids";
 import { storedMessageBytes } from "../shared/bytes";
 import type { Clock } from "../shared/clock";
-import { LEASE_BUDGET_BYTES, RETENTION_BATCH_MESSAGES, RETENTION_SCAN_PER_PASS_MESSAGES } from "../shared/limits";
+import { DROP_OLDEST_PER_APPEND, DUE_BATCH_ROWS, LEASE_BUDGET_BYTES, RETENTION_BATCH_MESSAGES, RETENTION_SCAN_PER_PASS_MESSAGES } from "../shared/limits";
 import { Counters } from "./counters";
 import { Outbox } from "./outbox";
 import { backoffMs, deadLetterMessage, DEFAULT_TOPIC_POLICY, type DeadLetterReason } from "./policy";
@@ -77,6 +77,8 @@ export class PartitionLog {
   private contextText: string | null;
   /** Where the next retention pass resumes (a pass that ran out of budget), else 0. */
   private retentionFrom = 0;
+  /** drop_oldest stopped at its bound with the backlog still over: the alarm goes on at once. */
+  private overflowPending = false;
   /** A retention pass stopped at its budget: the next one is due at once. */
   private retentionPending = false;
   /** When the first message the last pass found young passes the retention; null: unknown. */
@@ -313,7 +315,7 @@ export class PartitionLog {
     }
     this.sql.exec(SQL.metaSetCounters, next, cumBytes);
     this.appendCounters = { next, cumBytes };
-    if (policy.overflow === "drop_oldest") this.dropOldestWhileOver(policy, now);
+    if (policy.overflow === "drop_oldest") this.overflowPending = this.dropOldestWhileOver(policy, now, DROP_OLDEST_PER_APPEND);
     return { ok: true, appended };
   }
 
@@ -369,19 +371,37 @@ export class PartitionLog {
     return null;
   }
 
-  private dropOldestWhileOver(policy: TopicPolicy, now: number): void {
-    for (;;) {
+  /**
+   * With `overflow: drop_oldest`, dead-letters the oldest unacked messages (reason `overflow`)
+   * while the backlog is over the topic's limits, at most `limit` of them. Returns whether the
+   * backlog is still over: then the alarm continues (continueDropOldest).
+   */
+  private dropOldestWhileOver(policy: TopicPolicy, now: number, limit: number): boolean {
+    for (let dropped = 0; ; dropped++) {
       const backlog = this.backlog();
       const over =
         (policy.maxMessages !== null && backlog.messages > policy.maxMessages) ||
         (policy.maxBytes !== null && backlog.bytes > policy.maxBytes);
-      if (!over || backlog.oldest === null) return;
+      if (!over || backlog.oldest === null) return false;
+      if (dropped >= limit) return true;
       for (const uid of this.subscriptions.keys()) {
         if (this.sql.exec(SQL.deliveriesAtOffset, backlog.oldest, uid).toArray().length > 0) {
           this.moveToDeadLetter(uid, backlog.oldest, "overflow", now);
         }
       }
     }
+  }
+
+  /** The alarm's part of drop_oldest: another bounded page of drops, if an append left some. */
+  continueDropOldest(): void {
+    if (!this.overflowPending) return;
+    const policy = this.topicPolicy;
+    if (policy.overflow !== "drop_oldest") {
+      this.overflowPending = false;
+      return;
+    }
+    const now = this.clock.now();
+    this.overflowPending = this.storage.transactionSync(() => this.dropOldestWhileOver(policy, now, DUE_BATCH_ROWS));
   }
 
   /**
@@ -755,7 +775,7 @@ export class PartitionLog {
       this.sql.exec<{ due: number }>(query, ...params).toArray()[0]?.due ?? null;
     const times = [first(SQL.nextDueOfState, DELAYED), first(SQL.nextDueOfState, LEASED), first(SQL.nextExpiry)];
     const now = this.clock.now();
-    if (this.retentionPending) times.push(now);
+    if (this.retentionPending || this.overflowPending) times.push(now);
     const oldest = this.sql.exec<{ produced_at: number }>(SQL.oldestProduced).toArray()[0];
     if (oldest) {
       const retentionEnd = oldest.produced_at + this.topicPolicy.retentionMs;

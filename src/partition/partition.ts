@@ -425,6 +425,7 @@ export class Partition extends DurableObject<Env> {
     // The alarm can be the first event after an eviction: the constructor has migrated.
     this.alarmAt = null;
     this.processDue();
+    this.log.continueDropOldest();
     this.log.enforceRetention();
     this.transactions.forgetResolved(this.log.policy().retentionMs);
     await this.coordinator.runDue();

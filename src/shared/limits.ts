@@ -213,5 +213,6 @@ export const MAX_STORED_MESSAGE_BYTES = 1_900_000;
 export const OUTBOX_PAGE_BYTES = 4 * 1024 * 1024;
 // A surge moves chunks of at most this many stored bytes (and SURGE_CHUNK_MESSAGES).
 export const SURGE_CHUNK_BYTES = 4 * 1024 * 1024;
-// overflow: drop_oldest drops at most this many messages per append; the alarm does the rest.
+// overflow: drop_oldest drops at most this many messages per append; the alarm does the rest,
+// DUE_BATCH_ROWS per run.
 export const DROP_OLDEST_PER_APPEND = 100;
