@@ -1,5 +1,6 @@
 import type { NewMessage } from "../shared/partition-api";
 import { SQL } from "./statements";
+import { utf8Length } from "../shared/bytes";
 
 /** A dead letter waiting in the outbox to be appended to its topic. */
 export interface OutboxEntry {
@@ -21,12 +22,20 @@ export class Outbox {
     this.sql.exec(SQL.outboxInsert, subscriptionUid, JSON.stringify(message), now);
   }
 
-  /** The oldest dead letters still to append, at most `limit`. */
-  take(limit: number): OutboxEntry[] {
-    return this.sql
-      .exec<{ seq: number; sub: string; message: string }>(SQL.outboxTake, limit)
-      .toArray()
-      .map((row) => ({ seq: row.seq, subscriptionUid: row.sub, message: JSON.parse(row.message) as NewMessage }));
+  /**
+   * The oldest dead letters of one subscription still to append: at most `limit`, and at most
+   * `budgetBytes` of stored JSON (at least one).
+   */
+  takeOf(subscriptionUid: string, limit: number, budgetBytes: number): OutboxEntry[] {
+    const entries: OutboxEntry[] = [];
+    let bytes = 0;
+    for (const row of this.sql.exec<{ seq: number; sub: string; message: string }>(SQL.outboxTakeOf, subscriptionUid, limit)) {
+      const size = utf8Length(row.message);
+      if (entries.length > 0 && bytes + size > budgetBytes) break;
+      bytes += size;
+      entries.push({ seq: row.seq, subscriptionUid: row.sub, message: JSON.parse(row.message) as NewMessage });
+    }
+    return entries;
   }
 
   /** Forgets dead letters that their topic has stored. Call inside a transaction. */

@@ -27,6 +27,7 @@ import { partitionName, SURGE_INDEX_BASE, surgePartitionName } from "../shared/o
 import {
   MAX_OPEN_TRANSACTIONS_PER_PARTITION,
   OUTBOX_BATCH_MESSAGES,
+  OUTBOX_PAGE_BYTES,
   OUTBOX_RETRY_MS,
   OUTBOX_ROUNDS,
   TRANSACTION_ASK_GRACE_MS,
@@ -502,21 +503,27 @@ export class Partition extends DurableObject<Env> {
 
   private async forwardOutbox(): Promise<void> {
     try {
+      // Per subscription, then per target partition: a target that refuses keeps its own dead
+      // letters waiting and blocks nobody else's (no head-of-line blocking).
+      const blocked = new Set<string>();
       for (let round = 0; round < OUTBOX_ROUNDS; round++) {
-        const groups = this.outboxByTarget();
+        const groups = this.outboxByTarget(blocked);
         if (groups.size === 0) break;
-        let progress = false;
-        for (const [name, group] of groups) {
-          const stub = this.env.PARTITION.get(this.env.PARTITION.idFromName(name));
-          const outcome = await stub.append(group.messages, null);
-          if (outcome.ok) {
-            this.ctx.storage.transactionSync(() => this.log.outbox.done(group.seqs));
-            progress = true;
-          } else {
+        for (const group of groups.values()) {
+          const name = group.target;
+          try {
+            const stub = this.env.PARTITION.get(this.env.PARTITION.idFromName(name));
+            const outcome = await stub.append(group.messages, null);
+            if (outcome.ok) {
+              this.ctx.storage.transactionSync(() => this.log.outbox.done(group.seqs));
+              continue;
+            }
             console.error(JSON.stringify({ event: "dead_letter_refused", target: name, code: outcome.code }));
+          } catch (error) {
+            console.error(JSON.stringify({ event: "dead_letter_forward_failed", target: name, message: String(error) }));
           }
+          blocked.add(group.subscriptionUid);
         }
-        if (!progress) break;
       }
     } catch (error) {
       console.error(JSON.stringify({ event: "dead_letter_forward_failed", message: String(error) }));
@@ -524,18 +531,26 @@ export class Partition extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
-  /** The next outbox batch, by dead-letter partition (object name). */
-  private outboxByTarget(): Map<string, { seqs: number[]; messages: NewMessage[] }> {
-    const groups = new Map<string, { seqs: number[]; messages: NewMessage[] }>();
-    for (const entry of this.log.outbox.take(OUTBOX_BATCH_MESSAGES)) {
+  /**
+   * The next outbox page of each subscription not `blocked`, by dead-letter partition (object
+   * name): at most OUTBOX_BATCH_MESSAGES and OUTBOX_PAGE_BYTES per subscription.
+   */
+  private outboxByTarget(blocked: ReadonlySet<string>): Map<string, { target: string; subscriptionUid: string; seqs: number[]; messages: NewMessage[] }> {
+    const groups = new Map<string, { target: string; subscriptionUid: string; seqs: number[]; messages: NewMessage[] }>();
+    for (const uid of this.log.subscriptionUids()) {
+      if (blocked.has(uid)) continue;
       // A subscription whose policy names no dead-letter topic yet keeps its dead letters here.
-      const target = this.log.policyOf(entry.subscriptionUid)?.deadLetter;
+      const target = this.log.policyOf(uid)?.deadLetter;
       if (!target) continue;
-      const name = partitionName(target.uid, partitionForKey(entry.message.key ?? entry.message.id, target.partitions));
-      let group = groups.get(name);
-      if (!group) groups.set(name, (group = { seqs: [], messages: [] }));
-      group.seqs.push(entry.seq);
-      group.messages.push(entry.message);
+      for (const entry of this.log.outbox.takeOf(uid, OUTBOX_BATCH_MESSAGES, OUTBOX_PAGE_BYTES)) {
+        const name = partitionName(target.uid, partitionForKey(entry.message.key ?? entry.message.id, target.partitions));
+        // One group per (target, subscription): a refusal blocks only that subscription.
+        const groupKey = `${name}\u0000${uid}`;
+        let group = groups.get(groupKey);
+        if (!group) groups.set(groupKey, (group = { target: name, subscriptionUid: uid, seqs: [], messages: [] }));
+        group.seqs.push(entry.seq);
+        group.messages.push(entry.message);
+      }
     }
     return groups;
   }

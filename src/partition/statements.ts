@@ -112,7 +112,7 @@ export const SQL = {
       AND NOT EXISTS (SELECT 1 FROM log WHERE log.offset = deliveries.offset)`,
 
   outboxInsert: "INSERT INTO dead_letter_outbox (sub, message, created_at) VALUES (?, ?, ?)",
-  outboxTake: "SELECT seq, sub, message FROM dead_letter_outbox ORDER BY seq LIMIT ?",
+  outboxTakeOf: "SELECT seq, sub, message FROM dead_letter_outbox WHERE sub = ? ORDER BY seq LIMIT ?",
   outboxDelete: "DELETE FROM dead_letter_outbox WHERE seq = ?",
   outboxCount: "SELECT sub, COUNT(*) AS n FROM dead_letter_outbox GROUP BY sub",
   outboxAny: "SELECT 1 FROM dead_letter_outbox LIMIT 1",
