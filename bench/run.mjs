@@ -43,7 +43,7 @@ async function defaultSet(weir, ceilings) {
   const ceiling = ceilingCalls(ceilings.url);
   // Exact counts, not timings: measured first, one request at a time; retention is read at the end.
   progress("rows written and read per message: produce, lease, ack, nack, dead-lettering");
-  const finishRows = await startRows(api, prefix);
+  const finishRows = await startRows(api, prefix, weir.url);
   const { calls, backlogTopics } = await produceCalls(api, prefix);
   progress("throughput: ceilings and Weir produce, run by run");
   results.rates = await measureRates(ceiling, calls);

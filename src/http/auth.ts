@@ -66,6 +66,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   "GET /v1/topics/:topic/stats": CONSUME,
   "GET /v1/topics/:topic/history": CONSUME,
   [`GET ${SUBSCRIPTION}/dead-letters`]: CONSUME,
+  "GET /v1/topics/:topic/stats/rows": CONSUME,
   [`POST ${SUBSCRIPTION}/receive`]: CONSUME,
   [`POST ${SUBSCRIPTION}/stream`]: CONSUME,
   [`POST ${SUBSCRIPTION}/ack`]: CONSUME,

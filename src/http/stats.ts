@@ -1,10 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { topicStats, type PartitionCounts } from "../routing/admin";
+import { topicRowCounts, topicStats, type PartitionCounts } from "../routing/admin";
 import { requireTopic, type App } from "./context";
 import { subscriptionView } from "./views";
 import { commonErrors, jsonResponse, notFound } from "./responses";
 import { TopicParams } from "./schemas/common";
-import { StatsResponse } from "./schemas/stats";
+import { RowCountsResponse, StatsResponse } from "./schemas/stats";
 
 const statsRoute = createRoute({
   method: "get",
@@ -15,6 +15,18 @@ const statsRoute = createRoute({
   responses: { 200: jsonResponse(StatsResponse, "The topic's current state"), ...commonErrors, ...notFound },
 });
 
+const rowsRoute = createRoute({
+  method: "get",
+  path: "/v1/topics/{topic}/stats/rows",
+  tags: ["Observability"],
+  summary: "SQLite rows written and read per partition, as billed (docs/storage.md)",
+  description:
+    "Counted in each partition's memory since its object last started (an idle object is evicted and starts again at 0). " +
+    "Answering runs no SQL, so reading it changes nothing it counts.",
+  request: { params: TopicParams },
+  responses: { 200: jsonResponse(RowCountsResponse, "Rows per partition"), ...commonErrors, ...notFound },
+});
+
 /** A partition's counts as the API names them. */
 function countsView({ partition, ready, delayed, inFlight }: PartitionCounts) {
   return { partition, ready, delayed, in_flight: inFlight };
@@ -22,6 +34,17 @@ function countsView({ partition, ready, delayed, inFlight }: PartitionCounts) {
 
 /** Topic statistics, gathered from every partition (and every running surge's). */
 export function registerStatsRoutes(app: App): void {
+  app.openapi(rowsRoute, async (c) => {
+    const topic = await requireTopic(c.env, c.req.valid("param").topic);
+    const counts = await topicRowCounts(c.env, topic);
+    return c.json(
+      {
+        topic: topic.name,
+        partitions: counts.map((p) => ({ partition: p.partition, rows_written: p.rowsWritten, rows_read: p.rowsRead })),
+      },
+      200,
+    );
+  });
   app.openapi(statsRoute, async (c) => {
     const topic = await requireTopic(c.env, c.req.valid("param").topic);
     const stats = await topicStats(c.env, topic);

@@ -81,6 +81,8 @@ export class PartitionLog {
   private overflowPending = false;
   /** A retention pass stopped at its budget: the next one is due at once. */
   private retentionPending = false;
+  /** No retention pass since this object started or the topic's rules changed: one is due. */
+  private retentionStale = true;
   /** When the first message the last pass found young passes the retention; null: unknown. */
   private retentionNextAt: number | null = null;
 
@@ -147,6 +149,7 @@ export class PartitionLog {
     const text = JSON.stringify(context);
     if (text === this.contextText) return;
     this.sql.exec(SQL.settingSet, "context", text);
+    this.retentionStale = true;
     this.context = context;
     this.contextText = text;
   }
@@ -730,6 +733,7 @@ export class PartitionLog {
     let examined = 0;
     let deleted = 0;
     this.retentionPending = false;
+    this.retentionStale = false;
     for (;;) {
       const rows = this.sql
         .exec<{ offset: number; produced_at: number }>(SQL.logOldest, from, RETENTION_BATCH_MESSAGES)
@@ -782,6 +786,8 @@ export class PartitionLog {
       // An end already past is held by unacked messages: the next message to grow old is what
       // the last pass found young (the cron sweep retries the held ones).
       if (retentionEnd > now) times.push(retentionEnd);
+      // Past already, and no pass has looked since the rules changed (a shorter retention): now.
+      else if (this.retentionStale) times.push(now);
       else if (this.retentionNextAt !== null && this.retentionNextAt > now) times.push(this.retentionNextAt);
     }
     const due = times.filter((t): t is number => t !== null);

@@ -375,6 +375,14 @@ export class Partition extends DurableObject<Env> {
     return this.log.trace.deadLetters(deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid), request.after, request.max, request.previewChars);
   }
 
+  /**
+   * The rows this object's SQL wrote and read since it started (docs/storage.md), without
+   * running any SQL itself: reading it changes nothing it counts.
+   */
+  async rowCounts(): Promise<{ rowsWritten: number; rowsRead: number }> {
+    return this.meter.snapshot();
+  }
+
   /** Counts, with the rows this object's SQL wrote and read before this call. */
   async stats(): Promise<PartitionStats> {
     const rows = this.meter.snapshot();

@@ -99,6 +99,12 @@ function countsOf(partition: number, stats: PartitionStats, subscription: Subscr
   };
 }
 
+/** Rows written and read by each partition of a topic since its object started (no SQL). */
+export async function topicRowCounts(env: Env, topic: TopicRecord): Promise<{ partition: number; rowsWritten: number; rowsRead: number }[]> {
+  const counts = await Promise.all(topicPartitions(env, topic).map((p) => callPartition(() => p.stub.rowCounts())));
+  return counts.map((c, partition) => ({ partition, ...c }));
+}
+
 // Stats being gathered in this isolate, by topic uid: a burst of stats calls for one topic
 // shares one fan-out instead of each making one call per partition (edges F-9).
 const gathering = new Map<string, Promise<TopicStats>>();

@@ -41,3 +41,16 @@ export const StatsResponse = z
     ),
   })
   .openapi("Stats");
+
+export const RowCountsResponse = z
+  .object({
+    topic: TopicName,
+    partitions: z.array(
+      z.object({
+        partition: int(),
+        rows_written: int().openapi({ description: "SQLite rows (index entries included) written since the partition's object last started" }),
+        rows_read: int().openapi({ description: "SQLite rows read since the partition's object last started" }),
+      }),
+    ),
+  })
+  .openapi("RowCounts");
