@@ -142,7 +142,7 @@ export async function startRows(api, prefix, url) {
     const phases = (run, end) => ({
       produce: perMessage(run.start, run.produced),
       lease: perMessage(run.produced, run.afterLease),
-      ack: perMessage(run.afterLease, run.acked),
+      ack: perMessage(run.afterLease, run.ackedBeforeRetention),
       retention: perMessage(run.acked, end),
       // The sum of the phases: the retention phase has its own baseline (see finish).
       endToEnd: sum(perMessage(run.start, run.ackedBeforeRetention), perMessage(run.acked, end)),
