@@ -20,6 +20,8 @@ export default defineConfig(async () => {
                   RECEIPT_SECRET: TEST_RECEIPT_SECRET,
                   OUTBOUND_SIGNING_SECRET: TEST_OUTBOUND_SIGNING_SECRET,
                   TEST_MIGRATIONS: migrations,
+                  // Runs of the model test (test/edges/model.test.ts): `npm run chaos` asks for many.
+                  WEIR_MODEL_RUNS: process.env.WEIR_MODEL_RUNS ?? "12",
                 },
               },
             }),

@@ -5,9 +5,11 @@
 //   npm run chaos                          20 kills over 20,000 messages and 1,000 transactions (the full run)
 //   npm run chaos -- --ci                  4 kills over 3,000 messages and 150 transactions (in .ci/run)
 //   npm run chaos -- --kills 5 --messages 5000 --seed 42
+//   npm run chaos -- --model-runs 1000                     (the model test's runs after the kills)
 //   npm run chaos -- --soak --rate 500 --seconds 300   no kills; memory of workerd sampled
 //   npm run chaos -- --soak --retention 60             … with the log kept at a steady size
 //   npm run chaos -- --large               ~1 MB messages, a surge in flight, SIGKILLs (faults/large-surge.mjs)
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +32,8 @@ const { values: args } = parseArgs({
     // Retention of the topic in seconds (and its dedup window): a short one keeps the logs at a
     // steady size, so that a soak's memory samples show what the server itself holds.
     retention: { type: "string" },
+    // Runs of the model test (test/edges/model.test.ts) after the kills; 0 skips it.
+    "model-runs": { type: "string" },
   },
 });
 const kills = Number(args.kills ?? (args.soak ? 0 : args.ci ? 4 : 20));
@@ -135,6 +139,19 @@ try {
 } finally {
   await server.stop();
   rmSync(state, { recursive: true, force: true });
+}
+
+// The long run of the model test: random produce / receive / ack / nack / extend / expire /
+// delay / retention / crash steps against an in-memory model of the guarantees, in workerd.
+const modelRuns = Number(args["model-runs"] ?? (args.soak ? 0 : args.ci ? 40 : 300));
+if (modelRuns > 0) {
+  console.log(`
+model test: ${modelRuns} runs (test/edges/model.test.ts)`);
+  const model = spawnSync("npx", ["vitest", "run", "--project", "workerd", "test/edges/model.test.ts"], {
+    stdio: "inherit",
+    env: { ...process.env, WEIR_MODEL_RUNS: String(modelRuns) },
+  });
+  if (model.status !== 0) process.exitCode = 1;
 }
 
 /** Dead letters (none expected with max_deliveries 1000) still count as an end of a message. */
