@@ -150,6 +150,14 @@ export function buildRows(r) {
       target: { pass: batchRatio >= T.BATCH_PRODUCE_OF_INSERT_CEILING, text: `≥ ${pct(T.BATCH_PRODUCE_OF_INSERT_CEILING)} of ceiling` },
     },
     {
+      label: "  batches of 100, 1 partition, against the no-SQL ceiling", unit: "msg/s", summary: rate.batch1p,
+      ceiling: { label: "object takes 100 × 256 B, no SQL", median: rate.echo100.median }, ratio: ratio(rate.batch1p, rate.echo100),
+      target: {
+        pass: ratio(rate.batch1p, rate.echo100) >= T.BATCH_PRODUCE_OF_NO_SQL_CEILING,
+        text: `≥ ${pct(T.BATCH_PRODUCE_OF_NO_SQL_CEILING)} of ceiling (issue 13)`,
+      },
+    },
+    {
       label: "batches of 100, 4 partitions", unit: "msg/s", summary: rate.batch4p, ceiling: insert100, ratio: ratio(rate.batch4p, rate.insert100),
       target: { pass: fourOfOne >= T.FOUR_PARTITIONS_OF_ONE, text: `≥ 1 partition (${pct(fourOfOne)} of it; ≥ ${pct(T.FOUR_PARTITIONS_OF_ONE)} passes)` },
     },

@@ -21,3 +21,5 @@ export const ROWS_WRITTEN_END_TO_END = 1.0;
 export const ROWS_WRITTEN_GOAL = 0.3;
 /** Issue 13: what each further subscription may add, rows written per message. */
 export const ROWS_PER_EXTRA_SUBSCRIPTION = 0.2;
+/** Issue 13: batched produce to one partition against "object takes 100 × 256 B, no SQL". */
+export const BATCH_PRODUCE_OF_NO_SQL_CEILING = 0.6;

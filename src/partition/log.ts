@@ -273,6 +273,7 @@ export class PartitionLog {
     let next = first;
     let cumBytes = this.counters().cumBytes;
     const appended: Appended[] = [];
+    const carried: { offset: number; attempt: number; nackReason: string | null }[] = [];
     for (const m of messages) {
       const dedupKey = m.dedupKey ?? (m.idFromProducer ? m.id : null);
       if (dedupKey !== null) {
@@ -311,10 +312,12 @@ export class PartitionLog {
         m.origin?.offset ?? null,
       );
       appended.push({ offset, producedAt: now, duplicate: false });
+      if (m.attempt || m.nackReason) carried.push({ offset, attempt: m.attempt ?? 0, nackReason: m.nackReason ?? null });
     }
     // Offsets first..next-1 are exactly the messages written above (duplicates took none).
     if (next > first) {
       for (const [uid, sub] of this.subscriptions) this.sql.exec(SQL.deliveriesForAppended, uid, sub.mode, first, next);
+      for (const c of carried) this.sql.exec(SQL.deliveriesCarry, c.attempt, c.nackReason, c.offset);
     }
     this.sql.exec(SQL.metaSetCounters, next, cumBytes);
     this.appendCounters = { next, cumBytes };

@@ -61,6 +61,8 @@ export const SQL = {
     SELECT ?1, offset, CASE WHEN deliver_at > 0 THEN ${DELAYED} ELSE ${READY} END, deliver_at,
            0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
     FROM log WHERE offset >= ?3 AND offset < ?4`,
+  // A surge copy takes up the attempt count and nack reason it had at its origin.
+  deliveriesCarry: "UPDATE deliveries SET attempt = ?, nack_reason = ? WHERE offset = ?",
   logCumBytesBefore: "SELECT cum_bytes - bytes AS before FROM log WHERE offset = ?",
   subscriptionOldestOffset: `SELECT MIN(offset) AS offset FROM deliveries WHERE sub = ? AND state <> ${ENDED}`,
   deliveriesAtOffset: `SELECT sub FROM deliveries WHERE offset = ? AND sub = ? AND state NOT IN (${MOVING}, ${ENDED})`,
@@ -137,12 +139,12 @@ export const SQL = {
 
   // Surge: the rows a previous move left half done come first, then ready ones, oldest first.
   surgeMoving: `
-    SELECT d.offset AS offset, d.expires_at AS expires_at, l.id AS id, l.key AS key, l.headers AS headers,
+    SELECT d.offset AS offset, d.expires_at AS expires_at, d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key, l.headers AS headers,
            l.body AS body, l.priority AS priority, l.produced_at AS produced_at
     FROM deliveries d JOIN log l ON l.offset = d.offset
     WHERE d.sub = ?1 AND d.state = ${MOVING} ORDER BY d.offset LIMIT ?2`,
   surgeReady: `
-    SELECT d.offset AS offset, d.expires_at AS expires_at, l.id AS id, l.key AS key, l.headers AS headers,
+    SELECT d.offset AS offset, d.expires_at AS expires_at, d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key, l.headers AS headers,
            l.body AS body, l.priority AS priority, l.produced_at AS produced_at
     FROM deliveries d JOIN log l ON l.offset = d.offset
     WHERE d.sub = ?1 AND d.state = ${READY} AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,

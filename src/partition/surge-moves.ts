@@ -27,7 +27,7 @@ export class SurgeMoves {
     const now = this.clock.now();
     const index = this.log.partitionIndex();
     return this.storage.transactionSync(() => {
-      type Row = { offset: number; expires_at: number; id: string; key: string | null; headers: string | null; body: string; priority: number; produced_at: number };
+      type Row = { offset: number; expires_at: number; attempt: number; nack_reason: string | null; id: string; key: string | null; headers: string | null; body: string; priority: number; produced_at: number };
       let rows = this.sql.exec<Row>(SQL.surgeMoving, uid, limit).toArray();
       if (rows.length === 0 && !onlyPending) {
         rows = this.sql.exec<Row>(SQL.surgeReady, uid, limit, now).toArray();
@@ -46,6 +46,8 @@ export class SurgeMoves {
           ttlMs: row.expires_at > 0 ? Math.max(1, row.expires_at - now) : null,
           dedupKey: `mv:${index}:${row.offset}`,
           origin: { partition: index, offset: row.offset, producedAt: row.produced_at },
+          attempt: row.attempt,
+          nackReason: row.nack_reason,
         },
       }));
     });

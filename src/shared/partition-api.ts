@@ -72,6 +72,9 @@ export interface NewMessage {
   dedupKey?: string;
   /** A message copied into a temporary surge partition: where it was produced, and when. */
   origin?: { partition: number; offset: number; producedAt: number };
+  /** A surge copy: the deliveries it already had at its origin, and the last nack's reason. */
+  attempt?: number;
+  nackReason?: string | null;
 }
 
 export interface Appended {

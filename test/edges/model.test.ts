@@ -123,7 +123,7 @@ async function run(steps: Step[]): Promise<void> {
             ? { receipts: picked.map((h) => h.receipt) }
             : s.kind === "extend"
               ? { receipts: picked.map((h) => h.receipt), visibility_timeout_seconds: VISIBILITY_MS / 1000 }
-              : { receipts: picked.map((h) => h.receipt), delay_seconds: s.delaySeconds };
+              : { receipts: picked.map((h) => h.receipt), delay_seconds: "delaySeconds" in s ? s.delaySeconds : 0 };
         const at = now();
         const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/${s.kind}`, body);
         expect(r.status).toBe(200);
