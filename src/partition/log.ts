@@ -398,6 +398,15 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Makes ready again the rows of `uid` marked moving before `markedBefore`: called by the
+   * sweep when the catalog says no surge of `uid` runs, so nothing will finish their move.
+   * Returns how many.
+   */
+  releaseStaleMoving(uid: string, markedBefore: number): number {
+    return this.storage.transactionSync(() => this.sql.exec(SQL.movingRelease, uid, markedBefore).rowsWritten);
+  }
+
   /** The alarm's part of drop_oldest: another bounded page of drops, if an append left some. */
   continueDropOldest(): void {
     if (!this.overflowPending) return;

@@ -26,6 +26,7 @@ import type {
 import { partitionName, SURGE_INDEX_BASE, surgePartitionName } from "../shared/object-names";
 import {
   MAX_OPEN_TRANSACTIONS_PER_PARTITION,
+  MOVING_STALE_MS,
   OUTBOX_BATCH_MESSAGES,
   OUTBOX_PAGE_BYTES,
   OUTBOX_RETRY_MS,
@@ -411,6 +412,10 @@ export class Partition extends DurableObject<Env> {
     }
     for (const spec of subscriptions) {
       if (options.introduce || this.log.subscription(spec.uid)) this.log.subscribe(spec);
+      // Rows of a move that no surge will finish (its surge is off): ready again.
+      if (spec.surgeOff === true && this.log.subscription(spec.uid)) {
+        if (this.log.releaseStaleMoving(spec.uid, this.clock.now() - MOVING_STALE_MS) > 0) this.wake(spec.uid);
+      }
     }
     const woken = this.processDue();
     const deleted = this.log.enforceRetention();

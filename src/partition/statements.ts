@@ -149,7 +149,10 @@ export const SQL = {
     FROM deliveries d JOIN log l ON l.offset = d.offset
     WHERE d.sub = ?1 AND d.state = ${READY} AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,
   // The nonce goes: a receipt of an earlier delivery can no longer ack or extend the message here.
-  surgeMark: `UPDATE deliveries SET state = ${MOVING}, nonce = NULL WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
+  // due_at of a moving row: when it was marked (see movingRelease).
+  surgeMark: `UPDATE deliveries SET state = ${MOVING}, nonce = NULL, due_at = ?3 WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
+  // Moving rows marked before ?2, of a subscription no surge runs for: ready again.
+  movingRelease: `UPDATE deliveries SET state = ${READY}, due_at = 0 WHERE sub = ?1 AND state = ${MOVING} AND due_at <= ?2`,
   surgeDone: `DELETE FROM deliveries WHERE sub = ?1 AND state = ${MOVING} AND offset IN (SELECT value FROM json_each(?2))`,
 
   bellsAll: "SELECT sub, name, idx, seq, armed FROM bells",

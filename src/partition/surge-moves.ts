@@ -31,7 +31,7 @@ export class SurgeMoves {
       let rows = this.sql.exec<Row>(SQL.surgeMoving, uid, limit).toArray();
       if (rows.length === 0 && !onlyPending) {
         rows = this.sql.exec<Row>(SQL.surgeReady, uid, limit, now).toArray();
-        if (rows.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(rows.map((r) => r.offset)));
+        if (rows.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(rows.map((r) => r.offset)), now);
       }
       return rows.map((row) => ({
         offset: row.offset,

@@ -32,7 +32,7 @@ export async function sweepSpecs(env: Env, topics: readonly TopicRecord[]): Prom
   for (const [topic, subscriptions] of byTopic) {
     specs.set(topic, subscriptions.map((s) => {
       const name = wanted.get(s) ?? null;
-      return subscriptionSpec(s, name === null ? null : found.get(name) ?? null);
+      return { ...subscriptionSpec(s, name === null ? null : found.get(name) ?? null), surgeOff: s.surgeState === "off" };
     }));
   }
   return specs;

@@ -216,3 +216,6 @@ export const SURGE_CHUNK_BYTES = 4 * 1024 * 1024;
 // overflow: drop_oldest drops at most this many messages per append; the alarm does the rest,
 // DUE_BATCH_ROWS per run.
 export const DROP_OLDEST_PER_APPEND = 100;
+// A row marked moving for longer than this, of a subscription whose surge the catalog says is
+// off, belongs to a move nothing will finish: the cron's sweep makes it ready again.
+export const MOVING_STALE_MS = 10 * 60 * 1000;

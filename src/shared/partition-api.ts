@@ -31,6 +31,11 @@ export interface SubscriptionSpec {
   sinceMs: number;
   /** Absent from callers that predate dead letters: the partition keeps the last one it got. */
   policy?: DeliveryPolicy;
+  /**
+   * Set only by the cron's sweep, from a fresh catalog read: no surge of this subscription is
+   * running, so rows long in `moving` belong to a move nothing will finish (MOVING_STALE_MS).
+   */
+  surgeOff?: boolean;
 }
 
 /** The topic's rules a partition applies. Durations in milliseconds; limits per partition. */

@@ -34,3 +34,31 @@ describe("surge moves", () => {
     expect(letters[0]?.headers["weir-attempts"]).toBe("2");
   });
 });
+
+describe("moving rows no surge will finish", () => {
+  it("return to ready at the sweep once they have been moving for long and the subscription's surge is off (F-2)", async () => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const { catalogUids, controlTime, partitionStubs } = await import("../helpers");
+    const { MOVING_STALE_MS } = await import("../../src/shared/limits");
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    await produce(topic, Array.from({ length: 20 }, (_, i) => ({ id: `m${i}`, body: i })));
+    const { subscriptionUid } = await catalogUids(topic, sub);
+    const [stub] = await partitionStubs(topic);
+    const advance = await controlTime(topic);
+    // A move that crashed after marking, of a surge that then ended: nothing will finish it.
+    await runInDurableObject(stub!, (instance) => {
+      (instance as unknown as { surgeMoves: { takeForSurge(uid: string, limit: number, onlyPending: boolean): unknown[] } }).surgeMoves.takeForSurge(subscriptionUid, 10, false);
+    });
+    const before = (await call("GET", `/v1/topics/${topic}/stats`)).body.subscriptions[0];
+    expect(before.ready).toBe(10);
+    await runCron();
+    expect((await call("GET", `/v1/topics/${topic}/stats`)).body.subscriptions[0].ready).toBe(10); // not yet: could be a live move
+    await advance(MOVING_STALE_MS + 1_000);
+    await runCron();
+    const after = (await call("GET", `/v1/topics/${topic}/stats`)).body.subscriptions[0];
+    expect(after.ready).toBe(20);
+    const got = await receive(topic, sub, { max_messages: 50 });
+    expect(got.map((m) => m.id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
+  });
+});
