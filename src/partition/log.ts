@@ -866,7 +866,7 @@ const STALE: ReceiptOutcome = {
   code: "receipt_stale",
   message: "the receipt is from an earlier delivery; the message has been delivered again since",
 };
-const ENDED_TEXT = "the message was dead-lettered or expired";
+const ENDED_TEXT = "the message was dead-lettered, expired, or moved to a temporary surge partition";
 const MOVING_TEXT = "the message is being moved to a temporary surge partition";
 function notInFlight(message: string): ReceiptOutcome {
   return { ok: false, code: "not_in_flight", message };

@@ -11,7 +11,7 @@ export const LEASED = 2;
 /** Being copied to a temporary surge partition: deliverable nowhere until the move is done. */
 export const MOVING = 4;
 /**
- * Dead-lettered or expired: done for the subscription, but remembered until retention deletes
+ * Dead-lettered, expired, or moved by a surge: done for the subscription here, but remembered until retention deletes
  * the message, so that a late ack of it answers not_in_flight rather than ok (an acked message
  * has no row). Counts nowhere and holds nothing.
  */
@@ -153,7 +153,9 @@ export const SQL = {
   surgeMark: `UPDATE deliveries SET state = ${MOVING}, nonce = NULL, due_at = ?3 WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
   // Moving rows marked before ?2, of a subscription no surge runs for: ready again.
   movingRelease: `UPDATE deliveries SET state = ${READY}, due_at = 0 WHERE sub = ?1 AND state = ${MOVING} AND due_at <= ?2`,
-  surgeDone: `DELETE FROM deliveries WHERE sub = ?1 AND state = ${MOVING} AND offset IN (SELECT value FROM json_each(?2))`,
+  // Moved: the row stays, ended, until retention, so that a cancel can tell "moved, never
+  // received" (attempt 0) from "received", and a late receipt answers not_in_flight.
+  surgeDone: `UPDATE deliveries SET state = ${ENDED}, due_at = 0 WHERE sub = ?1 AND state = ${MOVING} AND offset IN (SELECT value FROM json_each(?2))`,
 
   bellsAll: "SELECT sub, name, idx, seq, armed FROM bells",
   bellArm: "INSERT OR REPLACE INTO bells (sub, name, idx, seq, armed) VALUES (?, ?, ?, ?, 1)",

@@ -42,7 +42,10 @@ export type CancelResult = "cancelled" | "delivered" | "not_found";
 
 /** Cancels a not yet received message on every partition (a keyed message's partition is unknown from its id). */
 export async function cancelMessage(env: Env, topic: TopicRecord, id: string): Promise<CancelResult> {
-  const outcomes = await Promise.all(topicPartitions(env, topic).map((p) => callPartition(async () => p.stub.cancel(id))));
+  // A surge may have moved the message to a subscription's temporary partitions: cancel it there too.
+  const subscriptions = await new Catalog(env.CATALOG).listSubscriptions(topic.name);
+  const partitions = [...topicPartitions(env, topic), ...subscriptions.flatMap((s) => surgePartitions(env, topic, s))];
+  const outcomes = await Promise.all(partitions.map((p) => callPartition(async () => p.stub.cancel(id))));
   if (outcomes.some((o) => !o.ok && o.code === "message_delivered")) return "delivered";
   return outcomes.some((o) => o.ok) ? "cancelled" : "not_found";
 }

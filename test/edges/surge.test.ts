@@ -62,3 +62,39 @@ describe("moving rows no surge will finish", () => {
     expect(got.map((m) => m.id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
   });
 });
+
+describe("cancel during a surge", () => {
+  const surge = { surge: { enabled: true, trigger_depth: 100, factor: 2, cooldown_seconds: 0 } };
+
+  it("cancels a message already moved to a temporary partition, everywhere (F-13)", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, surge);
+    await produce(topic, Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, body: i })));
+    await runCron(); // moved
+    expect((await call("DELETE", `/v1/topics/${topic}/messages/m7`)).status).toBe(204);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(...(await receive(topic, sub, { max_messages: 100 })).map((m) => m.id));
+    expect(ids).not.toContain("m7");
+    expect(ids.length).toBe(199);
+  });
+
+  it("cancels a message while it is being moved, everywhere (F-13)", async () => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const { catalogUids, partitionStubs } = await import("../helpers");
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, surge);
+    await produce(topic, Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, body: i })));
+    const { subscriptionUid } = await catalogUids(topic, sub);
+    const [stub] = await partitionStubs(topic);
+    // A move marks a chunk moving and stops there (as a crash would): m3 is among it.
+    await runInDurableObject(stub!, (instance) => {
+      (instance as unknown as { surgeMoves: { takeForSurge(uid: string, limit: number, onlyPending: boolean): unknown[] } }).surgeMoves.takeForSurge(subscriptionUid, 10, false);
+    });
+    expect((await call("DELETE", `/v1/topics/${topic}/messages/m3`)).status).toBe(204);
+    await runCron(); // the surge starts, finishes the half-done chunk and moves the rest
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(...(await receive(topic, sub, { max_messages: 100 })).map((m) => m.id));
+    expect(ids).not.toContain("m3");
+    expect(ids.length).toBe(199);
+  });
+});
