@@ -139,15 +139,17 @@ export const SQL = {
 
   // Surge: the rows a previous move left half done come first, then ready ones, oldest first.
   surgeMoving: `
-    SELECT d.offset AS offset, d.expires_at AS expires_at, d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key, l.headers AS headers,
-           l.body AS body, l.priority AS priority, l.produced_at AS produced_at
-    FROM deliveries d JOIN log l ON l.offset = d.offset
+    SELECT d.offset AS offset, l.bytes AS bytes FROM deliveries d JOIN log l ON l.offset = d.offset
     WHERE d.sub = ?1 AND d.state = ${MOVING} ORDER BY d.offset LIMIT ?2`,
   surgeReady: `
-    SELECT d.offset AS offset, d.expires_at AS expires_at, d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key, l.headers AS headers,
-           l.body AS body, l.priority AS priority, l.produced_at AS produced_at
-    FROM deliveries d JOIN log l ON l.offset = d.offset
+    SELECT d.offset AS offset, l.bytes AS bytes FROM deliveries d JOIN log l ON l.offset = d.offset
     WHERE d.sub = ?1 AND d.state = ${READY} AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,
+  // The rows of a chunk, once it is cut to its byte budget: ?2 a JSON array of offsets.
+  surgeRows: `
+    SELECT d.offset AS offset, d.expires_at AS expires_at, d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id,
+           l.key AS key, l.headers AS headers, l.body AS body, l.priority AS priority, l.produced_at AS produced_at
+    FROM deliveries d JOIN log l ON l.offset = d.offset
+    WHERE d.sub = ?1 AND d.offset IN (SELECT value FROM json_each(?2)) ORDER BY d.offset`,
   // The nonce goes: a receipt of an earlier delivery can no longer ack or extend the message here.
   // due_at of a moving row: when it was marked (see movingRelease).
   surgeMark: `UPDATE deliveries SET state = ${MOVING}, nonce = NULL, due_at = ?3 WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,

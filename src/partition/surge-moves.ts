@@ -1,6 +1,7 @@
 import type { Clock } from "../shared/clock";
 import type { PartitionLog, SurgeCopy } from "./log";
 import { SQL } from "./statements";
+import { SURGE_CHUNK_BYTES } from "../shared/limits";
 
 /**
  * The source side of a backlog surge (docs/surge.md): taking a subscription's ready messages
@@ -28,11 +29,23 @@ export class SurgeMoves {
     const index = this.log.partitionIndex();
     return this.storage.transactionSync(() => {
       type Row = { offset: number; expires_at: number; attempt: number; nack_reason: string | null; id: string; key: string | null; headers: string | null; body: string; priority: number; produced_at: number };
-      let rows = this.sql.exec<Row>(SQL.surgeMoving, uid, limit).toArray();
-      if (rows.length === 0 && !onlyPending) {
-        rows = this.sql.exec<Row>(SQL.surgeReady, uid, limit, now).toArray();
-        if (rows.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(rows.map((r) => r.offset)), now);
+      // Offsets and sizes first; the chunk is cut at SURGE_CHUNK_BYTES (at least one) before any body is read.
+      const cut = (sizes: { offset: number; bytes: number }[]): number[] => {
+        const offsets: number[] = [];
+        let bytes = 0;
+        for (const row of sizes) {
+          if (offsets.length > 0 && bytes + row.bytes > SURGE_CHUNK_BYTES) break;
+          bytes += row.bytes;
+          offsets.push(row.offset);
+        }
+        return offsets;
+      };
+      let offsets = cut(this.sql.exec<{ offset: number; bytes: number }>(SQL.surgeMoving, uid, limit).toArray());
+      if (offsets.length === 0 && !onlyPending) {
+        offsets = cut(this.sql.exec<{ offset: number; bytes: number }>(SQL.surgeReady, uid, limit, now).toArray());
+        if (offsets.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(offsets), now);
       }
+      const rows = offsets.length === 0 ? [] : this.sql.exec<Row>(SQL.surgeRows, uid, JSON.stringify(offsets)).toArray();
       return rows.map((row) => ({
         offset: row.offset,
         message: {

@@ -30,3 +30,22 @@ describe("byte budgets", () => {
     expect(stats.partitions[0].messages).toBe(0);
   });
 });
+
+describe("surge chunks", () => {
+  it("are cut by bytes as well as by count (F-1)", async () => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const { catalogUids, partitionStubs } = await import("../helpers");
+    const { SURGE_CHUNK_BYTES } = await import("../../src/shared/limits");
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const count = Math.ceil(SURGE_CHUNK_BYTES / 1_000_000) + 2;
+    for (let i = 0; i < count; i++) await produce(topic, [{ body: "s".repeat(1_000_000) }]);
+    const { subscriptionUid } = await catalogUids(topic, sub);
+    const [stub] = await partitionStubs(topic);
+    const taken = await runInDurableObject(stub!, (instance) =>
+      (instance as unknown as { surgeMoves: { takeForSurge(uid: string, limit: number, onlyPending: boolean): unknown[] } }).surgeMoves.takeForSurge(subscriptionUid, 500, false).length,
+    );
+    expect(taken).toBeGreaterThan(0);
+    expect(taken * 1_000_000).toBeLessThanOrEqual(SURGE_CHUNK_BYTES);
+  });
+});
