@@ -26,6 +26,7 @@ type Step =
   | { kind: "ack" | "extend"; picks: number[] }
   | { kind: "nack"; picks: number[]; delaySeconds: number }
   | { kind: "advance"; ms: number }
+  | { kind: "cancel"; pick: number }
   | { kind: "crash" };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -36,6 +37,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("nack" as const), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), delaySeconds: fc.constantFrom(0, 2) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.constantFrom(1_000, 3_000, 6_000, 61_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("crash" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), pick: fc.nat() }) },
 );
 
 interface Held {
@@ -62,8 +64,9 @@ async function run(steps: Step[]): Promise<void> {
   const now = () => Date.now() + shift;
 
   // The model.
-  const produced = new Map<string, { partition: number; offset: number; at: number }>();
+  const produced = new Map<string, { partition: number; offset: number; at: number; dueAt: number }>();
   const acked = new Set<string>();
+  const cancelled = new Set<string>();
   /** The newest delivery of each message: its receipt and when its lease ends. */
   const latest = new Map<string, { receipt: string; leaseEnd: number }>();
   const held: Held[] = [];
@@ -74,6 +77,8 @@ async function run(steps: Step[]): Promise<void> {
     for (const m of messages) {
       expect(produced.has(m.id), `delivered ${m.id}, never produced`).toBe(true);
       expect(acked.has(m.id), `acked ${m.id} came back`).toBe(false);
+      expect(cancelled.has(m.id), `cancelled ${m.id} delivered`).toBe(false);
+      expect(produced.get(m.id)!.dueAt <= at + SLACK_MS, `${m.id} delivered before its delay ended`).toBe(true);
       const before = latest.get(m.id);
       if (before) expect(before.leaseEnd <= at + SLACK_MS, `${m.id} delivered while leased`).toBe(true);
       latest.set(m.id, { receipt: m.receipt, leaseEnd: at + VISIBILITY_MS });
@@ -86,7 +91,8 @@ async function run(steps: Step[]): Promise<void> {
       case "produce": {
         const ids = Array.from({ length: s.n }, () => `m${serial++}`);
         // Sometimes an id again, while it is surely within the dedup window.
-        const recent = [...produced].filter(([, p]) => now() - p.at < 30_000).map(([id]) => id);
+        // (Not a cancelled one: producing its id again stores a new message, see settle.test.ts.)
+        const recent = [...produced].filter(([id, p]) => now() - p.at < 30_000 && !cancelled.has(id)).map(([id]) => id);
         const again = s.again !== null && recent.length > 0 ? recent[s.again % recent.length]! : null;
         const messages = ids.map((id) => ({ id, body: id, ...(s.delaySeconds > 0 ? { delay_seconds: s.delaySeconds } : {}) }));
         if (again) messages.push({ id: again, body: again });
@@ -103,7 +109,7 @@ async function run(steps: Step[]): Promise<void> {
           const expected = nextOffset.get(result.partition) ?? 0;
           expect(result.offset, "offsets gap-free").toBe(expected);
           nextOffset.set(result.partition, expected + 1);
-          produced.set(result.id, { partition: result.partition, offset: result.offset, at });
+          produced.set(result.id, { partition: result.partition, offset: result.offset, at, dueAt: at + s.delaySeconds * 1000 - SLACK_MS });
         }
         break;
       }
@@ -155,6 +161,20 @@ async function run(steps: Step[]): Promise<void> {
         }
         break;
       }
+      case "cancel": {
+        const ids = [...produced.keys()];
+        if (ids.length === 0) break;
+        const id = ids[s.pick % ids.length]!;
+        const r = await call("DELETE", `/v1/topics/${topic}/messages/${id}`);
+        // 204: never delivered from now on; 409: it was received; 404: retention took it.
+        expect([204, 404, 409]).toContain(r.status);
+        if (r.status === 204) {
+          expect(latest.has(id), `cancel of a received ${id} accepted`).toBe(false);
+          cancelled.add(id);
+        }
+        if (r.status === 409) expect(latest.has(id) || acked.has(id)).toBe(true);
+        break;
+      }
       case "crash": {
         await abortAllDurableObjects();
         stubs = await partitionStubs(topic); // the old stubs are gone with their objects
@@ -181,7 +201,7 @@ async function run(steps: Step[]): Promise<void> {
     const a = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/ack`, { receipts: messages.map((m) => m.receipt) });
     for (const [i, m] of messages.entries()) if (a.body.results[i].ok) acked.add(m.id);
   }
-  for (const id of produced.keys()) expect(acked.has(id) || drained.has(id), `${id} lost`).toBe(true);
+  for (const id of produced.keys()) expect(acked.has(id) || drained.has(id) || cancelled.has(id), `${id} lost`).toBe(true);
 }
 
 describe("the model of a topic's guarantees", () => {
