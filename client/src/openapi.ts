@@ -1068,6 +1068,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/topics/{topic}/stats/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SQLite rows written and read per partition, as billed (docs/storage.md)
+         * @description Counted in each partition's memory since its object last started (an idle object is evicted and starts again at 0). Answering runs no SQL, so reading it changes nothing it counts.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Rows per partition */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RowCounts"];
+                    };
+                };
+                /** @description Invalid input; the message and details name the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The API key lacks the route's scope */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown topic or subscription */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Retryable failure; see Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/topics/{topic}/subscriptions": {
         parameters: {
             query?: never;
@@ -2787,6 +2873,17 @@ export interface components {
             /** @default 300 */
             max_seconds?: number;
         };
+        RowCounts: {
+            partitions: {
+                partition: number;
+                /** @description SQLite rows read since the partition's object last started */
+                rows_read: number;
+                /** @description SQLite rows (index entries included) written since the partition's object last started */
+                rows_written: number;
+            }[];
+            /** @example orders */
+            topic: string;
+        };
         SeekRequest: {
             to: ("earliest" | "latest") | string | {
                 [key: string]: number;
@@ -2805,6 +2902,10 @@ export interface components {
                 messages: number;
                 next_offset: number;
                 partition: number;
+                /** @description SQLite rows the partition has read since its object last started; null if unknown */
+                rows_read: number | null;
+                /** @description SQLite rows (index entries included) the partition has written since its object last started; null if unknown */
+                rows_written: number | null;
             }[];
             subscriptions: {
                 /** @description Dead letters on their way to the dead-letter topic */
