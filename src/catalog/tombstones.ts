@@ -34,13 +34,6 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(60, 2 ** Math.min(attempts, 6)) * 60_000;
 }
 
-/** The statement that writes a tombstone, for a caller's D1 batch. */
-export function insertTombstone(db: D1Database, work: RetireWork, now: number): D1PreparedStatement {
-  return db
-    .prepare("INSERT INTO tombstones (work, created_at, next_at) VALUES (?, ?, ?)")
-    .bind(JSON.stringify(work), now, now);
-}
-
 export class Tombstones {
   constructor(private readonly db: D1Database) {}
 
@@ -64,10 +57,5 @@ export class Tombstones {
       .prepare("UPDATE tombstones SET progress = ?, attempts = ?, next_at = ? WHERE id = ?")
       .bind(progress, attempts, now + retryDelayMs(attempts), tombstone.id)
       .run();
-  }
-
-  async count(): Promise<number> {
-    const row = await this.db.prepare("SELECT COUNT(*) AS n FROM tombstones").first<{ n: number }>();
-    return row?.n ?? 0;
   }
 }

@@ -25,11 +25,6 @@ function steps(work: RetireWork): { name: string; step: Step }[] {
   return all;
 }
 
-/** How many object calls retiring `work` takes in all. */
-export function retireCost(work: RetireWork): number {
-  return steps(work).length;
-}
-
 /**
  * Retires the objects of `work` from step `from` on, at most `budget` calls, `concurrency` at a
  * time; stops at the first failure. Answers the progress reached (all steps: done).
