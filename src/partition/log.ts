@@ -21,12 +21,22 @@ import type {
 import { randomToken } from "../shared/ids";
 import { storedMessageBytes } from "../shared/bytes";
 import type { Clock } from "../shared/clock";
-import { DROP_OLDEST_PER_APPEND, DUE_BATCH_ROWS, LEASE_BUDGET_BYTES, RETENTION_BATCH_MESSAGES, RETENTION_SCAN_PER_PASS_MESSAGES } from "../shared/limits";
+import {
+  DROP_OLDEST_PER_APPEND,
+  DUE_BATCH_ROWS,
+  DUE_BATCH_RUNS,
+  FILTER_SCAN_SEGMENTS,
+  LEASE_BUDGET_BYTES,
+  LEASE_SCAN_SEGMENTS,
+  RETENTION_SCAN_PER_PASS_MESSAGES,
+} from "../shared/limits";
 import { Counters } from "./counters";
 import { Outbox } from "./outbox";
 import { backoffMs, deadLetterMessage, DEFAULT_TOPIC_POLICY, type DeadLetterReason } from "./policy";
-import { candidatesQuery, DELAYED, ENDED, LEASED, MOVING, READY, SQL } from "./statements";
-import { Trace } from "./trace";
+import { Runs, type Run } from "./runs";
+import { Segments, type NewStoredMessage, type StoredMessage } from "./segments";
+import { ACKED, DELAYED, ENDED, HELD, LEASED, MOVING, READY, ROW_CANDIDATES, SQL } from "./statements";
+import { Trace, type TracedDelivery } from "./trace";
 
 interface SubscriptionRow {
   mode: SubscriptionMode;
@@ -35,19 +45,36 @@ interface SubscriptionRow {
   policy: DeliveryPolicy | null;
 }
 
-type CandidateRow = { offset: number; attempt: number; bytes: number };
+/** A message's own row (`deliveries`): the exceptions of docs/storage.md. */
+type ExceptionRow = { state: number; nonce: string | null; attempt: number; due_at: number; okey: string };
 
-type LogRow = {
+/** A row to write into `deliveries` for a message that the cursor and runs cannot describe. */
+interface ExceptionSeed {
   offset: number;
-  id: string;
-  key: string | null;
-  headers: string | null;
-  body: string;
+  state: number;
+  dueAt: number;
+  attempt: number;
+  nonce: string | null;
+  okey: string;
   priority: number;
-  produced_at: number;
-  origin_partition: number | null;
-  origin_offset: number | null;
-};
+  expiresAt: number;
+  nackReason: string | null;
+}
+
+/**
+ * Where a message stands for one subscription, in this order of precedence (docs/storage.md,
+ * "The state of a message"): a row of its own; held by a run; new (at or past a shared
+ * subscription's cursor); else done.
+ */
+type Place = { kind: "row"; row: ExceptionRow } | { kind: "run"; run: Run } | { kind: "new" } | { kind: "done" };
+
+/** A message a lease may take: from a row of its own or new from the cursor. */
+interface Candidate {
+  message: StoredMessage;
+  attempt: number;
+  priority: number;
+  fromRow: boolean;
+}
 
 /** A message on its way to a temporary surge partition. */
 export interface SurgeCopy {
@@ -55,26 +82,43 @@ export interface SurgeCopy {
   message: NewMessage;
 }
 
+/** What a surge move takes of one message: its row (marked moving) and the message. */
+export interface MovingMessage {
+  message: StoredMessage;
+  attempt: number;
+  nackReason: string | null;
+  expiresAt: number;
+}
 
 /**
- * The ordered log of one partition and, per subscription, the state of every unacked message.
- * Every public method is one synchronous transaction: a state change of the log, named as a
- * verb. Times are milliseconds since the epoch, read from the injected clock.
+ * The ordered log of one partition (segments.ts) and, per subscription, where it stands: a
+ * cursor and runs for the common case (runs.ts), a row per message only for the exceptions
+ * (`deliveries`: delayed, prioritized, retried, ordered, filtered, moving, ended). Every public
+ * method is one synchronous transaction: a state change of the log, named as a verb. Times are
+ * milliseconds since the epoch, read from the injected clock.
  */
 export class PartitionLog {
   private readonly subscriptions = new Map<string, SubscriptionRow>();
   /** Uids of subscriptions deleted here: never served again (statements.ts, forgottenAll). */
   private readonly forgotten = new Set<string>();
+  readonly segments: Segments;
+  private readonly runs: Runs;
   /** Dead letters on their way out; written in the transactions that dead-letter. */
   readonly outbox: Outbox;
   /** Observability (/metrics, message trace): written only through the hooks marked "observe:". */
   readonly metrics: Counters;
   readonly trace: Trace;
   private deleted: boolean | null = null;
-  private appendCounters: { next: number; cumBytes: number } | null = null;
   private context: PartitionContext | null;
   /** The context as stored, to tell a changed one from the same one sent again (every append). */
   private contextText: string | null;
+  /**
+   * Per (subscription, filter): the offset before which no new message matches the filter and
+   * is untaken. Headers never change, so it only moves forward; a seek forgets it. In memory.
+   */
+  private readonly filterResume = new Map<string, number>();
+  /** A dead letter went into the outbox since tookDeadLetters() was last asked. */
+  private deadLettered = false;
   /** Where the next retention pass resumes (a pass that ran out of budget), else 0. */
   private retentionFrom = 0;
   /** drop_oldest stopped at its bound with the backlog still over: the alarm goes on at once. */
@@ -91,6 +135,8 @@ export class PartitionLog {
     private readonly clock: Clock,
     options: { trace: boolean } = { trace: true },
   ) {
+    this.segments = new Segments(storage.sql);
+    this.runs = new Runs(storage.sql);
     this.outbox = new Outbox(storage.sql);
     this.metrics = new Counters(storage.sql, options.trace);
     this.trace = new Trace(storage.sql, options.trace);
@@ -117,15 +163,21 @@ export class PartitionLog {
     return this.context?.policy ?? DEFAULT_TOPIC_POLICY;
   }
 
-  private meta(name: string): number | null {
-    const row = this.sql.exec<{ value: number }>(SQL.metaGet, name).toArray()[0];
-    return row ? row.value : null;
+  /** Runs `work` in one transaction; if it fails, what this object keeps in memory is read again. */
+  private transaction<T>(work: () => T): T {
+    try {
+      return this.storage.transactionSync(work);
+    } catch (error) {
+      this.segments.forget();
+      this.runs.forget();
+      throw error;
+    }
   }
 
   /** True once the topic has been deleted: the object then refuses all writes. */
   isDeleted(): boolean {
     // Asked by every call: read once, then kept (this object is the only writer).
-    this.deleted ??= this.meta("deleted") === 1;
+    this.deleted ??= this.sql.exec<{ value: number }>(SQL.metaGet, "deleted").toArray()[0]?.value === 1;
     return this.deleted;
   }
 
@@ -135,13 +187,7 @@ export class PartitionLog {
   }
 
   nextOffset(): number {
-    return this.counters().next;
-  }
-
-  /** The append counters, read from `meta` once and then kept: only append writes them. */
-  private counters(): { next: number; cumBytes: number } {
-    this.appendCounters ??= { next: this.meta("next_offset") ?? 0, cumBytes: this.meta("cum_bytes") ?? 0 };
-    return this.appendCounters;
+    return this.segments.next();
   }
 
   /** Keeps who this partition is and its topic's rules, for work no caller starts (alarms). */
@@ -168,8 +214,8 @@ export class PartitionLog {
   }
 
   /**
-   * Starts serving a subscription here, with a delivery row for every retained message
-   * produced at or after `spec.sinceMs`, or takes up its newer policy. Returns whether it was new.
+   * Starts serving a subscription here from the first retained message produced at or after
+   * `spec.sinceMs`, or takes up its newer policy. Returns whether it was new.
    */
   subscribe(spec: SubscriptionSpec): boolean {
     if (this.forgotten.has(spec.uid)) return false;
@@ -182,12 +228,48 @@ export class PartitionLog {
       return false;
     }
     const policy = spec.policy ?? null;
-    this.storage.transactionSync(() => {
+    const now = this.clock.now();
+    this.transaction(() => {
       this.sql.exec(SQL.subscriptionInsert, spec.uid, spec.mode, spec.sinceMs, policy ? JSON.stringify(policy) : null);
-      this.sql.exec(SQL.deliveriesBackfillSince, spec.uid, spec.mode, spec.sinceMs, this.clock.now());
+      const from = this.segments.firstOffsetSince(spec.sinceMs);
+      if (spec.mode === "shared") this.runs.setCursor(spec.uid, from);
+      this.backfill(spec.uid, spec.mode, from, now, spec.sinceMs);
     });
     this.subscriptions.set(spec.uid, { mode: spec.mode, sinceMs: spec.sinceMs, policy });
     return true;
+  }
+
+  /**
+   * Gives the messages from `from` on the rows the cursor cannot stand for: every message of an
+   * ordered subscription; a shared one's delayed and prioritized messages. O(messages from `from`)
+   * rows read; rows written only for those exceptions.
+   */
+  private backfill(uid: string, mode: SubscriptionMode, from: number, now: number, sinceMs: number): void {
+    const end = this.nextOffset();
+    if (from >= end) return;
+    const marks = this.segments.marksIn(from, end);
+    const seeds: ExceptionSeed[] = [];
+    this.segments.walk(from, Number.MAX_SAFE_INTEGER, (m) => {
+      if (marks.has(m.offset) || m.producedAt < sinceMs) return true;
+      if (mode === "ordered" && m.expiresAt > 0 && m.expiresAt <= now) return true;
+      if (mode === "ordered" || m.deliverAt > now || m.priority !== 0) seeds.push(seedOf(m, mode, now));
+      return true;
+    });
+    this.insertExceptions(uid, seeds);
+  }
+
+  private insertExceptions(uid: string, seeds: readonly ExceptionSeed[]): void {
+    if (seeds.length === 0) return;
+    if (this.subscriptions.get(uid)?.mode === "ordered") {
+      // Behind an earlier live message of its key (here or in this batch), a ready row is held.
+      const busy = new Set<string>();
+      for (const seed of seeds) {
+        if (seed.state === READY && (busy.has(seed.okey) || this.sql.exec(SQL.keyBusy, uid, seed.okey).toArray().length > 0)) seed.state = HELD;
+        busy.add(seed.okey);
+      }
+    }
+    const values = seeds.map((s) => [s.offset, s.state, s.dueAt, s.attempt, s.nonce, s.okey, s.priority, s.expiresAt, s.nackReason]);
+    this.sql.exec(SQL.exceptionsInsert, uid, JSON.stringify(values));
   }
 
   /**
@@ -195,9 +277,10 @@ export class PartitionLog {
    * later call that names it (from a stale catalog cache) does not bring it back.
    */
   unsubscribe(uid: string): void {
-    this.storage.transactionSync(() => {
+    this.transaction(() => {
       this.sql.exec(SQL.subscriptionDelete, uid);
       this.sql.exec(SQL.deliveriesDeleteForSubscription, uid);
+      this.runs.drop(uid);
       this.outbox.forget(uid);
       this.sql.exec(SQL.forgottenAdd, uid);
       // observe:
@@ -206,6 +289,23 @@ export class PartitionLog {
     });
     this.subscriptions.delete(uid);
     this.forgotten.add(uid);
+    this.forgetFilters(uid);
+  }
+
+  /**
+   * After the head of an ordering key may have left (acked, dead-lettered, expired, cancelled,
+   * or a redrive brought an older one back): the oldest live row of the key is the only one
+   * ready. Two rows read through the key's index; nothing for a shared subscription.
+   */
+  refreshKey(uid: string, okey: string): void {
+    if (this.subscriptions.get(uid)?.mode !== "ordered") return;
+    const [head, next] = this.sql.exec<{ offset: number; state: number }>(SQL.keyHead, uid, okey).toArray();
+    if (head?.state === HELD) this.sql.exec(SQL.deliverySetState, READY, 0, uid, head.offset);
+    if (next?.state === READY) this.sql.exec(SQL.deliverySetState, HELD, 0, uid, next.offset);
+  }
+
+  private forgetFilters(uid: string): void {
+    for (const key of [...this.filterResume.keys()]) if (key.startsWith(`${uid}\u0000`)) this.filterResume.delete(key);
   }
 
   /**
@@ -219,13 +319,7 @@ export class PartitionLog {
   append(messages: readonly NewMessage[]): AppendOutcome {
     const now = this.clock.now();
     const policy = this.topicPolicy;
-    try {
-      return this.storage.transactionSync(() => this.appendInTransaction(messages, policy, now));
-    } catch (error) {
-      // Rolled back: the kept counters may be ahead of storage; read them again next time.
-      this.appendCounters = null;
-      throw error;
-    }
+    return this.transaction(() => this.appendInTransaction(messages, policy, now));
   }
 
   /**
@@ -242,9 +336,10 @@ export class PartitionLog {
     return outcome.appended;
   }
 
-  /** After a failed transaction that appended: read the counters from storage next time. */
+  /** After a failed transaction that appended: read what is kept in memory from storage next time. */
   forgetCounters(): void {
-    this.appendCounters = null;
+    this.segments.forget();
+    this.runs.forget();
   }
 
   /** Why `messages` would pass the topic's limits with `overflow: reject`, or null. */
@@ -264,65 +359,125 @@ export class PartitionLog {
     return this.topicPolicy;
   }
 
+  /**
+   * The first copy of `dedupKey` appended within the window starting at `since` (a surge copy's
+   * key: as long as it is held), not cancelled; null if none.
+   */
+  findDuplicate(dedupKey: string, since: number): { offset: number; producedAt: number } | null {
+    const m = this.segments.findDuplicate(dedupKey, since, (offset) => this.segments.marksIn(offset, offset).get(offset) === "cancelled");
+    return m ? { offset: m.offset, producedAt: m.producedAt } : null;
+  }
+
   private appendInTransaction(messages: readonly NewMessage[], policy: TopicPolicy, now: number): AppendOutcome {
     if (policy.overflow === "reject" && (policy.maxMessages !== null || policy.maxBytes !== null)) {
       const full = this.wouldOverflow(messages, policy);
       if (full) return { ok: false, code: "topic_full", message: full };
     }
-    const first = this.nextOffset();
-    let next = first;
-    let cumBytes = this.counters().cumBytes;
+    const since = now - policy.dedupWindowMs;
+    let next = this.nextOffset();
     const appended: Appended[] = [];
-    const carried: { offset: number; attempt: number; nackReason: string | null }[] = [];
+    const fresh: NewStoredMessage[] = [];
+    const offsets: number[] = [];
+    const carried = new Map<number, { attempt: number; nackReason: string | null }>();
+    const inBatch = new Map<string, number>();
     for (const m of messages) {
       const dedupKey = m.dedupKey ?? (m.idFromProducer ? m.id : null);
       if (dedupKey !== null) {
-        // A surge copy is deduplicated forever: it keeps its original, possibly old, time.
-        const first = (
-          m.origin
-            ? this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindCopy, dedupKey)
-            : this.sql.exec<{ offset: number; produced_at: number }>(SQL.logFindDuplicate, dedupKey, now - policy.dedupWindowMs)
-        ).toArray()[0];
+        const earlier = inBatch.get(dedupKey);
+        if (earlier !== undefined) {
+          appended.push({ offset: earlier, producedAt: now, duplicate: true });
+          continue;
+        }
+        const first = this.findDuplicate(dedupKey, since);
         if (first) {
-          appended.push({ offset: first.offset, producedAt: first.produced_at, duplicate: true });
+          appended.push({ offset: first.offset, producedAt: first.producedAt, duplicate: true });
           continue;
         }
       }
       const offset = next++;
-      const bytes = storedMessageBytes(m);
-      cumBytes += bytes;
-      const dueAt = m.delayMs > 0 ? now + m.delayMs : 0;
       const ttlMs = m.ttlMs ?? policy.ttlMs;
-      const expiresAt = ttlMs === null ? 0 : now + ttlMs;
-      this.sql.exec(
-        SQL.logInsert,
-        offset,
-        m.id,
-        m.key,
-        m.headers,
-        m.body,
-        m.priority,
-        m.origin?.producedAt ?? now,
-        dueAt,
-        expiresAt,
+      fresh.push({
+        id: m.id,
+        key: m.key,
+        headers: m.headers,
+        body: m.body,
+        priority: m.priority,
+        producedAt: m.origin?.producedAt ?? now,
+        deliverAt: m.delayMs > 0 ? now + m.delayMs : 0,
+        expiresAt: ttlMs === null ? 0 : now + ttlMs,
         dedupKey,
-        bytes,
-        cumBytes,
-        m.origin?.partition ?? null,
-        m.origin?.offset ?? null,
-      );
+        bytes: storedMessageBytes(m),
+        originPartition: m.origin?.partition ?? null,
+        originOffset: m.origin?.offset ?? null,
+      });
+      offsets.push(offset);
+      if (dedupKey !== null) inBatch.set(dedupKey, offset);
       appended.push({ offset, producedAt: now, duplicate: false });
-      if (m.attempt || m.nackReason) carried.push({ offset, attempt: m.attempt ?? 0, nackReason: m.nackReason ?? null });
+      if (m.attempt || m.nackReason) carried.set(offset, { attempt: m.attempt ?? 0, nackReason: m.nackReason ?? null });
     }
-    // Offsets first..next-1 are exactly the messages written above (duplicates took none).
-    if (next > first) {
-      for (const [uid, sub] of this.subscriptions) this.sql.exec(SQL.deliveriesForAppended, uid, sub.mode, first, next);
-      for (const c of carried) this.sql.exec(SQL.deliveriesCarry, c.attempt, c.nackReason, c.offset);
+    if (fresh.length > 0) {
+      this.segments.append(fresh, now);
+      // Rows only for what the cursor cannot stand for (every message, for an ordered subscription).
+      for (const [uid, sub] of this.subscriptions) {
+        const seeds: ExceptionSeed[] = [];
+        fresh.forEach((m, k) => {
+          const offset = offsets[k]!;
+          const carry = carried.get(offset);
+          if (sub.mode !== "ordered" && m.deliverAt === 0 && m.priority === 0 && !carry) return;
+          const seed = seedOf({ ...m, offset }, sub.mode, 0);
+          if (carry) {
+            seed.attempt = carry.attempt;
+            seed.nackReason = carry.nackReason;
+          }
+          seeds.push(seed);
+        });
+        this.insertExceptions(uid, seeds);
+      }
     }
-    this.sql.exec(SQL.metaSetCounters, next, cumBytes);
-    this.appendCounters = { next, cumBytes };
     if (policy.overflow === "drop_oldest") this.overflowPending = this.dropOldestWhileOver(policy, now, DROP_OLDEST_PER_APPEND);
     return { ok: true, appended };
+  }
+
+  /**
+   * The backlog: from the oldest message some subscription has not acked to the newest, in
+   * messages and bytes. A partition without subscriptions has no backlog.
+   */
+  private backlog(): { messages: number; bytes: number; oldest: number | null } {
+    const oldest = this.floorOfAll();
+    if (oldest === null) return { messages: 0, bytes: 0, oldest: null };
+    return {
+      messages: this.nextOffset() - oldest,
+      bytes: this.segments.cumBytes() - this.segments.cumBytesBefore(oldest),
+      oldest,
+    };
+  }
+
+  /** The smallest floor of all subscriptions (null: none holds anything). */
+  private floorOfAll(): number | null {
+    let oldest: number | null = null;
+    for (const uid of this.subscriptions.keys()) {
+      const floor = this.floor(uid);
+      if (floor !== null && (oldest === null || floor < oldest)) oldest = floor;
+    }
+    return oldest;
+  }
+
+  /**
+   * A subscription's done floor: every message below it is done for the subscription (acked,
+   * dead-lettered, expired, cancelled). The smallest of its cursor (if anything is past it), its
+   * runs' first held offsets and its first live row. Null when it holds nothing.
+   */
+  private floor(uid: string): number | null {
+    let floor = this.sql.exec<{ offset: number | null }>(SQL.subscriptionOldestOffset, uid).one().offset;
+    const lower = (offset: number) => {
+      if (floor === null || offset < floor) floor = offset;
+    };
+    if (this.subscriptions.get(uid)?.mode === "shared") {
+      const readTo = this.runs.cursor(uid);
+      if (readTo < this.nextOffset()) lower(readTo);
+      for (const run of this.runs.of(uid)) if (run.held.length > 0) lower(run.held[0]!);
+    }
+    return floor;
   }
 
   /**
@@ -348,22 +503,6 @@ export class PartitionLog {
     return policy.overflow === "drop_oldest" && (policy.maxMessages !== null || policy.maxBytes !== null);
   }
 
-  /**
-   * The backlog: from the oldest message some subscription has not acked to the newest, in
-   * messages and bytes. A partition without subscriptions has no backlog.
-   */
-  private backlog(): { messages: number; bytes: number; oldest: number | null } {
-    const next = this.nextOffset();
-    let oldest: number | null = null;
-    for (const uid of this.subscriptions.keys()) {
-      const row = this.sql.exec<{ offset: number | null }>(SQL.subscriptionOldestOffset, uid).one();
-      if (row.offset !== null && (oldest === null || row.offset < oldest)) oldest = row.offset;
-    }
-    if (oldest === null) return { messages: 0, bytes: 0, oldest: null };
-    const before = this.sql.exec<{ before: number }>(SQL.logCumBytesBefore, oldest).toArray()[0]?.before ?? 0;
-    return { messages: next - oldest, bytes: this.counters().cumBytes - before, oldest };
-  }
-
   private wouldOverflow(messages: readonly NewMessage[], policy: TopicPolicy): string | null {
     if (this.subscriptions.size === 0) return null;
     const backlog = this.backlog();
@@ -375,27 +514,6 @@ export class PartitionLog {
       return `the partition holds ${backlog.bytes} unconsumed bytes; ${bytes} more would pass its limit of ${policy.maxBytes}`;
     }
     return null;
-  }
-
-  /**
-   * With `overflow: drop_oldest`, dead-letters the oldest unacked messages (reason `overflow`)
-   * while the backlog is over the topic's limits, at most `limit` of them. Returns whether the
-   * backlog is still over: then the alarm continues (continueDropOldest).
-   */
-  private dropOldestWhileOver(policy: TopicPolicy, now: number, limit: number): boolean {
-    for (let dropped = 0; ; dropped++) {
-      const backlog = this.backlog();
-      const over =
-        (policy.maxMessages !== null && backlog.messages > policy.maxMessages) ||
-        (policy.maxBytes !== null && backlog.bytes > policy.maxBytes);
-      if (!over || backlog.oldest === null) return false;
-      if (dropped >= limit) return true;
-      for (const uid of this.subscriptions.keys()) {
-        if (this.sql.exec(SQL.deliveriesAtOffset, backlog.oldest, uid).toArray().length > 0) {
-          this.moveToDeadLetter(uid, backlog.oldest, "overflow", now);
-        }
-      }
-    }
   }
 
   /**
@@ -420,10 +538,41 @@ export class PartitionLog {
   }
 
   /**
+   * With `overflow: drop_oldest`, dead-letters the oldest unacked messages (reason `overflow`)
+   * while the backlog is over the topic's limits, at most `limit` of them. Returns whether the
+   * backlog is still over: then the alarm continues (continueDropOldest).
+   */
+  private dropOldestWhileOver(policy: TopicPolicy, now: number, limit: number): boolean {
+    for (let dropped = 0; ; dropped++) {
+      const backlog = this.backlog();
+      const over =
+        (policy.maxMessages !== null && backlog.messages > policy.maxMessages) ||
+        (policy.maxBytes !== null && backlog.bytes > policy.maxBytes);
+      if (!over || backlog.oldest === null) return false;
+      if (dropped >= limit) return true;
+      const oldest = backlog.oldest;
+      let moved = false;
+      for (const uid of this.subscriptions.keys()) {
+        const row = this.materialize(uid, oldest, now);
+        if (row && row.state < ENDED && row.state !== MOVING) {
+          this.moveToDeadLetter(uid, oldest, "overflow", now);
+          moved = true;
+        } else if (this.subscriptions.get(uid)!.mode === "shared" && this.runs.cursor(uid) === oldest) {
+          // The cursor sits on a message nobody can take (cancelled, gone): step past it.
+          this.runs.setCursor(uid, oldest + 1);
+          moved = true;
+        }
+      }
+      if (!moved) return false;
+    }
+  }
+
+  /**
    * Leases up to `max` deliverable messages (matching `filter`) to one consumer of `uid` for
    * `visibilityMs`, and at most LEASE_BUDGET_BYTES of them (at least one): what passes the
    * budget stays ready. Returns them with their new attempt number and nonce, and whether
-   * more were deliverable.
+   * more were deliverable. New messages taken in order from the cursor cost one run row for
+   * the whole lease; messages with rows of their own are updated in place.
    */
   lease(
     uid: string,
@@ -433,67 +582,164 @@ export class PartitionLog {
     budgetBytes: number | null = null,
   ): { messages: LeasedMessage[]; more: boolean } {
     const budget = Math.min(budgetBytes ?? LEASE_BUDGET_BYTES, LEASE_BUDGET_BYTES);
-    if (!this.subscriptions.has(uid)) return { messages: [], more: false };
+    const sub = this.subscriptions.get(uid);
+    if (!sub) return { messages: [], more: false };
     const now = this.clock.now();
-    return this.storage.transactionSync(() => {
-      const rows = this.candidates(uid, max + 1, filter, now);
-      const leased: CandidateRow[] = [];
+    return this.transaction(() => {
+      const found = this.candidates(uid, sub.mode, max + 1, filter, now);
+      const leased: Candidate[] = [];
       let bytes = 0;
-      for (const row of rows.slice(0, max)) {
-        if (leased.length > 0 && bytes + row.bytes > budget) break;
-        bytes += row.bytes;
-        leased.push(row);
+      for (const c of found.list.slice(0, max)) {
+        if (leased.length > 0 && bytes + c.message.bytes > budget) break;
+        bytes += c.message.bytes;
+        leased.push(c);
       }
-      const more = rows.length > leased.length;
+      const more = found.list.length > leased.length;
       // One nonce per lease call: a receipt is (offset, nonce), unique per delivery.
       const nonce = randomToken(12);
+      const dueAt = now + visibilityMs;
+      if (max > 0) this.takeNew(uid, found, leased, filter, nonce, dueAt, now);
+      const rows = leased.filter((c) => c.fromRow);
+      if (rows.length > 0) this.sql.exec(SQL.deliveriesLease, dueAt, nonce, uid, JSON.stringify(rows.map((c) => c.message.offset)));
       if (leased.length > 0) {
-        this.sql.exec(SQL.deliveriesLease, now + visibilityMs, nonce, uid, JSON.stringify(leased.map((r) => r.offset)));
         // observe:
-        this.metrics.add(uid, "redelivered", leased.filter((r) => r.attempt > 0).length);
+        this.metrics.add(uid, "redelivered", rows.filter((c) => c.attempt > 0).length);
       } else if (max > 0) {
         // observe: written with the next change, not now (an idle consumer writes nothing).
         this.metrics.noteEmptyLease(uid);
       }
-      const logRows = new Map(
-        leased.length === 0
-          ? []
-          : this.sql
-              .exec<LogRow>(SQL.logRowsOf, JSON.stringify(leased.map((r) => r.offset)))
-              .toArray()
-              .map((r) => [r.offset, r] as const),
-      );
-      const messages: LeasedMessage[] = leased.map((candidate) => {
-        const row = logRows.get(candidate.offset)!;
-        return {
-        offset: row.offset,
-        id: row.id,
-        key: row.key,
-        headers: row.headers,
-        body: row.body,
-        priority: row.priority,
-        producedAt: row.produced_at,
-        attempt: candidate.attempt + 1,
+      const messages: LeasedMessage[] = leased.map(({ message: m, attempt }) => ({
+        offset: m.offset,
+        id: m.id,
+        key: m.key,
+        headers: m.headers,
+        body: m.body,
+        priority: m.priority,
+        producedAt: m.producedAt,
+        attempt: attempt + 1,
         nonce,
-        originPartition: row.origin_partition,
-        originOffset: row.origin_offset,
-        };
-      });
+        originPartition: m.originPartition,
+        originOffset: m.originOffset,
+      }));
       return { messages, more };
     });
   }
 
-  /** Whether `uid` has a message (matching `filter`) that it could lease now. */
-  hasDeliverable(uid: string, filter: HeaderFilter | null = null): boolean {
-    return this.candidates(uid, 1, filter, this.clock.now()).length > 0;
+  /**
+   * The new messages of a lease: without a filter, one run row for those taken and the cursor
+   * moved past them (and past what it skipped: messages with rows, cancelled, expired — these
+   * dropped or dead-lettered now); with a filter, a row each (a filter cannot move the cursor:
+   * what it skips stays new for the other consumers) and the filter's resume point moved.
+   * Those taken with rows are marked `fromRow`, to be leased with the others.
+   */
+  private takeNew(uid: string, found: Candidates, leased: Candidate[], filter: HeaderFilter | null, nonce: string, dueAt: number, now: number): void {
+    if (found.walkedTo === null) return;
+    const taken = leased.filter((c) => !c.fromRow).map((c) => c.message);
+    const untaken = found.newList.find((m) => !taken.includes(m));
+    const stop = untaken ? untaken.offset : found.walkedTo;
+    if (filter) {
+      this.filterResume.set(filterKey(uid, filter), stop);
+      const seeds = taken.map((m) => seedOf(m, "shared", now));
+      this.insertExceptions(uid, seeds);
+      for (const c of leased) c.fromRow = true;
+      return;
+    }
+    for (const m of found.expired) if (m.offset < stop) this.expireNew(uid, m, now);
+    if (taken.length > 0) {
+      this.runs.insert(uid, { first: taken[0]!.offset, last: taken.at(-1)!.offset, dueAt, nonce, leasedAt: now, held: taken.map((m) => m.offset) });
+    }
+    this.runs.setCursor(uid, Math.max(stop, this.runs.cursor(uid)));
   }
 
-  private candidates(uid: string, limit: number, filter: HeaderFilter | null, now: number): CandidateRow[] {
+  /** A new message past its TTL that the cursor passes: dropped, or dead-lettered, as the topic says. */
+  private expireNew(uid: string, m: StoredMessage, now: number): void {
+    if (this.topicPolicy.expiredAction === "dead_letter") {
+      this.insertExceptions(uid, [seedOf(m, "shared", now)]);
+      this.moveToDeadLetter(uid, m.offset, "expired", now);
+    } else {
+      // observe:
+      this.trace.record(m.offset, uid, now, "expired");
+    }
+  }
+
+  /** Whether `uid` has a message (matching `filter`) that it could lease now. */
+  hasDeliverable(uid: string, filter: HeaderFilter | null = null): boolean {
     const sub = this.subscriptions.get(uid);
-    if (!sub) return [];
-    const pairs = filter ? Object.entries(filter) : [];
-    const query = candidatesQuery(sub.mode === "ordered", pairs.length);
-    return this.sql.exec<CandidateRow>(query, uid, limit, now, ...pairs.flat()).toArray();
+    if (!sub) return false;
+    const found = this.candidates(uid, sub.mode, 1, filter, this.clock.now());
+    // A filter's walk found nothing up to walkedTo: the next one starts there (memory only).
+    if (filter && found.list.length === 0 && found.walkedTo !== null) this.filterResume.set(filterKey(uid, filter), found.walkedTo);
+    return found.list.length > 0;
+  }
+
+  /**
+   * The best `limit` deliverable messages of `uid`: rows of its own that are ready (highest
+   * priority first, then oldest), merged by offset with new messages from the cursor (priority 0:
+   * a message with another priority has a row). Reads at most LEASE_SCAN_SEGMENTS segments
+   * (FILTER_SCAN_SEGMENTS with a filter) past the cursor.
+   */
+  private candidates(uid: string, mode: SubscriptionMode, limit: number, filter: HeaderFilter | null, now: number): Candidates {
+    const rows = this.rowCandidates(uid, mode, limit, filter, now);
+    if (mode === "ordered") return { list: rows.slice(0, limit), newList: [], expired: [], walkedTo: null };
+    const readTo = this.runs.cursor(uid);
+    const from = filter ? Math.max(readTo, this.filterResume.get(filterKey(uid, filter)) ?? readTo) : readTo;
+    const newList: StoredMessage[] = [];
+    const expired: StoredMessage[] = [];
+    const walkedTo = this.walkNew(uid, from, filter ? FILTER_SCAN_SEGMENTS : LEASE_SCAN_SEGMENTS, (m) => {
+      if (m.expiresAt > 0 && m.expiresAt <= now) expired.push(m);
+      else if (!filter || matches(m, filter)) newList.push(m);
+      return newList.length < limit;
+    });
+    // Rows with a priority above the default come first; the rest merge with the new by offset.
+    const list: Candidate[] = rows.filter((c) => c.priority > 0);
+    const rest = rows.filter((c) => c.priority <= 0);
+    let k = 0;
+    for (const m of newList) {
+      while (k < rest.length && rest[k]!.message.offset < m.offset) list.push(rest[k++]!);
+      list.push({ message: m, attempt: 0, priority: 0, fromRow: false });
+    }
+    list.push(...rest.slice(k));
+    return { list: list.slice(0, limit), newList, expired, walkedTo };
+  }
+
+  /** Ready rows of `uid` (matching `filter`), best first, with their messages. */
+  private rowCandidates(uid: string, mode: SubscriptionMode, limit: number, filter: HeaderFilter | null, now: number): Candidate[] {
+    // A filter is applied here, not in SQL: read a bounded page of rows and keep the matches.
+    const rows = this.sql
+      .exec<{ offset: number; attempt: number; priority: number }>(ROW_CANDIDATES, uid, filter ? Math.max(limit, 1000) : limit, now)
+      .toArray();
+    const messages = this.segments.many(rows.map((r) => r.offset));
+    const list: Candidate[] = [];
+    for (const r of rows) {
+      const message = messages.get(r.offset);
+      if (!message || (filter && !matches(message, filter))) continue;
+      list.push({ message, attempt: r.attempt, priority: r.priority, fromRow: true });
+      if (list.length >= limit) break;
+    }
+    return list;
+  }
+
+  /**
+   * Walks the new messages of shared subscription `uid` from `from`: past messages with rows of
+   * their own and cancelled or redriven ones, at most `maxSegments` segments, while `visit`
+   * says go on. Returns the offset after the last message looked at.
+   */
+  private walkNew(uid: string, from: number, maxSegments: number, visit: (m: StoredMessage) => boolean): number {
+    const end = this.nextOffset();
+    if (from >= end) return Math.max(from, end);
+    let owned = new Set<number>();
+    let marks = new Map<number, string>();
+    let knownTo = from - 1;
+    return this.segments.walk(from, maxSegments, (m) => {
+      if (m.offset > knownTo) {
+        // What has rows or marks, a window at a time: one indexed range query each.
+        knownTo = m.offset + 1023;
+        owned = new Set(this.sql.exec<{ offset: number }>(SQL.exceptionsInRange, uid, m.offset, knownTo).toArray().map((r) => r.offset));
+        marks = this.segments.marksIn(m.offset, knownTo);
+      }
+      if (owned.has(m.offset) || marks.has(m.offset)) return true;
+      return visit(m);
+    });
   }
 
   /**
@@ -501,12 +747,26 @@ export class PartitionLog {
    * was delivered again since is refused (`receipt_stale`) and changes nothing.
    */
   ack(uid: string, refs: readonly ReceiptRef[]): ReceiptOutcome[] {
-    return this.storage.transactionSync(() => {
-      const rows = this.deliveries(uid, refs);
+    return this.transaction(() => {
+      const rows = this.exceptionRows(uid, refs);
+      const runs = this.runsOf(uid);
       const done: number[] = [];
+      const released = new Map<Run, Set<number>>();
       const outcomes = refs.map((ref) => {
         const row = rows.get(ref.offset);
-        if (!row) return ref.offset < this.nextOffset() ? OK : notInFlight("no such message");
+        if (!row) {
+          const run = runs.find((r) => r.first <= ref.offset && ref.offset <= r.last);
+          if (run && run.held.includes(ref.offset)) {
+            if (run.nonce !== ref.nonce) return STALE;
+            let set = released.get(run);
+            if (!set) released.set(run, (set = new Set()));
+            set.add(ref.offset);
+            return OK;
+          }
+          if (!run && this.isNew(uid, ref.offset)) return STALE;
+          return ref.offset < this.nextOffset() ? OK : notInFlight("no such message");
+        }
+        if (row.state === ACKED) return OK;
         if (row.state === ENDED) return notInFlight(ENDED_TEXT);
         if (row.state === MOVING) return notInFlight(MOVING_TEXT);
         if (row.nonce !== ref.nonce) return STALE;
@@ -514,10 +774,21 @@ export class PartitionLog {
         return OK;
       });
       if (done.length > 0) {
-        this.sql.exec(SQL.deliveriesDelete, uid, JSON.stringify(done));
-        // observe: the ack itself is derived for the trace (no delivery row, no recorded end).
-        this.metrics.add(uid, "acked", done.length);
+        // A row at or past the cursor stays, acked, so that the cursor walks past its message.
+        const readTo = this.subscriptions.get(uid)?.mode === "shared" ? this.runs.cursor(uid) : Number.MAX_SAFE_INTEGER;
+        const below = done.filter((o) => o < readTo);
+        const past = done.filter((o) => o >= readTo);
+        if (below.length > 0) this.sql.exec(SQL.deliveriesDelete, uid, JSON.stringify(below));
+        if (past.length > 0) this.sql.exec(SQL.deliveriesAck, uid, JSON.stringify(past));
+        for (const okey of new Set(done.map((o) => rows.get(o)!.okey))) this.refreshKey(uid, okey);
       }
+      let acked = done.length;
+      for (const [run, offsets] of released) {
+        acked += offsets.size;
+        this.runs.setHeld(uid, run, run.held.filter((o) => !offsets.has(o)));
+      }
+      // observe: the ack itself is derived for the trace (no row, no recorded end).
+      if (acked > 0) this.metrics.add(uid, "acked", acked);
       return outcomes;
     });
   }
@@ -530,10 +801,12 @@ export class PartitionLog {
    */
   nack(uid: string, refs: readonly ReceiptRef[], options: NackOptions): ReceiptOutcome[] {
     const now = this.clock.now();
-    return this.storage.transactionSync(() =>
-      refs.map((ref) => {
-        const row = this.delivery(uid, ref.offset);
-        if (!row) return notInFlight("the message is already acked");
+    return this.transaction(() => {
+      const runs = this.runsOf(uid);
+      return refs.map((ref) => {
+        const row = this.rowForReceipt(uid, ref, runs);
+        if (row === "stale") return STALE;
+        if (!row || row.state === ACKED) return notInFlight("the message is already acked");
         if (row.state === ENDED) return notInFlight(ENDED_TEXT);
         if (row.state === MOVING) return notInFlight(MOVING_TEXT);
         if (row.nonce !== ref.nonce) return STALE;
@@ -544,30 +817,44 @@ export class PartitionLog {
         if (options.deadLetter) this.moveToDeadLetter(uid, ref.offset, "rejected", now);
         else this.retryOrDeadLetter(uid, ref.offset, row.attempt, options.delayMs, now);
         return OK;
-      }),
-    );
+      });
+    });
   }
 
   /**
    * Sets the lease of each delivery to end `visibilityMs` from now. A lease that ran out but
-   * whose message nobody has received since is taken up again.
+   * whose message nobody has received since is taken up again. A whole run extended together
+   * stays one row.
    */
   extend(uid: string, refs: readonly ReceiptRef[], visibilityMs: number): ReceiptOutcome[] {
     const now = this.clock.now();
-    return this.storage.transactionSync(() =>
-      refs.map((ref) => {
-        const row = this.delivery(uid, ref.offset);
-        if (!row) return notInFlight("the message is already acked");
+    const dueAt = now + visibilityMs;
+    return this.transaction(() => {
+      const runs = this.runsOf(uid);
+      for (const run of runs) {
+        const named = refs.filter((r) => r.nonce === run.nonce && run.held.includes(r.offset));
+        if (named.length === run.held.length && named.length > 0) this.runs.setDue(uid, run, dueAt);
+      }
+      return refs.map((ref) => {
+        const whole = runs.find((r) => r.dueAt === dueAt && r.nonce === ref.nonce && r.held.includes(ref.offset));
+        if (whole) {
+          // observe:
+          this.trace.record(ref.offset, uid, now, "extended", 1, { lease_end: dueAt });
+          return OK;
+        }
+        const row = this.rowForReceipt(uid, ref, runs);
+        if (row === "stale") return STALE;
+        if (!row || row.state === ACKED) return notInFlight("the message is already acked");
         if (row.state === ENDED) return notInFlight(ENDED_TEXT);
         if (row.state === MOVING) return notInFlight(MOVING_TEXT);
         if (row.nonce !== ref.nonce) return STALE;
         if (row.state === DELAYED) return notInFlight("the message was nacked");
-        this.sql.exec(SQL.deliverySetState, LEASED, now + visibilityMs, uid, ref.offset);
+        this.sql.exec(SQL.deliverySetState, LEASED, dueAt, uid, ref.offset);
         // observe:
-        this.trace.record(ref.offset, uid, now, "extended", row.attempt, { lease_end: now + visibilityMs });
+        this.trace.record(ref.offset, uid, now, "extended", row.attempt, { lease_end: dueAt });
         return OK;
-      }),
-    );
+      });
+    });
   }
 
   /**
@@ -576,24 +863,27 @@ export class PartitionLog {
    */
   cancel(id: string): CancelOutcome {
     const now = this.clock.now();
-    return this.storage.transactionSync((): CancelOutcome => {
-      const rows = this.sql.exec<{ offset: number; produced_at: number }>(SQL.logById, id).toArray();
-      if (rows.length === 0) return { ok: false, code: "message_not_found" };
-      for (const row of rows) {
+    return this.transaction((): CancelOutcome => {
+      const offsets = this.segments.byId(id).filter((o) => !this.segments.marksIn(o, o).has(o));
+      if (offsets.length === 0) return { ok: false, code: "message_not_found" };
+      for (const offset of offsets) {
+        const producedAt = this.segments.at(offset)!.producedAt;
         for (const [uid, sub] of this.subscriptions) {
           // A subscription created after the message was produced never sees it.
-          if (sub.sinceMs > row.produced_at) continue;
-          const delivery = this.sql.exec<{ attempt: number }>(SQL.deliveryAttempt, uid, row.offset).toArray()[0];
-          if (!delivery || delivery.attempt > 0) return { ok: false, code: "message_delivered" };
+          if (sub.sinceMs > producedAt) continue;
+          const place = this.place(uid, offset);
+          if (place.kind === "new") continue;
+          if (place.kind !== "row" || place.row.attempt > 0) return { ok: false, code: "message_delivered" };
         }
       }
-      for (const row of rows) {
-        this.sql.exec(SQL.deliveriesDeleteForOffset, row.offset);
-        this.sql.exec(SQL.logCancel, row.offset);
+      for (const offset of offsets) {
+        this.sql.exec(SQL.deliveriesDeleteForOffset, offset);
+        this.segments.mark(offset, "cancelled");
+        for (const uid of this.subscriptions.keys()) this.refreshKey(uid, this.segments.at(offset)?.key ?? "");
         // observe:
-        this.trace.record(row.offset, "", now, "cancelled");
+        this.trace.record(offset, "", now, "cancelled");
       }
-      return { ok: true, cancelled: rows.length };
+      return { ok: true, cancelled: offsets.length };
     });
   }
 
@@ -607,20 +897,21 @@ export class PartitionLog {
     const sub = this.subscriptions.get(uid);
     if (!sub) return this.nextOffset();
     const now = this.clock.now();
-    return this.storage.transactionSync(() => {
+    const from = this.transaction(() => {
       let from: number;
       if (target.to === "earliest") from = 0;
       else if (target.to === "latest") from = this.nextOffset();
       else if (target.to === "offset") from = target.offset;
-      else {
-        const row = this.sql.exec<{ offset: number | null }>(SQL.logFirstOffsetSince, target.atMs).one();
-        from = row.offset ?? this.nextOffset();
-      }
+      else from = this.segments.firstOffsetSince(target.atMs);
       from = Math.min(from, this.nextOffset());
       this.sql.exec(SQL.deliveriesDeleteForSubscription, uid);
-      this.sql.exec(SQL.deliveriesBackfillFromOffset, uid, sub.mode, from, now);
+      this.runs.deleteRuns(uid);
+      if (sub.mode === "shared") this.runs.setCursor(uid, from);
+      this.backfill(uid, sub.mode, from, now, 0);
       return from;
     });
+    this.forgetFilters(uid);
+    return from;
   }
 
   /**
@@ -631,9 +922,21 @@ export class PartitionLog {
    */
   processDue(): string[] {
     const now = this.clock.now();
-    return this.storage.transactionSync(() => {
+    return this.transaction(() => {
       const woken = new Set(this.sql.exec<{ sub: string }>(SQL.delayedDue, now).toArray().map((r) => r.sub));
       if (woken.size > 0) this.sql.exec(SQL.delayedPromote, now);
+      for (const uid of woken) if (this.subscriptions.get(uid)?.mode === "ordered") this.sql.exec(SQL.readyNotHead, uid);
+      // A run whose lease ended: its messages get rows of their own, leased as they were, and
+      // are retried below like any other lease that ended (a retry costs a row, as it should).
+      for (const { uid, run } of this.runs.due(now, DUE_BATCH_RUNS)) {
+        if (!this.subscriptions.has(uid)) continue;
+        const seeds = run.held.map((offset) => this.segments.at(offset)).filter((m): m is StoredMessage => m !== null);
+        this.insertExceptions(
+          uid,
+          seeds.map((m) => ({ ...seedOf(m, "shared", now), state: LEASED, dueAt: run.dueAt, attempt: 1, nonce: run.nonce })),
+        );
+        this.runs.setHeld(uid, run, []);
+      }
       for (const row of this.sql.exec<{ sub: string; offset: number; attempt: number }>(SQL.leasesEnded, now).toArray()) {
         // observe:
         this.trace.record(row.offset, row.sub, now, "lease_expired", row.attempt);
@@ -644,12 +947,33 @@ export class PartitionLog {
         if (this.topicPolicy.expiredAction === "dead_letter") this.moveToDeadLetter(row.sub, row.offset, "expired", now);
         else {
           this.sql.exec(SQL.deliveryEnd, row.sub, row.offset);
+          this.refreshKey(row.sub, this.segments.at(row.offset)?.key ?? "");
           // observe:
           this.trace.record(row.offset, row.sub, now, "expired");
         }
       }
+      // New messages past their TTL at a cursor: the cursor moves past them.
+      for (const [uid, sub] of this.subscriptions) if (sub.mode === "shared") this.expireAtCursor(uid, now);
       return [...woken];
     });
+  }
+
+  /** Moves `uid`'s cursor past the expired and skipped messages in front of it (one walk, bounded). */
+  private expireAtCursor(uid: string, now: number): void {
+    const readTo = this.runs.cursor(uid);
+    if (readTo >= this.nextOffset()) return;
+    const expired: StoredMessage[] = [];
+    let live: number | null = null;
+    const walkedTo = this.walkNew(uid, readTo, LEASE_SCAN_SEGMENTS, (m) => {
+      if (m.expiresAt > 0 && m.expiresAt <= now) {
+        expired.push(m);
+        return true;
+      }
+      live = m.offset;
+      return false;
+    });
+    for (const m of expired) this.expireNew(uid, m, now);
+    this.runs.setCursor(uid, live ?? walkedTo);
   }
 
   /**
@@ -680,32 +1004,24 @@ export class PartitionLog {
    */
   private moveToDeadLetter(uid: string, offset: number, reason: DeadLetterReason, now: number): void {
     const row = this.sql
-      .exec<{
-        attempt: number;
-        nack_reason: string | null;
-        id: string;
-        key: string | null;
-        headers: string | null;
-        body: string;
-        priority: number;
-        origin_partition: number | null;
-        origin_offset: number | null;
-      }>(SQL.deliveryForDeadLetter, uid, offset)
+      .exec<{ attempt: number; nack_reason: string | null }>(SQL.deliveryForDeadLetter, uid, offset)
       .toArray()[0];
-    if (!row) return;
+    const m = this.segments.at(offset);
+    if (!row || !m) return;
     this.sql.exec(SQL.deliveryEnd, uid, offset);
+    this.refreshKey(uid, m.key ?? "");
     // observe:
     this.metrics.add(uid, "dead_lettered", 1, reason);
     this.trace.record(offset, uid, now, "dead_lettered", row.attempt, { reason });
     const source = {
       offset,
-      originPartition: row.origin_partition,
-      originOffset: row.origin_offset,
-      id: row.id,
-      key: row.key,
-      headers: row.headers,
-      body: row.body,
-      priority: row.priority,
+      originPartition: m.originPartition,
+      originOffset: m.originOffset,
+      id: m.id,
+      key: m.key,
+      headers: m.headers,
+      body: m.body,
+      priority: m.priority,
       attempt: row.attempt,
       nackReason: row.nack_reason,
     };
@@ -720,12 +1036,31 @@ export class PartitionLog {
       unique: randomToken(10),
     });
     this.outbox.put(uid, message, now);
+    this.deadLettered = true;
+  }
+
+  /** Whether a call since the last ask put dead letters in the outbox (then they are sent at once). */
+  tookDeadLetters(): boolean {
+    const took = this.deadLettered;
+    this.deadLettered = false;
+    return took;
   }
 
   /** observe: the newest message with this id, with its trace (trace.ts); null if none here. */
   traceOf(id: string): MessageTrace | null {
+    const offset = this.segments.byId(id)[0];
+    const message = offset === undefined ? null : this.segments.at(offset);
+    if (!message) return null;
+    const cancelled = this.segments.marksIn(message.offset, message.offset).get(message.offset) === "cancelled";
+    const deliveries = new Map<string, TracedDelivery>();
+    for (const uid of this.subscriptions.keys()) {
+      const place = this.place(uid, message.offset);
+      if (place.kind === "row" && place.row.state < ENDED) deliveries.set(uid, { state: place.row.state, dueAt: place.row.due_at, attempt: place.row.attempt });
+      else if (place.kind === "run") deliveries.set(uid, { state: LEASED, dueAt: place.run.dueAt, attempt: 1, leasedAt: place.run.leasedAt });
+      else if (place.kind === "new") deliveries.set(uid, { state: READY, dueAt: 0, attempt: 0 });
+    }
     const subs = [...this.subscriptions].map(([uid, s]) => ({ uid, mode: s.mode, sinceMs: s.sinceMs }));
-    return this.trace.traceOf(id, subs, this.clock.now());
+    return this.trace.traceOf({ ...message, cancelled }, deliveries, subs, this.clock.now());
   }
 
   policyOf(uid: string): DeliveryPolicy | null {
@@ -733,10 +1068,11 @@ export class PartitionLog {
   }
 
   /**
-   * Deletes messages past the retention that no subscription still needs (acked,
-   * dead-lettered, cancelled), oldest first, in pages of RETENTION_BATCH_MESSAGES: held
-   * messages stay and the pass goes on past them, up to RETENTION_SCAN_PER_PASS_MESSAGES;
-   * a pass that stops there resumes where it stopped, at once (nextDueAt). Returns how many.
+   * Deletes whole segments past the retention whose every message no subscription still needs
+   * (acked, dead-lettered, expired, cancelled), oldest first: a segment held by one unacked
+   * message stays and the pass goes on past it, up to RETENTION_SCAN_PER_PASS_MESSAGES; a
+   * pass that stops there resumes where it stopped, at once (nextDueAt). Returns how many
+   * messages it deleted.
    */
   enforceRetention(): number {
     const retentionMs = this.topicPolicy.retentionMs;
@@ -746,40 +1082,48 @@ export class PartitionLog {
     let deleted = 0;
     this.retentionPending = false;
     this.retentionStale = false;
-    for (;;) {
-      const rows = this.sql
-        .exec<{ offset: number; produced_at: number }>(SQL.logOldest, from, RETENTION_BATCH_MESSAGES)
-        .toArray();
-      const old: number[] = [];
-      let young: number | null = null;
-      for (const row of rows) {
-        if (row.produced_at >= cutoff) {
-          young = row.produced_at;
-          break;
+    const floor = this.floorOfAll();
+    return this.transaction(() => {
+      for (;;) {
+        const segments = this.segments.oldest(from, 100);
+        let young: number | null = null;
+        for (const segment of segments) {
+          if (segment.producedTo >= cutoff) {
+            young = segment.producedTo;
+            break;
+          }
+          examined += segment.last - segment.first + 1;
+          from = segment.last + 1;
+          if ((floor === null || segment.last < floor) || !this.holdsAny(segment.first, segment.last)) {
+            for (const uid of this.subscriptions.keys()) this.sql.exec(SQL.endedDeleteInRange, uid, segment.first, segment.last);
+            this.segments.delete(segment.first, segment.last);
+            // observe: a message's events last as long as the message.
+            this.trace.forgetRange(segment.first, segment.last);
+            deleted += segment.last - segment.first + 1;
+          }
         }
-        old.push(row.offset);
+        if (young !== null || segments.length < 100) {
+          // The end of what is old: the next pass starts from the oldest again (held ones may be free).
+          this.retentionFrom = 0;
+          this.retentionNextAt = young === null ? null : young + retentionMs;
+          return deleted;
+        }
+        if (examined >= RETENTION_SCAN_PER_PASS_MESSAGES) {
+          this.retentionFrom = from;
+          this.retentionPending = true;
+          return deleted;
+        }
       }
-      if (old.length > 0) {
-        const offsets = JSON.stringify(old);
-        deleted += this.sql.exec(SQL.retentionDelete, offsets).rowsWritten;
-        this.sql.exec(SQL.retentionDeleteEnded, offsets);
-        // observe: a message's events last as long as the message.
-        this.trace.forgetOffsets(old);
-      }
-      examined += rows.length;
-      if (young !== null || rows.length < RETENTION_BATCH_MESSAGES) {
-        // The end of what is old: the next pass starts from the oldest again (held ones may be free).
-        this.retentionFrom = 0;
-        this.retentionNextAt = young === null ? null : young + retentionMs;
-        return deleted;
-      }
-      from = rows[rows.length - 1]!.offset + 1;
-      if (examined >= RETENTION_SCAN_PER_PASS_MESSAGES) {
-        this.retentionFrom = from;
-        this.retentionPending = true;
-        return deleted;
-      }
+    });
+  }
+
+  /** Whether some subscription still needs a message in [first, last]. */
+  private holdsAny(first: number, last: number): boolean {
+    for (const [uid, sub] of this.subscriptions) {
+      if (this.sql.exec(SQL.liveRowInRange, uid, first, last).toArray().length > 0) return true;
+      if (sub.mode === "shared" && this.runs.cursor(uid) <= last) return true;
     }
+    return this.subscriptions.size > 0 && this.runs.holdsAny(first, last);
   }
 
   /**
@@ -789,12 +1133,12 @@ export class PartitionLog {
   nextDueAt(): number | null {
     const first = (query: string, ...params: number[]): number | null =>
       this.sql.exec<{ due: number }>(query, ...params).toArray()[0]?.due ?? null;
-    const times = [first(SQL.nextDueOfState, DELAYED), first(SQL.nextDueOfState, LEASED), first(SQL.nextExpiry)];
+    const times = [first(SQL.nextDueOfState, DELAYED), first(SQL.nextDueOfState, LEASED), first(SQL.nextExpiry), this.runs.nextDue()];
     const now = this.clock.now();
     if (this.retentionPending || this.overflowPending) times.push(now);
-    const oldest = this.sql.exec<{ produced_at: number }>(SQL.oldestProduced).toArray()[0];
-    if (oldest) {
-      const retentionEnd = oldest.produced_at + this.topicPolicy.retentionMs;
+    const oldest = this.segments.oldestProducedAt();
+    if (oldest !== null) {
+      const retentionEnd = oldest + this.topicPolicy.retentionMs;
       // An end already past is held by unacked messages: the next message to grow old is what
       // the last pass found young (the cron sweep retries the held ones).
       if (retentionEnd > now) times.push(retentionEnd);
@@ -807,9 +1151,8 @@ export class PartitionLog {
   }
 
   stats(): PartitionStats {
-    const log = this.sql
-      .exec<{ messages: number; bytes: number; first: number | null }>(SQL.statsLog)
-      .one();
+    const log = this.segments.stats();
+    const next = this.nextOffset();
     const counts = new Map<string, SubscriptionCounts>();
     for (const uid of this.subscriptions.keys()) {
       counts.set(uid, { uid, ready: 0, delayed: 0, inFlight: 0, oldestUnackedAt: null, deadLettersPending: 0, moving: 0 });
@@ -817,47 +1160,184 @@ export class PartitionLog {
     for (const row of this.sql.exec<{ sub: string; state: number; n: number }>(SQL.statsStates)) {
       const c = counts.get(row.sub);
       if (!c) continue;
-      if (row.state === READY) c.ready = row.n;
+      if (row.state === READY || row.state === HELD) c.ready += row.n;
       else if (row.state === DELAYED) c.delayed = row.n;
       else if (row.state === LEASED) c.inFlight = row.n;
       else if (row.state === MOVING) c.moving = row.n;
     }
-    for (const row of this.sql.exec<{ sub: string; oldest: number }>(SQL.statsOldest)) {
-      const c = counts.get(row.sub);
-      if (c) c.oldestUnackedAt = row.oldest;
+    for (const [uid, c] of counts) {
+      if (this.subscriptions.get(uid)!.mode === "shared") {
+        // New: everything past the cursor without a row or a mark.
+        const readTo = this.runs.cursor(uid);
+        if (readTo < next) {
+          const owned = this.sql.exec<{ n: number }>(SQL.rowsFrom, uid, readTo).one().n;
+          const marked = this.sql.exec<{ n: number }>(SQL.marksFrom, readTo).one().n;
+          c.ready += Math.max(0, next - readTo - owned - marked);
+        }
+        for (const run of this.runs.of(uid)) c.inFlight += run.held.length;
+      }
+      const floor = this.floor(uid);
+      c.oldestUnackedAt = floor === null ? null : (this.segments.at(floor)?.producedAt ?? null);
     }
     for (const [uid, n] of this.outbox.counts()) {
       const c = counts.get(uid);
       if (c) c.deadLettersPending = n;
     }
     return {
-      nextOffset: this.nextOffset(),
+      nextOffset: next,
       firstOffset: log.first,
       messages: log.messages,
       bytes: log.bytes,
       subscriptions: [...counts.values()],
       // observe:
-      observed: { counters: this.metrics.all(), deadLetters: this.trace.deadLetterCounts() },
+      observed: { counters: this.metrics.all(), deadLetters: this.trace.deadLetterCounts(this.segments) },
     };
   }
 
-  private delivery(uid: string, offset: number): { state: number; nonce: string | null; attempt: number } | undefined {
-    return this.sql
-      .exec<{ state: number; nonce: string | null; attempt: number }>(SQL.deliveryGet, uid, offset)
-      .toArray()[0];
+  /** Where message `offset` stands for `uid` (see Place). */
+  private place(uid: string, offset: number): Place {
+    const row = this.sql.exec<ExceptionRow>(SQL.deliveryGet, uid, offset).toArray()[0];
+    if (row) return { kind: "row", row };
+    if (this.subscriptions.get(uid)?.mode !== "shared") return { kind: "done" };
+    const run = this.runsOf(uid).find((r) => r.held.includes(offset));
+    if (run) return { kind: "run", run };
+    return this.isNew(uid, offset) ? { kind: "new" } : { kind: "done" };
   }
 
-  /** The delivery rows of `refs`' offsets, in one query. */
-  private deliveries(uid: string, refs: readonly ReceiptRef[]): Map<number, { state: number; nonce: string | null }> {
+  /** Whether `offset` is new for shared subscription `uid`: at or past its cursor, held, unmarked, with no row. */
+  private isNew(uid: string, offset: number): boolean {
+    if (this.subscriptions.get(uid)?.mode !== "shared") return false;
+    if (offset < this.runs.cursor(uid) || offset >= this.nextOffset()) return false;
+    if (this.segments.marksIn(offset, offset).has(offset)) return false;
+    if (this.sql.exec(SQL.deliveryGet, uid, offset).toArray().length > 0) return false;
+    return this.segments.at(offset) !== null;
+  }
+
+  /**
+   * Gives message `offset` of `uid` a row of its own, taking it out of its run (leased as it
+   * was) or out of the new messages (ready): the rare operations (nack, dead-lettering, surge,
+   * cancel) then work on rows alone. Returns the row, or null when the message is done.
+   */
+  private materialize(uid: string, offset: number, now: number): ExceptionRow | null {
+    const place = this.place(uid, offset);
+    if (place.kind === "row") return place.row;
+    if (place.kind === "done") return null;
+    const m = this.segments.at(offset)!;
+    const seed = seedOf(m, "shared", now);
+    if (place.kind === "run") {
+      Object.assign(seed, { state: LEASED, dueAt: place.run.dueAt, attempt: 1, nonce: place.run.nonce });
+      this.runs.setHeld(uid, place.run, place.run.held.filter((o) => o !== offset));
+    }
+    this.insertExceptions(uid, [seed]);
+    return { state: seed.state, nonce: seed.nonce, attempt: seed.attempt, due_at: seed.dueAt, okey: seed.okey };
+  }
+
+  /** The row a receipt names, made from its run if need be; "stale" for a run's other lease or a new message. */
+  private rowForReceipt(uid: string, ref: ReceiptRef, runs: Run[]): ExceptionRow | "stale" | null {
+    const row = this.sql.exec<ExceptionRow>(SQL.deliveryGet, uid, ref.offset).toArray()[0];
+    if (row) return row;
+    const run = runs.find((r) => r.held.includes(ref.offset));
+    if (run) {
+      if (run.nonce !== ref.nonce) return "stale";
+      return this.materialize(uid, ref.offset, this.clock.now());
+    }
+    return this.isNew(uid, ref.offset) ? "stale" : null;
+  }
+
+  private runsOf(uid: string): Run[] {
+    return this.subscriptions.get(uid)?.mode === "shared" ? this.runs.of(uid) : [];
+  }
+
+  /**
+   * Surge, source side: up to `limit` messages of `uid` to move, marked moving (deliverable
+   * nowhere) in this transaction: rows a previous move left moving first; else (unless
+   * `onlyPending`) ready rows and new messages, oldest first, cut at `budgetBytes` (at least
+   * one). Rows with a live or stale lease are never taken.
+   */
+  takeForMove(uid: string, limit: number, onlyPending: boolean, budgetBytes: number): MovingMessage[] {
+    const now = this.clock.now();
+    return this.transaction(() => {
+      const cut = (offsets: number[]): number[] => {
+        const kept: number[] = [];
+        let bytes = 0;
+        const messages = this.segments.many(offsets);
+        for (const offset of offsets) {
+          const size = messages.get(offset)?.bytes ?? 0;
+          if (kept.length > 0 && bytes + size > budgetBytes) break;
+          bytes += size;
+          kept.push(offset);
+        }
+        return kept;
+      };
+      let offsets = cut(this.sql.exec<{ offset: number }>(SQL.surgeMoving, uid, limit).toArray().map((r) => r.offset));
+      if (offsets.length === 0 && !onlyPending) {
+        const rows = this.sql.exec<{ offset: number }>(SQL.surgeReady, uid, limit, now).toArray().map((r) => r.offset);
+        const fresh: StoredMessage[] = [];
+        if (this.subscriptions.get(uid)?.mode === "shared") {
+          this.walkNew(uid, this.runs.cursor(uid), LEASE_SCAN_SEGMENTS, (m) => {
+            if (m.expiresAt === 0 || m.expiresAt > now) fresh.push(m);
+            return fresh.length < limit;
+          });
+        }
+        offsets = cut([...rows, ...fresh.map((m) => m.offset)].sort((a, b) => a - b).slice(0, limit));
+        const taken = new Set(offsets);
+        this.insertExceptions(uid, fresh.filter((m) => taken.has(m.offset)).map((m) => seedOf(m, "shared", now)));
+        if (offsets.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(offsets), now);
+      }
+      if (offsets.length === 0) return [];
+      const rows = this.sql
+        .exec<{ offset: number; expires_at: number; attempt: number; nack_reason: string | null }>(SQL.surgeRows, uid, JSON.stringify(offsets))
+        .toArray();
+      const messages = this.segments.many(offsets);
+      return rows
+        .filter((r) => messages.has(r.offset))
+        .map((r) => ({ message: messages.get(r.offset)!, attempt: r.attempt, nackReason: r.nack_reason, expiresAt: r.expires_at }));
+    });
+  }
+
+  /** The exception rows of `refs`' offsets, in one query. */
+  private exceptionRows(uid: string, refs: readonly ReceiptRef[]): Map<number, ExceptionRow> {
     const rows = this.sql
-      .exec<{ offset: number; state: number; nonce: string | null }>(
-        SQL.deliveriesGet,
-        uid,
-        JSON.stringify(refs.map((r) => r.offset)),
-      )
+      .exec<ExceptionRow & { offset: number }>(SQL.deliveriesGet, uid, JSON.stringify(refs.map((r) => r.offset)))
       .toArray();
     return new Map(rows.map((r) => [r.offset, r]));
   }
+}
+
+interface Candidates {
+  /** The best candidates, at most the limit asked. */
+  list: Candidate[];
+  /** The new messages the walk found (matching the filter), in offset order. */
+  newList: StoredMessage[];
+  /** New messages past their TTL that the walk met. */
+  expired: StoredMessage[];
+  /** Where the walk of new messages stopped; null for an ordered subscription (no walk). */
+  walkedTo: number | null;
+}
+
+/** The row a message gets for a subscription at `now`: delayed until deliverAt, or ready. */
+function seedOf(m: StoredMessage, mode: SubscriptionMode, now: number): ExceptionSeed {
+  const delayed = m.deliverAt > now;
+  return {
+    offset: m.offset,
+    state: delayed ? DELAYED : READY,
+    dueAt: delayed ? m.deliverAt : 0,
+    attempt: 0,
+    nonce: null,
+    okey: m.key ?? "",
+    priority: mode === "ordered" ? 0 : m.priority,
+    expiresAt: m.expiresAt,
+    nackReason: null,
+  };
+}
+
+function matches(m: StoredMessage, filter: HeaderFilter): boolean {
+  const headers = m.headers ? (JSON.parse(m.headers) as Record<string, string>) : {};
+  return Object.entries(filter).every(([name, value]) => headers[name] === value);
+}
+
+function filterKey(uid: string, filter: HeaderFilter): string {
+  return `${uid}\u0000${JSON.stringify(Object.entries(filter).sort())}`;
 }
 
 const OK: ReceiptOutcome = { ok: true };

@@ -158,7 +158,9 @@ export class Partition extends DurableObject<Env> {
     const result = this.log.lease(spec.uid, max, visibilityMs, filter, budgetBytes);
     // No await between the lease and the arm: nothing can become deliverable unrung between.
     const armed = bell && filter === null && !result.more ? this.bells.arm(spec.uid, bell) : null;
-    if (result.messages.length > 0) await this.scheduleAlarm();
+    // A lease that passed expired messages may have dead-lettered them: send them now.
+    if (this.log.tookDeadLetters()) await this.afterChange();
+    else if (result.messages.length > 0) await this.scheduleAlarm();
     return { ok: true, ...result, armed };
   }
 
@@ -373,7 +375,7 @@ export class Partition extends DurableObject<Env> {
    * cut to `previewChars` characters.
    */
   async browseDeadLetters(request: DeadLetterBrowse): Promise<DeadLetterEntry[]> {
-    return this.log.trace.deadLetters(deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid), request.after, request.max, request.previewChars);
+    return this.log.trace.deadLetters(this.log.segments, deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid), request.after, request.max, request.previewChars);
   }
 
   /**

@@ -29,39 +29,33 @@ export class Redrives {
    */
   deadLettersPage(request: RedriveRequest): RedrivePage {
     const prefix = deadLetterKeyPrefix(request.sourceTopicUid, request.subscriptionUid);
-    // Keys are ASCII; ";" sorts right after ":", so [prefix, prefix with ";") is the range.
-    const end = `${prefix.slice(0, -1)};`;
     const items: RedriveItem[] = [];
     let scannedTo = request.after;
     let bytes = 0;
-    const rows = this.sql.exec<{ offset: number; dedup_key: string; headers: string | null }>(
-      SQL.deadLettersOf,
-      prefix,
-      end,
-      request.after,
-      REDRIVE_SCAN_ROWS,
-    );
     let scanned = 0;
-    for (const row of rows) {
+    let full = false;
+    this.log.segments.withKeyPrefix(prefix, request.after, (m) => {
       scanned++;
-      scannedTo = row.offset;
-      bytes += row.headers?.length ?? 0;
-      if (request.reason === null || (row.headers && (JSON.parse(row.headers) as Record<string, string>)[DEAD_LETTER_HEADERS.reason] === request.reason)) {
-        const origin = parseDeadLetterKey(row.dedup_key);
-        if (origin) items.push({ deadLetterOffset: row.offset, dedupKey: row.dedup_key, ...origin });
+      scannedTo = m.offset;
+      bytes += m.headers?.length ?? 0;
+      if (request.reason === null || (m.headers && (JSON.parse(m.headers) as Record<string, string>)[DEAD_LETTER_HEADERS.reason] === request.reason)) {
+        const origin = parseDeadLetterKey(m.dedupKey!);
+        if (origin) items.push({ deadLetterOffset: m.offset, dedupKey: m.dedupKey!, ...origin });
       }
-      if (items.length >= request.max || bytes >= REDRIVE_SCAN_BYTES) return { items, scannedTo, done: false };
-    }
-    return { items, scannedTo, done: scanned < REDRIVE_SCAN_ROWS };
+      full = items.length >= request.max || bytes >= REDRIVE_SCAN_BYTES;
+      return !full && scanned < REDRIVE_SCAN_ROWS;
+    });
+    return { items, scannedTo, done: !full && scanned < REDRIVE_SCAN_ROWS };
   }
 
   /** Dead-letter partition side: these dead letters went back; nobody here receives them now. */
   markRedriven(dedupKeys: readonly string[]): void {
     this.storage.transactionSync(() => {
       for (const key of dedupKeys) {
-        for (const row of this.sql.exec<{ offset: number }>(SQL.logByDedupKey, key).toArray()) {
-          this.sql.exec(SQL.logMarkRedriven, row.offset);
-          this.sql.exec(SQL.deliveriesDeleteForOffset, row.offset);
+        for (const offset of this.log.segments.byDedupKey(key)) {
+          this.log.segments.mark(offset, "redriven");
+          this.sql.exec(SQL.deliveriesDeleteForOffset, offset);
+          for (const uid of this.log.subscriptionUids()) this.log.refreshKey(uid, this.log.segments.at(offset)?.key ?? "");
         }
       }
     });
@@ -85,13 +79,14 @@ export class Redrives {
           restored.push(item.dedupKey);
           continue;
         }
-        const log = this.sql.exec<{ key: string | null; priority: number }>(SQL.logExists, item.offset).toArray()[0];
+        const log = this.log.segments.at(item.offset);
         if (!log) {
           missing.push(item.dedupKey);
           continue;
         }
         const priority = sub.mode === "ordered" ? 0 : log.priority;
         this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority);
+        this.log.refreshKey(uid, log.key ?? "");
         this.sql.exec(SQL.redrivenInsert, item.dedupKey);
         // observe:
         this.log.trace.record(item.offset, uid, now, "redriven", null, { dead_letter_offset: item.deadLetterOffset });

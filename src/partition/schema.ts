@@ -165,18 +165,85 @@ const STEPS: readonly string[] = [
   );
   CREATE INDEX trace_events_by_offset ON trace_events (offset);
   `,
+  // 5: the segment model (docs/storage.md). Messages in segments, one row per produce batch;
+  // per shared subscription a cursor and runs; `deliveries` keeps only the messages the cursor
+  // and runs cannot stand for. The log's rows become one-message segments (a migrated
+  // partition's old messages cost their rows once more, and no more); the delivery rows stay
+  // as they are (each unacked message keeps its state, attempt and nonce, so a receipt handed
+  // out before the upgrade acks after it); every cursor starts at the next offset, so nothing
+  // old counts as new twice.
+  `
+  CREATE TABLE segments (
+    first INTEGER PRIMARY KEY,
+    last INTEGER NOT NULL,
+    -- When the segment was written (the dedup window counts from it).
+    appended_at INTEGER NOT NULL,
+    -- The newest produced_at of its messages (retention deletes the segment after it).
+    produced_to INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    -- Bytes of all messages up to and including this segment, for backlog sizes.
+    cum_bytes INTEGER NOT NULL,
+    -- The earliest expires_at of its messages (0: none expires).
+    min_expires_at INTEGER NOT NULL,
+    -- JSON array of each message's dedup key (or null); NULL when none has one.
+    keys TEXT,
+    -- 1 if it holds surge copies (deduplicated for as long as they are held).
+    copies INTEGER NOT NULL,
+    -- 1 if its keys went to dedup_spill rather than the in-memory index.
+    spilled INTEGER NOT NULL,
+    -- JSON array of message tuples (segments.ts Tuple).
+    messages TEXT NOT NULL,
+    -- A one-message segment of a big message: its body and headers, raw.
+    body TEXT,
+    headers TEXT
+  );
+  INSERT INTO segments (first, last, appended_at, produced_to, bytes, cum_bytes, min_expires_at, keys, copies, spilled, messages, body, headers)
+    SELECT offset, offset, produced_at, produced_at, bytes, cum_bytes, expires_at,
+           CASE WHEN dedup_key IS NULL THEN NULL ELSE json_array(dedup_key) END,
+           CASE WHEN origin_offset IS NULL THEN 0 ELSE 1 END, 0,
+           json_array(json_array(id, key, NULL, NULL, priority, produced_at, deliver_at, expires_at, dedup_key, bytes,
+                                 origin_partition, origin_offset)),
+           body, headers
+    FROM log;
+  -- What happened to a message after it was appended: 'cancelled' or 'redriven'.
+  CREATE TABLE marks (offset INTEGER PRIMARY KEY, mark TEXT NOT NULL);
+  INSERT INTO marks (offset, mark)
+    SELECT offset, CASE WHEN cancelled = 1 THEN 'cancelled' ELSE 'redriven' END FROM log WHERE cancelled = 1 OR redriven = 1;
+  CREATE TABLE cursors (sub TEXT PRIMARY KEY, read_to INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO cursors (sub, read_to)
+    SELECT uid, COALESCE((SELECT value FROM meta WHERE name = 'next_offset'), 0) FROM subscriptions WHERE mode = 'shared';
+  -- held: JSON array of the offsets the run still leases (attempt 1 each).
+  CREATE TABLE runs (
+    sub TEXT NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    nonce TEXT NOT NULL,
+    leased_at INTEGER NOT NULL,
+    held TEXT NOT NULL,
+    PRIMARY KEY (sub, first)
+  ) WITHOUT ROWID;
+  CREATE TABLE dedup_spill (hash INTEGER NOT NULL, offset INTEGER NOT NULL, PRIMARY KEY (hash, offset)) WITHOUT ROWID;
+  DROP TABLE log;
+  -- Ordered subscriptions: only the head of each key is ready (statements.ts HELD).
+  UPDATE deliveries SET state = 3
+    WHERE state = 0 AND sub IN (SELECT uid FROM subscriptions WHERE mode = 'ordered')
+      AND EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = deliveries.sub AND e.okey = deliveries.okey
+                  AND e.offset < deliveries.offset AND e.state < 5);
+  `,
 ];
 
-/** Brings the schema up to date in one transaction. Idempotent. */
-export function migrate(storage: DurableObjectStorage): void {
+/**
+ * Brings the schema up to date (or up to step `upTo`: the migration test writes rows the way an
+ * older release did) in one transaction. Idempotent.
+ */
+export function migrate(storage: DurableObjectStorage, upTo: number = STEPS.length): void {
   storage.transactionSync(() => {
     const sql = storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     const row = sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'schema'").toArray()[0];
     const applied = row?.value ?? 0;
-    for (let step = applied; step < STEPS.length; step++) sql.exec(STEPS[step]!);
-    if (applied < STEPS.length) {
-      sql.exec("INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', ?)", STEPS.length);
-    }
+    for (let step = applied; step < upTo; step++) sql.exec(STEPS[step]!);
+    if (applied < upTo) sql.exec("INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', ?)", upTo);
   });
 }

@@ -8,6 +8,12 @@ export const READY = 0;
 export const DELAYED = 1;
 /** Leased to a consumer until due_at. */
 export const LEASED = 2;
+/**
+ * Ordered subscriptions only: waiting behind an earlier unacked message of its key. Only the
+ * oldest live row of a key (its head) is ever ready, so a lease reads ready rows and nothing
+ * else; when the head leaves, the next row of the key becomes ready (PartitionLog.refreshKey).
+ */
+export const HELD = 3;
 /** Being copied to a temporary surge partition: deliverable nowhere until the move is done. */
 export const MOVING = 4;
 /**
@@ -16,11 +22,16 @@ export const MOVING = 4;
  * has no row). Counts nowhere and holds nothing.
  */
 export const ENDED = 5;
+/**
+ * Acked, at or past a shared subscription's cursor (a filtered or out-of-order lease): the row
+ * stays until retention so that the cursor walks past the message instead of serving it again.
+ * Like ENDED it counts nowhere and holds nothing; every state from ENDED on is such an end.
+ */
+export const ACKED = 6;
 
 export const SQL = {
   metaGet: "SELECT value FROM meta WHERE name = ?",
   metaSet: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
-  metaSetCounters: "INSERT OR REPLACE INTO meta (name, value) VALUES ('next_offset', ?), ('cum_bytes', ?)",
   settingGet: "SELECT value FROM settings WHERE name = ?",
   settingSet: "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
   // Subscriptions deleted here, by uid: a uid is never used again, so a call naming one (from
@@ -34,84 +45,57 @@ export const SQL = {
   subscriptionDelete: "DELETE FROM subscriptions WHERE uid = ?",
   deliveriesDeleteForSubscription: "DELETE FROM deliveries WHERE sub = ?",
   outboxDeleteForSubscription: "DELETE FROM dead_letter_outbox WHERE sub = ?",
-  // Materializes delivery rows for a subscription from the retained log: ?3 is the first
-  // produced_at (backfillSince) or the first offset (backfillFromOffset); ?4 is now.
-  deliveriesBackfillSince: `
-    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN ${DELAYED} ELSE ${READY} END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
-           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
-    FROM log WHERE produced_at >= ?3 AND cancelled = 0 AND redriven = 0`,
-  deliveriesBackfillFromOffset: `
-    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    SELECT ?1, offset, CASE WHEN deliver_at > ?4 THEN ${DELAYED} ELSE ${READY} END, CASE WHEN deliver_at > ?4 THEN deliver_at ELSE 0 END,
-           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
-    FROM log WHERE offset >= ?3 AND cancelled = 0 AND redriven = 0 AND (expires_at = 0 OR expires_at > ?4)`,
 
-  logFindDuplicate:
-    "SELECT offset, produced_at FROM log WHERE dedup_key = ? AND produced_at >= ? AND cancelled = 0 ORDER BY offset LIMIT 1",
-  logInsert: `
-    INSERT INTO log (offset, id, key, headers, body, priority, produced_at, deliver_at, expires_at, dedup_key, bytes, cum_bytes,
-                     origin_partition, origin_offset)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  logFindCopy: "SELECT offset, produced_at FROM log WHERE dedup_key = ? LIMIT 1",
-  // The delivery rows of a subscription for the messages an append just wrote, offsets ?3 to
-  // ?4 - 1: one statement per subscription and batch, not one per message.
-  deliveriesForAppended: `
-    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
-    SELECT ?1, offset, CASE WHEN deliver_at > 0 THEN ${DELAYED} ELSE ${READY} END, deliver_at,
-           0, NULL, COALESCE(key, ''), CASE WHEN ?2 = 'ordered' THEN 0 ELSE priority END, expires_at
-    FROM log WHERE offset >= ?3 AND offset < ?4`,
-  // A surge copy takes up the attempt count and nack reason it had at its origin.
-  deliveriesCarry: "UPDATE deliveries SET attempt = ?, nack_reason = ? WHERE offset = ?",
-  logCumBytesBefore: "SELECT cum_bytes - bytes AS before FROM log WHERE offset = ?",
-  subscriptionOldestOffset: `SELECT MIN(offset) AS offset FROM deliveries WHERE sub = ? AND state <> ${ENDED}`,
-  deliveriesAtOffset: `SELECT sub FROM deliveries WHERE offset = ? AND sub = ? AND state NOT IN (${MOVING}, ${ENDED})`,
+  subscriptionOldestOffset: `SELECT MIN(offset) AS offset FROM deliveries WHERE sub = ? AND state < ${ENDED}`,
 
-  logById: "SELECT offset, produced_at FROM log WHERE id = ? AND cancelled = 0",
-  deliveryAttempt: "SELECT attempt FROM deliveries WHERE sub = ? AND offset = ?",
-  logCancel: "UPDATE log SET cancelled = 1 WHERE offset = ?",
   deliveriesDeleteForOffset: "DELETE FROM deliveries WHERE offset = ?",
-  logFirstOffsetSince: "SELECT MIN(offset) AS offset FROM log WHERE produced_at >= ?",
 
   // ?4 is a JSON array of offsets: one statement for a whole batch.
   deliveriesLease: `
     UPDATE deliveries SET state = ${LEASED}, due_at = ?1, attempt = attempt + 1, nonce = ?2
     WHERE sub = ?3 AND offset IN (SELECT value FROM json_each(?4))`,
   deliveriesGet: `
-    SELECT offset, state, nonce, attempt FROM deliveries
+    SELECT offset, state, nonce, attempt, due_at, okey FROM deliveries
     WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
+  deliveryGet: "SELECT state, nonce, attempt, due_at, okey FROM deliveries WHERE sub = ? AND offset = ?",
+  // The first two live rows of an ordering key: its head and the next in line.
+  keyHead: `SELECT offset, state FROM deliveries WHERE sub = ? AND okey = ? AND state < ${ENDED} ORDER BY offset LIMIT 2`,
+  keyBusy: `SELECT 1 FROM deliveries WHERE sub = ? AND okey = ? AND state < ${ENDED} LIMIT 1`,
+  // Ready rows of an ordered subscription that are not their key's head (a delay that ended
+  // behind an earlier message of its key): held again. Reads the ready rows: one per key.
+  readyNotHead: `
+    UPDATE deliveries SET state = ${HELD} WHERE sub = ?1 AND state = ${READY}
+      AND EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = ?1 AND e.okey = deliveries.okey AND e.offset < deliveries.offset AND e.state < ${ENDED})`,
+  // The rows of messages that the cursor and runs cannot stand for (log.ts ExceptionSeed):
+  // ?2 is a JSON array of [offset, state, due_at, attempt, nonce, okey, priority, expires_at, nack_reason].
+  exceptionsInsert: `
+    INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at, nack_reason)
+    SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+           json_extract(value, '$[4]'), json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),
+           json_extract(value, '$[8]')
+    FROM json_each(?2)`,
+  exceptionsInRange: "SELECT offset FROM deliveries WHERE sub = ? AND offset >= ? AND offset <= ?",
+  liveRowInRange: `SELECT 1 FROM deliveries WHERE sub = ? AND offset >= ? AND offset <= ? AND state < ${ENDED} LIMIT 1`,
+  endedDeleteInRange: `DELETE FROM deliveries WHERE sub = ? AND offset >= ? AND offset <= ? AND state >= ${ENDED}`,
+  rowsFrom: "SELECT COUNT(*) AS n FROM deliveries WHERE sub = ? AND offset >= ?",
+  marksFrom: "SELECT COUNT(*) AS n FROM marks WHERE offset >= ?",
+  deliveryForDeadLetter: `SELECT attempt, nack_reason FROM deliveries WHERE sub = ? AND offset = ? AND state < ${ENDED}`,
   deliveriesDelete: "DELETE FROM deliveries WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))",
-  deliveryGet: "SELECT state, nonce, attempt FROM deliveries WHERE sub = ? AND offset = ?",
+  deliveriesAck: `UPDATE deliveries SET state = ${ACKED}, due_at = 0, nonce = NULL WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
   deliveryDelete: "DELETE FROM deliveries WHERE sub = ? AND offset = ?",
   deliverySetState: "UPDATE deliveries SET state = ?, due_at = ? WHERE sub = ? AND offset = ?",
   deliveryEnd: `UPDATE deliveries SET state = ${ENDED}, due_at = 0, nonce = NULL WHERE sub = ? AND offset = ?`,
   deliverySetNackReason: "UPDATE deliveries SET nack_reason = ? WHERE sub = ? AND offset = ?",
-  deliveryForDeadLetter: `
-    SELECT d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id, l.key AS key,
-           l.headers AS headers, l.body AS body, l.priority AS priority,
-           l.origin_partition AS origin_partition, l.origin_offset AS origin_offset
-    FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.sub = ? AND d.offset = ? AND d.state <> ${ENDED}`,
 
   delayedDue: `SELECT DISTINCT sub FROM deliveries WHERE state = ${DELAYED} AND due_at <= ?`,
   delayedPromote: `UPDATE deliveries SET state = ${READY} WHERE state = ${DELAYED} AND due_at <= ?`,
   leasesEnded: `SELECT sub, offset, attempt FROM deliveries WHERE state = ${LEASED} AND due_at <= ? LIMIT ${DUE_BATCH_ROWS}`,
   expiredUnleased: `
-    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND +state IN (${READY}, ${DELAYED}) LIMIT ${DUE_BATCH_ROWS}`,
+    SELECT sub, offset FROM deliveries WHERE expires_at > 0 AND expires_at <= ? AND +state IN (${READY}, ${DELAYED}, ${HELD}) LIMIT ${DUE_BATCH_ROWS}`,
   // Each walks its index from the start and stops at the first row: O(log n), whatever the backlog.
   nextDueOfState: "SELECT due_at AS due FROM deliveries WHERE state = ? ORDER BY due_at LIMIT 1",
   // "+state" keeps the planner on deliveries_expiring instead of scanning every ready row.
-  nextExpiry: `SELECT expires_at AS due FROM deliveries WHERE expires_at > 0 AND +state IN (${READY}, ${DELAYED}) ORDER BY expires_at LIMIT 1`,
-  oldestProduced: "SELECT produced_at FROM log ORDER BY offset LIMIT 1",
-  // The oldest messages, for retention: it walks from the start and stops at the first young one.
-  logOldest: "SELECT offset, produced_at FROM log WHERE offset >= ? ORDER BY offset LIMIT ?",
-  // Acked (or dead-lettered, or cancelled) messages among ?1 (a JSON array of offsets); unacked stay.
-  retentionDelete: `
-    DELETE FROM log WHERE offset IN (SELECT value FROM json_each(?1))
-      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.sub IN (SELECT uid FROM subscriptions) AND d.offset = log.offset AND d.state <> ${ENDED})`,
-  // The ended rows of the messages retention just deleted.
-  retentionDeleteEnded: `
-    DELETE FROM deliveries WHERE offset IN (SELECT value FROM json_each(?1)) AND state = ${ENDED}
-      AND NOT EXISTS (SELECT 1 FROM log WHERE log.offset = deliveries.offset)`,
+  nextExpiry: `SELECT expires_at AS due FROM deliveries WHERE expires_at > 0 AND +state IN (${READY}, ${DELAYED}, ${HELD}) ORDER BY expires_at LIMIT 1`,
 
   outboxInsert: "INSERT INTO dead_letter_outbox (sub, message, created_at) VALUES (?, ?, ?)",
   outboxTakeOf: "SELECT seq, sub, message FROM dead_letter_outbox WHERE sub = ? ORDER BY seq LIMIT ?",
@@ -119,37 +103,21 @@ export const SQL = {
   outboxCount: "SELECT sub, COUNT(*) AS n FROM dead_letter_outbox GROUP BY sub",
   outboxAny: "SELECT 1 FROM dead_letter_outbox LIMIT 1",
 
-  deadLettersOf: `
-    SELECT offset, dedup_key, headers FROM log
-    WHERE dedup_key >= ? AND dedup_key < ? AND offset > ? AND redriven = 0 AND cancelled = 0 ORDER BY offset LIMIT ?`,
-  logByDedupKey: "SELECT offset FROM log WHERE dedup_key = ?",
-  logMarkRedriven: "UPDATE log SET redriven = 1 WHERE offset = ?",
   redrivenGet: "SELECT 1 FROM redriven WHERE dedup_key = ?",
   redrivenInsert: "INSERT OR IGNORE INTO redriven (dedup_key) VALUES (?)",
-  logExists: "SELECT key, priority FROM log WHERE offset = ?",
-  // The log rows of a lease, by offset (?1 a JSON array): read only once the lease is cut to its byte budget.
-  logRowsOf: `
-    SELECT offset, id, key, headers, body, priority, produced_at, origin_partition, origin_offset
-    FROM log WHERE offset IN (SELECT value FROM json_each(?1))`,
   deliveryRestore: `
     INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at)
     VALUES (?, ?, ${READY}, 0, 0, NULL, ?, ?, 0)
     ON CONFLICT (sub, offset) DO UPDATE SET state = ${READY}, due_at = 0, attempt = 0, nonce = NULL, expires_at = 0
       WHERE state = ${ENDED}`,
 
-  // Surge: the rows a previous move left half done come first, then ready ones, oldest first.
-  surgeMoving: `
-    SELECT d.offset AS offset, l.bytes AS bytes FROM deliveries d JOIN log l ON l.offset = d.offset
-    WHERE d.sub = ?1 AND d.state = ${MOVING} ORDER BY d.offset LIMIT ?2`,
+  surgeMoving: `SELECT offset FROM deliveries WHERE sub = ?1 AND state = ${MOVING} ORDER BY offset LIMIT ?2`,
   surgeReady: `
-    SELECT d.offset AS offset, l.bytes AS bytes FROM deliveries d JOIN log l ON l.offset = d.offset
-    WHERE d.sub = ?1 AND d.state = ${READY} AND (d.expires_at = 0 OR d.expires_at > ?3) ORDER BY d.offset LIMIT ?2`,
+    SELECT offset FROM deliveries WHERE sub = ?1 AND state = ${READY} AND (expires_at = 0 OR expires_at > ?3) ORDER BY offset LIMIT ?2`,
   // The rows of a chunk, once it is cut to its byte budget: ?2 a JSON array of offsets.
   surgeRows: `
-    SELECT d.offset AS offset, d.expires_at AS expires_at, d.attempt AS attempt, d.nack_reason AS nack_reason, l.id AS id,
-           l.key AS key, l.headers AS headers, l.body AS body, l.priority AS priority, l.produced_at AS produced_at
-    FROM deliveries d JOIN log l ON l.offset = d.offset
-    WHERE d.sub = ?1 AND d.offset IN (SELECT value FROM json_each(?2)) ORDER BY d.offset`,
+    SELECT offset, expires_at, attempt, nack_reason FROM deliveries
+    WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2)) ORDER BY offset`,
   // The nonce goes: a receipt of an earlier delivery can no longer ack or extend the message here.
   // due_at of a moving row: when it was marked (see movingRelease).
   surgeMark: `UPDATE deliveries SET state = ${MOVING}, nonce = NULL, due_at = ?3 WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
@@ -165,46 +133,19 @@ export const SQL = {
   bellRearm: "UPDATE bells SET armed = 1 WHERE sub = ? AND seq = ?",
   bellForget: "DELETE FROM bells WHERE sub = ?",
 
-  statsLog: "SELECT COUNT(*) AS messages, COALESCE(SUM(bytes), 0) AS bytes, MIN(offset) AS first FROM log",
   statsStates: "SELECT sub, state, COUNT(*) AS n FROM deliveries GROUP BY sub, state",
-  statsOldest: `
-    SELECT d.sub AS sub, MIN(l.produced_at) AS oldest
-    FROM deliveries d JOIN log l ON l.offset = d.offset WHERE d.state <> ${ENDED} GROUP BY d.sub`,
 } as const;
 
 /**
- * The deliverable messages of a subscription, best first, with their log rows.
- * Shared: highest priority first, then oldest. Ordered: only the oldest unacked message of
- * each ordering key is a candidate (priority is 0 for ordered rows, so the order is by offset).
- * Messages past their TTL are never candidates. Each header filter adds one condition; its
- * name and value are bound as ?4, ?5, ?6, ?7, …. ?1 is the subscription, ?2 the limit, ?3 now.
+ * The ready rows of a subscription, best first: highest priority first, then oldest (an ordered
+ * subscription's rows have priority 0, and only a key's head is ready, never the rows HELD
+ * behind it). Rows past their TTL are never candidates. ?1 the subscription, ?2 the limit, ?3 now.
  */
-export function candidatesQuery(ordered: boolean, filters: number): string {
-  const key = `${ordered ? "o" : "s"}${filters}`;
-  let query = candidateQueries.get(key);
-  if (query === undefined) {
-    const conditions = ["d.sub = ?1", `d.state = ${READY}`, "(d.expires_at = 0 OR d.expires_at > ?3)"];
-    if (ordered) {
-      conditions.push(
-        `NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = ?1 AND e.okey = d.okey AND e.offset < d.offset AND e.state <> ${ENDED})`,
-      );
-    }
-    for (let i = 0; i < filters; i++) {
-      conditions.push(
-        `EXISTS (SELECT 1 FROM json_each(l.headers) h WHERE h.key = ?${4 + 2 * i} AND h.value = ?${5 + 2 * i})`,
-      );
-    }
-    query = `
-      SELECT d.offset AS offset, d.attempt AS attempt, l.bytes AS bytes
-      FROM deliveries d JOIN log l ON l.offset = d.offset
-      WHERE ${conditions.join(" AND ")}
-      ORDER BY d.priority DESC, d.offset
-      LIMIT ?2`;
-    candidateQueries.set(key, query);
-  }
-  return query;
-}
-const candidateQueries = new Map<string, string>();
+export const ROW_CANDIDATES = `
+  SELECT offset, attempt, priority FROM deliveries
+  WHERE sub = ?1 AND state = ${READY} AND (expires_at = 0 OR expires_at > ?3)
+  ORDER BY priority DESC, offset
+  LIMIT ?2`;
 
 // Transactions (transactions.ts): shares and their prepared messages; records on the home partition.
 export const TRANSACTION_SQL = {

@@ -7,40 +7,20 @@ import type {
   TracedDeliveryState,
   TracedMessageState,
 } from "../shared/partition-api";
-import { DELAYED, ENDED, LEASED } from "./statements";
+import type { Segments, StoredMessage } from "./segments";
+import { DELAYED, LEASED } from "./statements";
 
 // A message's trace (SPEC "Observability"). Only exceptional events are written, as rows of
 // trace_events (schema step 3): nacks, extends, lease expiries, dead letters, redrives, surge
 // moves, cancels, TTL expiries. The happy path — produced, leased, acked — is derived from the
-// log row and the delivery rows, so a message that is produced, leased once and acked costs
-// no trace row at all. Events are deleted with their message (retention).
-//
-// What this file reads of the log's storage (the hooks a new storage must keep):
-// a message by id (offset, key, headers, body, produced_at, deliver_at, expires_at, cancelled),
-// and per subscription its delivery (state, due_at, attempt), or that it has none.
+// message and where it stands for each subscription (its row, its run, the cursor), so a
+// message that is produced, leased once and acked costs no trace row at all. Events are
+// deleted with their message's segment (retention).
 const TRACE_SQL = {
   record: "INSERT INTO trace_events (offset, sub, at, event, attempt, detail) VALUES (?, ?, ?, ?, ?, ?)",
   ofOffset: "SELECT sub, at, event, attempt, detail FROM trace_events WHERE offset = ? ORDER BY rowid",
-  // Only the offsets the log no longer has (retention keeps unacked messages).
-  forgetOffsets: `
-    DELETE FROM trace_events WHERE offset IN (SELECT value FROM json_each(?))
-      AND NOT EXISTS (SELECT 1 FROM log WHERE log.offset = trace_events.offset)`,
+  forgetRange: "DELETE FROM trace_events WHERE offset >= ? AND offset <= ?",
   forgetSubscription: "DELETE FROM trace_events WHERE sub = ?",
-  messageById: `
-    SELECT offset, id, key, headers, body, produced_at, deliver_at, expires_at, cancelled
-    FROM log WHERE id = ? ORDER BY offset DESC LIMIT 1`,
-  // Ended rows (dead-lettered, expired, moved: statements.ts ENDED) are ends, told by the events.
-  deliveriesOfOffset: `SELECT sub, state, due_at, attempt FROM deliveries WHERE offset = ? AND state <> ${ENDED}`,
-  deadLetters: `
-    SELECT offset, id, headers, substr(body, 1, ?4) AS preview, length(body) AS chars, produced_at
-    FROM log WHERE dedup_key >= ?1 AND dedup_key < ?2 AND redriven = 0 AND offset > ?3
-    ORDER BY offset LIMIT ?5`,
-  // The prefix "dl:<topic uid>:<subscription uid>:" of each dead letter's key (policy.ts deadLetterKey).
-  deadLetterCounts: `
-    SELECT substr(k, 1, 3 + p1 + instr(substr(k, 4 + p1), ':')) AS prefix, COUNT(*) AS n
-    FROM (SELECT dedup_key AS k, instr(substr(dedup_key, 4), ':') AS p1
-          FROM log WHERE dedup_key >= 'dl:' AND dedup_key < 'dl;' AND redriven = 0)
-    GROUP BY prefix`,
 } as const;
 
 type Detail = Record<string, string | number | null>;
@@ -52,6 +32,15 @@ type EventRow = {
   attempt: number | null;
   detail: string | null;
 };
+
+/** Where a message stands for a subscription that still has it (log.ts Place). */
+export interface TracedDelivery {
+  state: number;
+  dueAt: number;
+  attempt: number;
+  /** When a run leased it (new messages leased together keep their lease time). */
+  leasedAt?: number;
+}
 
 /** What the trace needs to know of a subscription served here. */
 export interface TracedSubscription {
@@ -76,55 +65,44 @@ export class Trace {
     this.sql.exec(TRACE_SQL.record, offset, sub, at, event, attempt, detail ? JSON.stringify(detail) : null);
   }
 
-  /** Deletes the events of messages that left the log (retention). */
-  forgetOffsets(offsets: readonly number[]): void {
-    if (offsets.length > 0) this.sql.exec(TRACE_SQL.forgetOffsets, JSON.stringify(offsets));
+  /** Deletes the events of the messages of a segment that retention deleted. */
+  forgetRange(first: number, last: number): void {
+    this.sql.exec(TRACE_SQL.forgetRange, first, last);
   }
 
   forgetSubscription(sub: string): void {
     this.sql.exec(TRACE_SQL.forgetSubscription, sub);
   }
 
-  /** The newest message with this id here, its state per subscription and its trace; null if none. */
-  traceOf(id: string, subscriptions: readonly TracedSubscription[], now: number): MessageTrace | null {
-    type LogRow = {
-      offset: number;
-      id: string;
-      key: string | null;
-      headers: string | null;
-      body: string;
-      produced_at: number;
-      deliver_at: number;
-      expires_at: number;
-      cancelled: number;
-    };
-    const row = this.sql.exec<LogRow>(TRACE_SQL.messageById, id).toArray()[0];
-    if (!row) return null;
-    const deliveries = new Map(
-      this.sql
-        .exec<{ sub: string; state: number; due_at: number; attempt: number }>(TRACE_SQL.deliveriesOfOffset, row.offset)
-        .toArray()
-        .map((d) => [d.sub, d]),
-    );
+  /**
+   * A message's state per subscription and its trace: the recorded events, and the happy path
+   * derived from `deliveries` (where it stands for each subscription that still has it).
+   */
+  traceOf(
+    row: StoredMessage & { cancelled: boolean },
+    deliveries: ReadonlyMap<string, TracedDelivery>,
+    subscriptions: readonly TracedSubscription[],
+    now: number,
+  ): MessageTrace {
     const recorded = this.sql.exec<EventRow>(TRACE_SQL.ofOffset, row.offset).toArray();
     const state: TracedMessageState =
-      row.cancelled === 1
+      row.cancelled
         ? "cancelled"
-        : row.expires_at > 0 && row.expires_at <= now && deliveries.size === 0
+        : row.expiresAt > 0 && row.expiresAt <= now && deliveries.size === 0
           ? "expired"
-          : row.deliver_at > now
+          : row.deliverAt > now
             ? "scheduled"
             : "stored";
 
-    const events: TraceEvent[] = [{ at: row.produced_at, event: "produced", subscriptionUid: null, attempt: null, detail: null }];
+    const events: TraceEvent[] = [{ at: row.producedAt, event: "produced", subscriptionUid: null, attempt: null, detail: null }];
     for (const r of recorded.filter((r) => r.sub === "")) events.push(toEvent(r));
     const states: MessageTrace["subscriptions"] = [];
     for (const sub of subscriptions) {
       // A subscription created after the message never had it.
-      if (sub.sinceMs > row.produced_at) continue;
+      if (sub.sinceMs > row.producedAt) continue;
       const own = recorded.filter((r) => r.sub === sub.uid);
       const delivery = deliveries.get(sub.uid) ?? null;
-      if (!delivery && row.cancelled === 1) continue;
+      if (!delivery && row.cancelled) continue;
       const { sequence, state: subState, attempts } = subscriptionStory(sub.uid, own, delivery);
       events.push(...sequence);
       states.push({ uid: sub.uid, state: subState, attempts });
@@ -135,7 +113,7 @@ export class Trace {
       key: row.key,
       headers: row.headers,
       body: row.body,
-      producedAt: row.produced_at,
+      producedAt: row.producedAt,
       state,
       subscriptions: states,
       events,
@@ -146,38 +124,36 @@ export class Trace {
    * In a dead-letter partition: the dead letters whose key starts with `prefix` (one source
    * subscription's), not yet redriven, after `after`, at most `max`, bodies cut to `previewChars`.
    */
-  deadLetters(prefix: string, after: number, max: number, previewChars: number): DeadLetterEntry[] {
-    // Keys are ASCII; ";" sorts right after ":", so [prefix, prefix with ";") is the range.
-    const end = `${prefix.slice(0, -1)};`;
-    return this.sql
-      .exec<{ offset: number; id: string; headers: string | null; preview: string; chars: number; produced_at: number }>(
-        TRACE_SQL.deadLetters,
-        prefix,
-        end,
-        after,
-        previewChars,
-        max,
-      )
-      .toArray()
-      .map((r) => ({
-        offset: r.offset,
-        id: r.id,
-        headers: r.headers,
-        bodyPreview: r.preview,
-        bodyTruncated: r.chars > previewChars,
-        producedAt: r.produced_at,
-      }));
+  deadLetters(segments: Segments, prefix: string, after: number, max: number, previewChars: number): DeadLetterEntry[] {
+    const entries: DeadLetterEntry[] = [];
+    segments.withKeyPrefix(prefix, after, (m) => {
+      entries.push({
+        offset: m.offset,
+        id: m.id,
+        headers: m.headers,
+        bodyPreview: m.body.slice(0, previewChars),
+        bodyTruncated: m.body.length > previewChars,
+        producedAt: m.producedAt,
+      });
+      return entries.length < max;
+    });
+    return entries;
   }
 
   /** In a dead-letter partition: how many dead letters not yet redriven, per source subscription. */
-  deadLetterCounts(): { topicUid: string; subscriptionUid: string; count: number }[] {
-    const counts: { topicUid: string; subscriptionUid: string; count: number }[] = [];
-    for (const row of this.sql.exec<{ prefix: string; n: number }>(TRACE_SQL.deadLetterCounts)) {
-      // prefix is "dl:<topic uid>:<subscription uid>:"
-      const [, topicUid, subscriptionUid] = row.prefix.split(":");
-      if (topicUid && subscriptionUid) counts.push({ topicUid, subscriptionUid, count: row.n });
-    }
-    return counts;
+  deadLetterCounts(segments: Segments): { topicUid: string; subscriptionUid: string; count: number }[] {
+    const counts = new Map<string, number>();
+    segments.withKeyPrefix("dl:", -1, (m) => {
+      // The key is "dl:<topic uid>:<subscription uid>:…" (policy.ts deadLetterKey).
+      const [, topicUid, subscriptionUid] = m.dedupKey!.split(":");
+      const prefix = `${topicUid}:${subscriptionUid}`;
+      counts.set(prefix, (counts.get(prefix) ?? 0) + 1);
+      return true;
+    });
+    return [...counts].map(([prefix, count]) => {
+      const [topicUid, subscriptionUid] = prefix.split(":") as [string, string];
+      return { topicUid, subscriptionUid, count };
+    });
   }
 }
 
@@ -201,7 +177,7 @@ const ENDS_LEASE = new Set(["nacked", "lease_expired", "dead_lettered", "moved"]
 function subscriptionStory(
   uid: string,
   recorded: readonly EventRow[],
-  delivery: { state: number; due_at: number; attempt: number } | null,
+  delivery: TracedDelivery | null,
 ): { sequence: TraceEvent[]; state: TracedDeliveryState; attempts: number } {
   const sequence: TraceEvent[] = [];
   let leasedAttempt = 0;
@@ -220,7 +196,7 @@ function subscriptionStory(
   if (delivery) {
     // Leases the events do not account for; the current one ends at due_at.
     for (let a = leasedAttempt + 1; a <= delivery.attempt; a++) {
-      lease(a, a === delivery.attempt && delivery.state === LEASED ? delivery.due_at : null);
+      lease(a, a === delivery.attempt && delivery.state === LEASED ? delivery.dueAt : null);
     }
     // MOVING (on its way to a surge partition) is ready there as soon as it arrives.
     const state: TracedDeliveryState = delivery.state === LEASED ? "leased" : delivery.state === DELAYED ? "delayed" : "ready";

@@ -13,7 +13,7 @@ import type {
 import type { Clock } from "../shared/clock";
 import { TRANSACTION_ASK_GRACE_MS, TRANSACTION_RETELL_MS } from "../shared/limits";
 import type { PartitionLog } from "./log";
-import { SQL as LOG_SQL, TRANSACTION_SQL as SQL } from "./statements";
+import { TRANSACTION_SQL as SQL } from "./statements";
 
 // Transactions on the partition side: the shares of transactions prepared here, and the records
 // (the decisions) of the transactions whose home is this partition. Every method is one
@@ -112,11 +112,7 @@ export class Transactions {
       this.sql.exec(SQL.shareInsert, share.id, share.home, share.preparedAt, askAt);
       const windowStart = share.preparedAt - this.log.policy().dedupWindowMs;
       share.messages.forEach((m, seq) => {
-        const dup = m.idFromProducer
-          ? this.sql
-              .exec<{ offset: number; produced_at: number }>(LOG_SQL.logFindDuplicate, m.id, windowStart)
-              .toArray()[0]
-          : undefined;
+        const dup = m.idFromProducer ? this.log.findDuplicate(m.id, windowStart) : null;
         this.sql.exec(
           SQL.messageInsert,
           share.id,
@@ -130,7 +126,7 @@ export class Transactions {
           m.delayMs > 0 ? share.preparedAt + m.delayMs : 0,
           m.ttlMs,
           dup?.offset ?? null,
-          dup?.produced_at ?? null,
+          dup?.producedAt ?? null,
         );
       });
       if (open) {
@@ -188,13 +184,11 @@ export class Transactions {
       const windowStart = share.prepared_at - this.log.policy().dedupWindowMs;
       const fresh: NewMessage[] = [];
       const slots: (Appended | number)[] = rows.map((row) => {
-        let dup: { offset: number; produced_at: number } | undefined =
-          row.dup_offset === null ? undefined : { offset: row.dup_offset, produced_at: row.dup_produced_at ?? now };
+        let dup: { offset: number; producedAt: number } | null =
+          row.dup_offset === null ? null : { offset: row.dup_offset, producedAt: row.dup_produced_at ?? now };
         // Deduplication counts from prepare: a copy stored since then, within the window, wins.
-        if (!dup && row.id_from_producer === 1) {
-          dup = this.sql.exec<{ offset: number; produced_at: number }>(LOG_SQL.logFindDuplicate, row.id, windowStart).toArray()[0];
-        }
-        if (dup) return { offset: dup.offset, producedAt: dup.produced_at, duplicate: true };
+        if (!dup && row.id_from_producer === 1) dup = this.log.findDuplicate(row.id, windowStart);
+        if (dup) return { offset: dup.offset, producedAt: dup.producedAt, duplicate: true };
         fresh.push({
           id: row.id,
           idFromProducer: row.id_from_producer === 1,

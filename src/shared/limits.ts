@@ -219,3 +219,24 @@ export const DROP_OLDEST_PER_APPEND = 100;
 // A row marked moving for longer than this, of a subscription whose surge the catalog says is
 // off, belongs to a move nothing will finish: the cron's sweep makes it ready again.
 export const MOVING_STALE_MS = 10 * 60 * 1000;
+
+// --- the segment model (docs/storage.md) ---
+
+// A produce batch is stored as one segment row, cut at this many stored bytes. Small enough
+// that a row stays far under SQLite's 2 MB limit with JSON escaping, and that a lease reads
+// about what it returns.
+export const SEGMENT_BYTES = 512 * 1024;
+// A message larger than this gets a segment of its own, its body and headers stored raw.
+export const BIG_MESSAGE_BYTES = 64 * 1024;
+// Parsed segments kept in memory per partition (segments never change once written).
+export const SEGMENT_CACHE_BYTES = 16 * 1024 * 1024;
+// Dedup keys held in memory per partition (≈ 70 B each); past it, a row per id (dedup_spill).
+export const DEDUP_MEMORY_IDS = 250_000;
+// Segments one lease (or one check for a deliverable message) reads past the cursor: a lease
+// that meets only delayed, cancelled or expired messages for this long moves the cursor and stops.
+export const LEASE_SCAN_SEGMENTS = 50;
+// Segments a filtered lease reads past its resume point per call (a filter that matches
+// nothing reads a bounded number of rows per call, then resumes where it stopped).
+export const FILTER_SCAN_SEGMENTS = 20;
+// Runs (leases of new messages) whose end passed, handled per pass of processDue.
+export const DUE_BATCH_RUNS = 100;

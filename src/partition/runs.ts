@@ -1,0 +1,114 @@
+// Where a shared subscription stands in the log (docs/storage.md, "The segment model"):
+// its cursor — every message at or past `read_to` that has no row of its own is new — and its
+// runs: one row per lease of new messages, holding the offsets still leased. A batch leased
+// and acked whole costs one run row written and deleted, whatever its size.
+
+/** A lease of new messages: attempt 1 each, one nonce, one lease end. */
+export interface Run {
+  first: number;
+  last: number;
+  dueAt: number;
+  nonce: string;
+  leasedAt: number;
+  /** The offsets the run still leases (not acked, not released), ascending. */
+  held: number[];
+}
+
+const RUN_SQL = {
+  cursorGet: "SELECT read_to FROM cursors WHERE sub = ?",
+  cursorSet: "INSERT OR REPLACE INTO cursors (sub, read_to) VALUES (?, ?)",
+  cursorDelete: "DELETE FROM cursors WHERE sub = ?",
+  of: "SELECT first, last, due_at, nonce, leased_at, held FROM runs WHERE sub = ? ORDER BY first",
+  insert: "INSERT INTO runs (sub, first, last, due_at, nonce, leased_at, held) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  setHeld: "UPDATE runs SET held = ? WHERE sub = ? AND first = ?",
+  setDue: "UPDATE runs SET due_at = ? WHERE sub = ? AND first = ?",
+  delete: "DELETE FROM runs WHERE sub = ? AND first = ?",
+  deleteAll: "DELETE FROM runs WHERE sub = ?",
+  due: "SELECT sub, first, last, due_at, nonce, leased_at, held FROM runs WHERE due_at <= ? LIMIT ?",
+  nextDue: "SELECT MIN(due_at) AS due FROM runs",
+  heldIn: "SELECT sub, held FROM runs WHERE first <= ? AND last >= ?",
+} as const;
+
+type RunRow = { sub?: string; first: number; last: number; due_at: number; nonce: string; leased_at: number; held: string };
+
+function toRun(r: RunRow): Run {
+  return { first: r.first, last: r.last, dueAt: r.due_at, nonce: r.nonce, leasedAt: r.leased_at, held: JSON.parse(r.held) as number[] };
+}
+
+export class Runs {
+  /** Cursors read once per subscription and then kept: this object is their only writer. */
+  private readonly cursors = new Map<string, number>();
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** After a failed transaction: read the cursors from storage again. */
+  forget(): void {
+    this.cursors.clear();
+  }
+
+  cursor(uid: string): number {
+    let readTo = this.cursors.get(uid);
+    if (readTo === undefined) {
+      readTo = this.sql.exec<{ read_to: number }>(RUN_SQL.cursorGet, uid).toArray()[0]?.read_to ?? 0;
+      this.cursors.set(uid, readTo);
+    }
+    return readTo;
+  }
+
+  setCursor(uid: string, readTo: number): void {
+    if (this.cursors.get(uid) === readTo) return;
+    this.sql.exec(RUN_SQL.cursorSet, uid, readTo);
+    this.cursors.set(uid, readTo);
+  }
+
+  /** Forgets the subscription's cursor and runs. */
+  drop(uid: string): void {
+    this.sql.exec(RUN_SQL.cursorDelete, uid);
+    this.sql.exec(RUN_SQL.deleteAll, uid);
+    this.cursors.delete(uid);
+  }
+
+  deleteRuns(uid: string): void {
+    this.sql.exec(RUN_SQL.deleteAll, uid);
+  }
+
+  of(uid: string): Run[] {
+    return this.sql.exec<RunRow>(RUN_SQL.of, uid).toArray().map(toRun);
+  }
+
+  insert(uid: string, run: Run): void {
+    this.sql.exec(RUN_SQL.insert, uid, run.first, run.last, run.dueAt, run.nonce, run.leasedAt, JSON.stringify(run.held));
+  }
+
+  /** Stores what `run` still holds: its row goes once it holds nothing. */
+  setHeld(uid: string, run: Run, held: number[]): void {
+    run.held = held;
+    if (held.length === 0) this.sql.exec(RUN_SQL.delete, uid, run.first);
+    else this.sql.exec(RUN_SQL.setHeld, JSON.stringify(held), uid, run.first);
+  }
+
+  setDue(uid: string, run: Run, dueAt: number): void {
+    run.dueAt = dueAt;
+    this.sql.exec(RUN_SQL.setDue, dueAt, uid, run.first);
+  }
+
+  /** Runs whose lease ended by `now`, at most `limit`. */
+  due(now: number, limit: number): { uid: string; run: Run }[] {
+    return this.sql
+      .exec<RunRow>(RUN_SQL.due, now, limit)
+      .toArray()
+      .map((r) => ({ uid: r.sub!, run: toRun(r) }));
+  }
+
+  nextDue(): number | null {
+    return this.sql.exec<{ due: number | null }>(RUN_SQL.nextDue).one().due;
+  }
+
+  /** Whether some run still leases a message in [first, last]. */
+  holdsAny(first: number, last: number): boolean {
+    for (const row of this.sql.exec<{ sub: string; held: string }>(RUN_SQL.heldIn, last, first)) {
+      if ((JSON.parse(row.held) as number[]).some((o) => o >= first && o <= last)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,185 @@
+// The segment model (docs/storage.md): the in-memory dedup index and its spill, the upgrade
+// of a partition written by the job-table release, big messages, and bounded lease scans.
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Partition } from "../../src/partition/partition";
+import { DedupIndex } from "../../src/partition/dedup";
+import { PartitionLog } from "../../src/partition/log";
+import { migrate } from "../../src/partition/schema";
+import { ack, call, createSubscription, createTopic, produce, receive, uniqueName } from "../helpers";
+
+async function rowsRead(topic: string): Promise<number> {
+  const r = await call("GET", `/v1/topics/${topic}/stats/rows`);
+  return (r.body.partitions as { rows_read: number | null }[]).reduce((n, p) => n + (p.rows_read ?? 0), 0);
+}
+
+describe("the dedup index", () => {
+  it("is rebuilt from the segments after a restart: a producer id is still a duplicate", async () => {
+    const topic = await createTopic(1);
+    const [first] = await produce(topic, [{ id: "once", body: 1 }]);
+    await abortAllDurableObjects();
+    const [again] = await produce(topic, [{ id: "once", body: 2 }]);
+    expect(again).toMatchObject({ offset: first!.offset, duplicate: true });
+  });
+
+  it("deduplicates within one batch", async () => {
+    const topic = await createTopic(1);
+    const got = await produce(topic, [{ id: "x", body: 1 }, { id: "x", body: 2 }, { id: "y", body: 3 }]);
+    expect(got.map((r) => [r.offset, r.duplicate])).toEqual([
+      [0, false],
+      [0, true],
+      [1, false],
+    ]);
+  });
+
+  it("stays exact past its memory cap: the ids past it go to the spill table", () => {
+    const spill = new Map<number, number[]>();
+    const keys = new Map<number, (string | null)[]>();
+    const index = new DedupIndex(
+      {
+        load: () => [],
+        older: () => [],
+        spillFind: (hash) => spill.get(hash) ?? [],
+      },
+      3,
+    );
+    expect(index.candidates("a", 0)).toEqual([]); // loads (nothing)
+    const add = (first: number, ids: string[]) => {
+      keys.set(first, ids);
+      return index.add(first, ids, false, 1, (hash, offset) => spill.set(hash, [...(spill.get(hash) ?? []), offset]));
+    };
+    expect(add(0, ["a", "b"])).toBe(false);
+    expect(add(2, ["c", "d"])).toBe(true); // 4 > 3: spilled
+    expect(spill.size).toBe(2);
+    for (const [id, offset] of [["a", 0], ["b", 1], ["c", 2], ["d", 3]] as const) {
+      expect(index.candidates(id, 0)).toContain(offset);
+    }
+    expect(index.candidates("e", 0)).toEqual([]);
+    // The window passes the first segment: its ids are forgotten, the spilled ones still found.
+    expect(index.candidates("a", 2)).not.toContain(0);
+  });
+});
+
+describe("segments", () => {
+  it("keep a big message whose body is all quotes (escaping would double it) whole, in a segment of its own", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const body = '"'.repeat(300_000);
+    await produce(topic, [{ id: "small", body: 1 }, { id: "big", body }, { id: "after", body: 2 }]);
+    const got = await receive(topic, sub, { max_messages: 3 });
+    expect(got.map((m) => m.id)).toEqual(["small", "big", "after"]);
+    expect(got[1]!.body).toBe(body);
+  });
+});
+
+describe("bounded lease scans (issue: edges, item 6)", () => {
+  it("an ordered lease does not walk the messages held behind a busy key", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { mode: "ordered" });
+    for (let i = 0; i < 20; i++) {
+      await produce(topic, Array.from({ length: 100 }, (_, j) => ({ key: "busy", body: i * 100 + j })));
+    }
+    await produce(topic, [{ key: "other", body: "o" }]);
+    const [head] = await receive(topic, sub);
+    expect(head!.key).toBe("busy");
+    const before = await rowsRead(topic);
+    const [next] = await receive(topic, sub);
+    const read = (await rowsRead(topic)) - before;
+    expect(next!.key).toBe("other");
+    // 2,000 messages wait behind "busy"; the lease reads the ready heads, not them.
+    expect(read).toBeLessThan(100);
+    await ack(topic, sub, [head!.receipt, next!.receipt]);
+    const [second] = await receive(topic, sub);
+    expect(second!.body).toBe(1);
+  });
+
+  it("a filtered lease reads a bounded number of rows per call and resumes where it stopped", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    for (let i = 0; i < 40; i++) {
+      await produce(topic, Array.from({ length: 100 }, (_, j) => ({ headers: { kind: "noise" }, body: i * 100 + j })));
+    }
+    await produce(topic, [{ id: "needle", headers: { kind: "wanted" }, body: "n" }]);
+    const reads: number[] = [];
+    let found: string | undefined;
+    for (let call = 0; call < 5 && !found; call++) {
+      const before = await rowsRead(topic);
+      const got = await receive(topic, sub, { max_messages: 1, filter: { headers: { kind: "wanted" } } });
+      reads.push((await rowsRead(topic)) - before);
+      found = got[0]?.id;
+    }
+    expect(found).toBe("needle");
+    // 4,000 messages that do not match: each call reads at most FILTER_SCAN_SEGMENTS segments of them.
+    for (const read of reads) expect(read).toBeLessThan(200);
+  });
+});
+
+describe("the upgrade of a partition written by the job-table release (schema step 5)", () => {
+  it("keeps every message, state, offset and receipt", async () => {
+    const stub = env.PARTITION.get(env.PARTITION.idFromName(uniqueName("migration"))) as DurableObjectStub<Partition>;
+    await runInDurableObject(stub, async (_instance: Partition, state: DurableObjectState) => {
+      await state.storage.deleteAll();
+      migrate(state.storage, 4);
+      const sql = state.storage.sql;
+      const now = Date.now();
+      // As the previous release wrote them (statements.ts before step 5): five messages; a
+      // shared subscription that acked 0, leased 1 and 2, has 3 ready, 4 delayed; an ordered one.
+      sql.exec("INSERT INTO subscriptions (uid, mode, since_ms, policy) VALUES ('s', 'shared', 0, NULL), ('o', 'ordered', 0, NULL)");
+      for (let offset = 0; offset < 5; offset++) {
+        sql.exec(
+          `INSERT INTO log (offset, id, key, headers, body, priority, produced_at, deliver_at, expires_at, dedup_key, bytes, cum_bytes)
+           VALUES (?, ?, 'k', '{"h":"v"}', ?, 0, ?, ?, 0, ?, 10, ?)`,
+          offset,
+          `m${offset}`,
+          JSON.stringify({ n: offset }),
+          now - 1000,
+          offset === 4 ? now + 60_000 : 0,
+          `m${offset}`,
+          10 * (offset + 1),
+        );
+      }
+      const row = (sub: string, offset: number, state: number, due: number, attempt: number, nonce: string | null) =>
+        sql.exec(
+          "INSERT INTO deliveries (sub, offset, state, due_at, attempt, nonce, okey, priority, expires_at) VALUES (?, ?, ?, ?, ?, ?, 'k', 0, 0)",
+          sub,
+          offset,
+          state,
+          due,
+          attempt,
+          nonce,
+        );
+      row("s", 1, 2, now + 30_000, 1, "oldnonce");
+      row("s", 2, 2, now + 30_000, 1, "oldnonce");
+      row("s", 3, 0, 0, 0, null);
+      row("s", 4, 1, now + 60_000, 0, null);
+      for (let offset = 0; offset < 4; offset++) row("o", offset, 0, 0, 0, null);
+      row("o", 4, 1, now + 60_000, 0, null);
+      sql.exec("INSERT OR REPLACE INTO meta (name, value) VALUES ('next_offset', 5), ('cum_bytes', 50)");
+
+      migrate(state.storage);
+      const log = new PartitionLog(state.storage, { now: () => now });
+      const stats = log.stats();
+      expect(stats.messages).toBe(5);
+      expect(stats.nextOffset).toBe(5);
+      const shared = stats.subscriptions.find((s) => s.uid === "s")!;
+      expect([shared.ready, shared.inFlight, shared.delayed]).toEqual([1, 2, 1]);
+      // The receipt handed out before the upgrade acks after it.
+      expect(log.ack("s", [{ offset: 1, nonce: "oldnonce" }])).toEqual([{ ok: true }]);
+      const leased = log.lease("s", 10, 30_000);
+      expect(leased.messages.map((m) => [m.offset, m.body, m.headers])).toEqual([[3, JSON.stringify({ n: 3 }), '{"h":"v"}']]);
+      // The ordered subscription: only the key's head is deliverable.
+      expect(log.lease("o", 10, 30_000).messages.map((m) => m.offset)).toEqual([0]);
+      // New messages continue the offsets, and an old producer id is still a duplicate.
+      const appended = log.append([
+        { id: "m2", idFromProducer: true, key: null, headers: null, body: "1", priority: 0, delayMs: 0, ttlMs: null },
+        { id: "new", idFromProducer: true, key: null, headers: null, body: "2", priority: 0, delayMs: 0, ttlMs: null },
+      ]);
+      expect(appended.ok && appended.appended.map((a) => [a.offset, a.duplicate])).toEqual([
+        [2, true],
+        [5, false],
+      ]);
+      expect(log.lease("s", 10, 30_000).messages.map((m) => m.offset)).toEqual([5]);
+    });
+  });
+});
