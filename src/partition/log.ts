@@ -635,7 +635,8 @@ export class PartitionLog {
   private takeNew(uid: string, found: Candidates, leased: Candidate[], filter: HeaderFilter | null, nonce: string, dueAt: number, now: number): void {
     if (found.walkedTo === null) return;
     const taken = leased.filter((c) => !c.fromRow).map((c) => c.message);
-    const untaken = found.newList.find((m) => !taken.includes(m));
+    const takenSet = new Set(taken);
+    const untaken = found.newList.find((m) => !takenSet.has(m));
     const stop = untaken ? untaken.offset : found.walkedTo;
     if (filter) {
       this.filterResume.set(filterKey(uid, filter), stop);
@@ -749,7 +750,7 @@ export class PartitionLog {
   ack(uid: string, refs: readonly ReceiptRef[]): ReceiptOutcome[] {
     return this.transaction(() => {
       const rows = this.exceptionRows(uid, refs);
-      const runs = this.runsOf(uid);
+      const runs = this.runsOf(uid, refs);
       const done: number[] = [];
       const released = new Map<Run, Set<number>>();
       const outcomes = refs.map((ref) => {
@@ -802,7 +803,7 @@ export class PartitionLog {
   nack(uid: string, refs: readonly ReceiptRef[], options: NackOptions): ReceiptOutcome[] {
     const now = this.clock.now();
     return this.transaction(() => {
-      const runs = this.runsOf(uid);
+      const runs = this.runsOf(uid, refs);
       return refs.map((ref) => {
         const row = this.rowForReceipt(uid, ref, runs);
         if (row === "stale") return STALE;
@@ -830,7 +831,7 @@ export class PartitionLog {
     const now = this.clock.now();
     const dueAt = now + visibilityMs;
     return this.transaction(() => {
-      const runs = this.runsOf(uid);
+      const runs = this.runsOf(uid, refs);
       for (const run of runs) {
         const named = refs.filter((r) => r.nonce === run.nonce && run.held.includes(r.offset));
         if (named.length === run.held.length && named.length > 0) this.runs.setDue(uid, run, dueAt);
@@ -1244,8 +1245,13 @@ export class PartitionLog {
     return this.isNew(uid, ref.offset) ? "stale" : null;
   }
 
-  private runsOf(uid: string): Run[] {
-    return this.subscriptions.get(uid)?.mode === "shared" ? this.runs.of(uid) : [];
+  /** The runs of `uid` (only those that may hold one of `refs`' offsets, when given). */
+  private runsOf(uid: string, refs?: readonly ReceiptRef[]): Run[] {
+    if (this.subscriptions.get(uid)?.mode !== "shared") return [];
+    if (!refs) return this.runs.of(uid);
+    if (refs.length === 0) return [];
+    const offsets = refs.map((r) => r.offset);
+    return this.runs.overlapping(uid, Math.min(...offsets), Math.max(...offsets));
   }
 
   /**

@@ -19,6 +19,7 @@ const RUN_SQL = {
   cursorSet: "INSERT OR REPLACE INTO cursors (sub, read_to) VALUES (?, ?)",
   cursorDelete: "DELETE FROM cursors WHERE sub = ?",
   of: "SELECT first, last, due_at, nonce, leased_at, held FROM runs WHERE sub = ? ORDER BY first",
+  overlapping: "SELECT first, last, due_at, nonce, leased_at, held FROM runs WHERE sub = ?1 AND first <= ?3 AND last >= ?2 ORDER BY first",
   insert: "INSERT INTO runs (sub, first, last, due_at, nonce, leased_at, held) VALUES (?, ?, ?, ?, ?, ?, ?)",
   setHeld: "UPDATE runs SET held = ? WHERE sub = ? AND first = ?",
   setDue: "UPDATE runs SET due_at = ? WHERE sub = ? AND first = ?",
@@ -74,6 +75,11 @@ export class Runs {
 
   of(uid: string): Run[] {
     return this.sql.exec<RunRow>(RUN_SQL.of, uid).toArray().map(toRun);
+  }
+
+  /** The runs of `uid` that may hold an offset in [from, to]. */
+  overlapping(uid: string, from: number, to: number): Run[] {
+    return this.sql.exec<RunRow>(RUN_SQL.overlapping, uid, from, to).toArray().map(toRun);
   }
 
   insert(uid: string, run: Run): void {

@@ -92,6 +92,7 @@ export class Segments {
   private counters: { next: number; cumBytes: number } | null = null;
   private readonly cache = new Map<number, Segment>();
   private cachedBytes = 0;
+  private lastFound: Segment | null = null;
   readonly dedup: DedupIndex;
 
   constructor(private readonly sql: SqlStorage) {
@@ -205,6 +206,8 @@ export class Segments {
       big?.headers ?? null,
     );
     this.counters = { next: last + 1, cumBytes: tail.cumBytes + bytes };
+    // The newest segment is what the next lease reads: keep it parsed.
+    this.keep({ first, last, messages: batch.map((m, k) => ({ ...m, offset: first + k })), bytes });
   }
 
   /** The message at `offset`, or null if the log does not hold it (never, or past retention). */
@@ -245,6 +248,15 @@ export class Segments {
   }
 
   private segmentHolding(offset: number): Segment | null {
+    // Reads come in runs over one segment: the last one found answers most of them.
+    const last = this.lastFound;
+    if (last && last.first <= offset && offset <= last.last && this.cache.has(last.first)) return last;
+    const found = this.lookUp(offset);
+    this.lastFound = found;
+    return found;
+  }
+
+  private lookUp(offset: number): Segment | null {
     for (const segment of this.cache.values()) {
       if (segment.first <= offset && offset <= segment.last) {
         // Most recently used last: Map keeps insertion order.
@@ -266,9 +278,15 @@ export class Segments {
   }
 
   private remember(row: SegmentRow): Segment {
+    const cached = this.cache.get(row.first);
+    if (cached) return cached;
     const tuples = JSON.parse(row.messages) as Tuple[];
     const messages = tuples.map((t, k) => decode(row.first + k, t, row));
-    const segment = { first: row.first, last: row.last, messages, bytes: messages.reduce((n, m) => n + m.bytes, 0) };
+    return this.keep({ first: row.first, last: row.last, messages, bytes: messages.reduce((n, m) => n + m.bytes, 0) });
+  }
+
+  /** Puts a parsed segment in the cache, dropping the least recently used past SEGMENT_CACHE_BYTES. */
+  private keep(segment: Segment): Segment {
     this.cache.set(segment.first, segment);
     this.cachedBytes += segment.bytes;
     for (const [first, old] of this.cache) {
