@@ -136,7 +136,7 @@ export class PartitionLog {
     options: { trace: boolean } = { trace: true },
   ) {
     this.segments = new Segments(storage.sql);
-    this.runs = new Runs(storage.sql);
+    this.runs = new Runs(storage.sql, options.trace);
     this.outbox = new Outbox(storage.sql);
     this.metrics = new Counters(storage.sql, options.trace);
     this.trace = new Trace(storage.sql, options.trace);
@@ -784,9 +784,10 @@ export class PartitionLog {
         for (const okey of new Set(done.map((o) => rows.get(o)!.okey))) this.refreshKey(uid, okey);
       }
       let acked = done.length;
+      const now = this.clock.now();
       for (const [run, offsets] of released) {
         acked += offsets.size;
-        this.runs.setHeld(uid, run, run.held.filter((o) => !offsets.has(o)));
+        this.runs.setHeld(uid, run, run.held.filter((o) => !offsets.has(o)), now);
       }
       // observe: the ack itself is derived for the trace (no row, no recorded end).
       if (acked > 0) this.metrics.add(uid, "acked", acked);
@@ -1054,14 +1055,19 @@ export class PartitionLog {
     if (!message) return null;
     const cancelled = this.segments.marksIn(message.offset, message.offset).get(message.offset) === "cancelled";
     const deliveries = new Map<string, TracedDelivery>();
+    const acked = new Map<string, { leasedAt: number; ackedAt: number }>();
     for (const uid of this.subscriptions.keys()) {
       const place = this.place(uid, message.offset);
       if (place.kind === "row" && place.row.state < ENDED) deliveries.set(uid, { state: place.row.state, dueAt: place.row.due_at, attempt: place.row.attempt });
       else if (place.kind === "run") deliveries.set(uid, { state: LEASED, dueAt: place.run.dueAt, attempt: 1, leasedAt: place.run.leasedAt });
       else if (place.kind === "new") deliveries.set(uid, { state: READY, dueAt: 0, attempt: 0 });
+      else if (place.kind === "done") {
+        const history = this.runs.historyOf(uid, message.offset);
+        if (history) acked.set(uid, history);
+      }
     }
     const subs = [...this.subscriptions].map(([uid, s]) => ({ uid, mode: s.mode, sinceMs: s.sinceMs }));
-    return this.trace.traceOf({ ...message, cancelled }, deliveries, subs, this.clock.now());
+    return this.trace.traceOf({ ...message, cancelled }, deliveries, subs, this.clock.now(), acked);
   }
 
   policyOf(uid: string): DeliveryPolicy | null {
@@ -1096,7 +1102,10 @@ export class PartitionLog {
           examined += segment.last - segment.first + 1;
           from = segment.last + 1;
           if ((floor === null || segment.last < floor) || !this.holdsAny(segment.first, segment.last)) {
-            for (const uid of this.subscriptions.keys()) this.sql.exec(SQL.endedDeleteInRange, uid, segment.first, segment.last);
+            for (const uid of this.subscriptions.keys()) {
+              this.sql.exec(SQL.endedDeleteInRange, uid, segment.first, segment.last);
+              this.runs.forgetHistory(uid, segment.first, segment.last);
+            }
             this.segments.delete(segment.first, segment.last);
             // observe: a message's events last as long as the message.
             this.trace.forgetRange(segment.first, segment.last);

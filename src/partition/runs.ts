@@ -28,6 +28,10 @@ const RUN_SQL = {
   due: "SELECT sub, first, last, due_at, nonce, leased_at, held FROM runs WHERE due_at <= ? LIMIT ?",
   nextDue: "SELECT MIN(due_at) AS due FROM runs",
   heldIn: "SELECT sub, held FROM runs WHERE first <= ? AND last >= ?",
+  historyInsert: "INSERT OR REPLACE INTO run_history (sub, first, last, leased_at, acked_at) VALUES (?, ?, ?, ?, ?)",
+  historyOf: "SELECT leased_at, acked_at FROM run_history WHERE sub = ?1 AND first <= ?2 AND last >= ?2 ORDER BY first DESC LIMIT 1",
+  historyForget: "DELETE FROM run_history WHERE sub = ? AND first >= ? AND first <= ?",
+  historyForgetAll: "DELETE FROM run_history WHERE sub = ?",
 } as const;
 
 type RunRow = { sub?: string; first: number; last: number; due_at: number; nonce: string; leased_at: number; held: string };
@@ -40,7 +44,11 @@ export class Runs {
   /** Cursors read once per subscription and then kept: this object is their only writer. */
   private readonly cursors = new Map<string, number>();
 
-  constructor(private readonly sql: SqlStorage) {}
+  /** @param history false only for the benchmark's trace-off baseline (WEIR_TRACE=off). */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly history: boolean = true,
+  ) {}
 
   /** After a failed transaction: read the cursors from storage again. */
   forget(): void {
@@ -66,6 +74,7 @@ export class Runs {
   drop(uid: string): void {
     this.sql.exec(RUN_SQL.cursorDelete, uid);
     this.sql.exec(RUN_SQL.deleteAll, uid);
+    this.sql.exec(RUN_SQL.historyForgetAll, uid);
     this.cursors.delete(uid);
   }
 
@@ -86,11 +95,29 @@ export class Runs {
     this.sql.exec(RUN_SQL.insert, uid, run.first, run.last, run.dueAt, run.nonce, run.leasedAt, JSON.stringify(run.held));
   }
 
-  /** Stores what `run` still holds: its row goes once it holds nothing. */
-  setHeld(uid: string, run: Run, held: number[]): void {
+  /**
+   * Stores what `run` still holds: its row goes once it holds nothing. `ackedAt`: the last of
+   * it was acked then (not released): the run's times are kept for the trace (run_history).
+   */
+  setHeld(uid: string, run: Run, held: number[], ackedAt: number | null = null): void {
     run.held = held;
-    if (held.length === 0) this.sql.exec(RUN_SQL.delete, uid, run.first);
-    else this.sql.exec(RUN_SQL.setHeld, JSON.stringify(held), uid, run.first);
+    if (held.length > 0) {
+      this.sql.exec(RUN_SQL.setHeld, JSON.stringify(held), uid, run.first);
+      return;
+    }
+    this.sql.exec(RUN_SQL.delete, uid, run.first);
+    if (ackedAt !== null && this.history) this.sql.exec(RUN_SQL.historyInsert, uid, run.first, run.last, run.leasedAt, ackedAt);
+  }
+
+  /** When the run that leased `offset` (acked whole since) was leased and acked; null if unknown. */
+  historyOf(uid: string, offset: number): { leasedAt: number; ackedAt: number } | null {
+    const row = this.sql.exec<{ leased_at: number; acked_at: number }>(RUN_SQL.historyOf, uid, offset).toArray()[0];
+    return row ? { leasedAt: row.leased_at, ackedAt: row.acked_at } : null;
+  }
+
+  /** Retention deleted the messages [first, last]: the history of runs that began there goes. */
+  forgetHistory(uid: string, first: number, last: number): void {
+    this.sql.exec(RUN_SQL.historyForget, uid, first, last);
   }
 
   setDue(uid: string, run: Run, dueAt: number): void {

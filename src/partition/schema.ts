@@ -223,6 +223,16 @@ const STEPS: readonly string[] = [
     held TEXT NOT NULL,
     PRIMARY KEY (sub, first)
   ) WITHOUT ROWID;
+  -- A run acked whole: when it was leased and when its last message was acked, for the trace
+  -- (src/partition/trace.ts); deleted with the segment that holds its first message.
+  CREATE TABLE run_history (
+    sub TEXT NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    leased_at INTEGER NOT NULL,
+    acked_at INTEGER NOT NULL,
+    PRIMARY KEY (sub, first)
+  ) WITHOUT ROWID;
   CREATE TABLE dedup_spill (hash INTEGER NOT NULL, offset INTEGER NOT NULL, PRIMARY KEY (hash, offset)) WITHOUT ROWID;
   DROP TABLE log;
   -- Ordered subscriptions: only the head of each key is ready (statements.ts HELD).

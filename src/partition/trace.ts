@@ -83,6 +83,7 @@ export class Trace {
     deliveries: ReadonlyMap<string, TracedDelivery>,
     subscriptions: readonly TracedSubscription[],
     now: number,
+    ackedRuns: ReadonlyMap<string, { leasedAt: number; ackedAt: number }> = new Map(),
   ): MessageTrace {
     const recorded = this.sql.exec<EventRow>(TRACE_SQL.ofOffset, row.offset).toArray();
     const state: TracedMessageState =
@@ -103,7 +104,7 @@ export class Trace {
       const own = recorded.filter((r) => r.sub === sub.uid);
       const delivery = deliveries.get(sub.uid) ?? null;
       if (!delivery && row.cancelled) continue;
-      const { sequence, state: subState, attempts } = subscriptionStory(sub.uid, own, delivery);
+      const { sequence, state: subState, attempts } = subscriptionStory(sub.uid, own, delivery, own.length === 0 ? (ackedRuns.get(sub.uid) ?? null) : null);
       events.push(...sequence);
       states.push({ uid: sub.uid, state: subState, attempts });
     }
@@ -178,11 +179,12 @@ function subscriptionStory(
   uid: string,
   recorded: readonly EventRow[],
   delivery: TracedDelivery | null,
+  ackedRun: { leasedAt: number; ackedAt: number } | null,
 ): { sequence: TraceEvent[]; state: TracedDeliveryState; attempts: number } {
   const sequence: TraceEvent[] = [];
   let leasedAttempt = 0;
-  const lease = (attempt: number, leaseEnd: number | null) => {
-    sequence.push({ at: null, event: "leased", subscriptionUid: uid, attempt, detail: leaseEnd === null ? null : { lease_end: leaseEnd } });
+  const lease = (attempt: number, leaseEnd: number | null, at: number | null = null) => {
+    sequence.push({ at, event: "leased", subscriptionUid: uid, attempt, detail: leaseEnd === null ? null : { lease_end: leaseEnd } });
     leasedAttempt = attempt;
   };
   for (const r of recorded) {
@@ -196,7 +198,8 @@ function subscriptionStory(
   if (delivery) {
     // Leases the events do not account for; the current one ends at due_at.
     for (let a = leasedAttempt + 1; a <= delivery.attempt; a++) {
-      lease(a, a === delivery.attempt && delivery.state === LEASED ? delivery.dueAt : null);
+      const current = a === delivery.attempt && delivery.state === LEASED;
+      lease(a, current ? delivery.dueAt : null, current ? (delivery.leasedAt ?? null) : null);
     }
     // MOVING (on its way to a surge partition) is ready there as soon as it arrives.
     const state: TracedDeliveryState = delivery.state === LEASED ? "leased" : delivery.state === DELAYED ? "delayed" : "ready";
@@ -206,7 +209,8 @@ function subscriptionStory(
   if (last === "expired") return { sequence, state: "expired", attempts: leasedAttempt };
   // Gone without a recorded end: acked (the lease before it derived when none is known).
   if (last === "moved") return { sequence, state: "ready", attempts: leasedAttempt };
-  if (leasedAttempt === 0 || (last !== null && ENDS_LEASE.has(last)) || last === "redriven") lease(leasedAttempt + 1, null);
-  sequence.push({ at: null, event: "acked", subscriptionUid: uid, attempt: leasedAttempt, detail: null });
+  // Leased once in a run and acked: the run's history has both times.
+  if (leasedAttempt === 0 || (last !== null && ENDS_LEASE.has(last)) || last === "redriven") lease(leasedAttempt + 1, null, ackedRun?.leasedAt ?? null);
+  sequence.push({ at: ackedRun?.ackedAt ?? null, event: "acked", subscriptionUid: uid, attempt: leasedAttempt, detail: null });
   return { sequence, state: "acked", attempts: leasedAttempt };
 }

@@ -22,6 +22,19 @@ describe("message trace", () => {
     expect(r.body.subscriptions).toEqual([{ name: sub, state: "acked", attempts: 1 }]);
     expect(r.body.trace.map((e: { event: string }) => e.event)).toEqual(["produced", "leased", "acked"]);
     expect(await traceRows((await partitionStubs(topic))[0]!)).toBe(0);
+    // The lease and the ack have their times, from the run that leased it (no trace row).
+    for (const event of r.body.trace as { at: string | null }[]) expect(event.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("shows the time of the lease held now", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    await produce(topic, [{ id: "held", body: 1 }]);
+    await receive(topic, sub);
+    const r = await call("GET", `/v1/topics/${topic}/messages/held`);
+    expect(r.body.subscriptions).toEqual([{ name: sub, state: "leased", attempts: 1 }]);
+    const lease = (r.body.trace as { event: string; at: string | null }[]).find((e) => e.event === "leased");
+    expect(lease?.at).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   it("records a nack with its reason, a lease that ran out, and the lease held now", async () => {
