@@ -28,11 +28,13 @@ import {
   FILTER_SCAN_SEGMENTS,
   LEASE_BUDGET_BYTES,
   LEASE_SCAN_SEGMENTS,
-  RETENTION_SCAN_PER_PASS_MESSAGES,
 } from "../shared/limits";
 import { Counters } from "./counters";
 import { Outbox } from "./outbox";
 import { backoffMs, deadLetterMessage, DEFAULT_TOPIC_POLICY, type DeadLetterReason } from "./policy";
+import { Exceptions, seedOf, type ExceptionRow, type ExceptionSeed } from "./exceptions";
+import { FilterResume, matches } from "./filters";
+import { Retention } from "./retention";
 import { Runs, type Run } from "./runs";
 import { Segments, type NewStoredMessage, type StoredMessage } from "./segments";
 import { ACKED, DELAYED, ENDED, HELD, LEASED, MOVING, READY, ROW_CANDIDATES, SQL } from "./statements";
@@ -43,22 +45,6 @@ interface SubscriptionRow {
   sinceMs: number;
   /** null until a caller sent one: such a subscription retries without end. */
   policy: DeliveryPolicy | null;
-}
-
-/** A message's own row (`deliveries`): the exceptions of docs/storage.md. */
-type ExceptionRow = { state: number; nonce: string | null; attempt: number; due_at: number; okey: string };
-
-/** A row to write into `deliveries` for a message that the cursor and runs cannot describe. */
-interface ExceptionSeed {
-  offset: number;
-  state: number;
-  dueAt: number;
-  attempt: number;
-  nonce: string | null;
-  okey: string;
-  priority: number;
-  expiresAt: number;
-  nackReason: string | null;
 }
 
 /**
@@ -82,14 +68,6 @@ export interface SurgeCopy {
   message: NewMessage;
 }
 
-/** What a surge move takes of one message: its row (marked moving) and the message. */
-export interface MovingMessage {
-  message: StoredMessage;
-  attempt: number;
-  nackReason: string | null;
-  expiresAt: number;
-}
-
 /**
  * The ordered log of one partition (segments.ts) and, per subscription, where it stands: a
  * cursor and runs for the common case (runs.ts), a row per message only for the exceptions
@@ -103,6 +81,7 @@ export class PartitionLog {
   private readonly forgotten = new Set<string>();
   readonly segments: Segments;
   private readonly runs: Runs;
+  readonly exceptions: Exceptions;
   /** Dead letters on their way out; written in the transactions that dead-letter. */
   readonly outbox: Outbox;
   /** Observability (/metrics, message trace): written only through the hooks marked "observe:". */
@@ -112,23 +91,12 @@ export class PartitionLog {
   private context: PartitionContext | null;
   /** The context as stored, to tell a changed one from the same one sent again (every append). */
   private contextText: string | null;
-  /**
-   * Per (subscription, filter): the offset before which no new message matches the filter and
-   * is untaken. Headers never change, so it only moves forward; a seek forgets it. In memory.
-   */
-  private readonly filterResume = new Map<string, number>();
+  private readonly filterResume = new FilterResume();
+  private readonly retention = new Retention();
   /** A dead letter went into the outbox since tookDeadLetters() was last asked. */
   private deadLettered = false;
-  /** Where the next retention pass resumes (a pass that ran out of budget), else 0. */
-  private retentionFrom = 0;
   /** drop_oldest stopped at its bound with the backlog still over: the alarm goes on at once. */
   private overflowPending = false;
-  /** A retention pass stopped at its budget: the next one is due at once. */
-  private retentionPending = false;
-  /** No retention pass since this object started or the topic's rules changed: one is due. */
-  private retentionStale = true;
-  /** When the first message the last pass found young passes the retention; null: unknown. */
-  private retentionNextAt: number | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -137,6 +105,7 @@ export class PartitionLog {
   ) {
     this.segments = new Segments(storage.sql);
     this.runs = new Runs(storage.sql, options.trace);
+    this.exceptions = new Exceptions(storage.sql, (uid) => this.subscriptions.get(uid)?.mode);
     this.outbox = new Outbox(storage.sql);
     this.metrics = new Counters(storage.sql, options.trace);
     this.trace = new Trace(storage.sql, options.trace);
@@ -195,7 +164,7 @@ export class PartitionLog {
     const text = JSON.stringify(context);
     if (text === this.contextText) return;
     this.sql.exec(SQL.settingSet, "context", text);
-    this.retentionStale = true;
+    this.retention.rulesChanged();
     this.context = context;
     this.contextText = text;
   }
@@ -255,21 +224,7 @@ export class PartitionLog {
       if (mode === "ordered" || m.deliverAt > now || m.priority !== 0) seeds.push(seedOf(m, mode, now));
       return true;
     });
-    this.insertExceptions(uid, seeds);
-  }
-
-  private insertExceptions(uid: string, seeds: readonly ExceptionSeed[]): void {
-    if (seeds.length === 0) return;
-    if (this.subscriptions.get(uid)?.mode === "ordered") {
-      // Behind an earlier live message of its key (here or in this batch), a ready row is held.
-      const busy = new Set<string>();
-      for (const seed of seeds) {
-        if (seed.state === READY && (busy.has(seed.okey) || this.sql.exec(SQL.keyBusy, uid, seed.okey).toArray().length > 0)) seed.state = HELD;
-        busy.add(seed.okey);
-      }
-    }
-    const values = seeds.map((s) => [s.offset, s.state, s.dueAt, s.attempt, s.nonce, s.okey, s.priority, s.expiresAt, s.nackReason]);
-    this.sql.exec(SQL.exceptionsInsert, uid, JSON.stringify(values));
+    this.exceptions.insert(uid, seeds);
   }
 
   /**
@@ -289,24 +244,14 @@ export class PartitionLog {
     });
     this.subscriptions.delete(uid);
     this.forgotten.add(uid);
-    this.forgetFilters(uid);
+    this.filterResume.forget(uid);
   }
 
-  /**
-   * After the head of an ordering key may have left (acked, dead-lettered, expired, cancelled,
-   * or a redrive brought an older one back): the oldest live row of the key is the only one
-   * ready. Two rows read through the key's index; nothing for a shared subscription.
-   */
+  /** After the head of an ordering key may have left: see Exceptions.refreshKey. */
   refreshKey(uid: string, okey: string): void {
-    if (this.subscriptions.get(uid)?.mode !== "ordered") return;
-    const [head, next] = this.sql.exec<{ offset: number; state: number }>(SQL.keyHead, uid, okey).toArray();
-    if (head?.state === HELD) this.sql.exec(SQL.deliverySetState, READY, 0, uid, head.offset);
-    if (next?.state === READY) this.sql.exec(SQL.deliverySetState, HELD, 0, uid, next.offset);
+    this.exceptions.refreshKey(uid, okey);
   }
 
-  private forgetFilters(uid: string): void {
-    for (const key of [...this.filterResume.keys()]) if (key.startsWith(`${uid}\u0000`)) this.filterResume.delete(key);
-  }
 
   /**
    * Appends messages in order, with gap-free offsets, and makes each deliverable to every
@@ -431,7 +376,7 @@ export class PartitionLog {
           }
           seeds.push(seed);
         });
-        this.insertExceptions(uid, seeds);
+        this.exceptions.insert(uid, seeds);
       }
     }
     if (policy.overflow === "drop_oldest") this.overflowPending = this.dropOldestWhileOver(policy, now, DROP_OLDEST_PER_APPEND);
@@ -468,7 +413,7 @@ export class PartitionLog {
    * runs' first held offsets and its first live row. Null when it holds nothing.
    */
   private floor(uid: string): number | null {
-    let floor = this.sql.exec<{ offset: number | null }>(SQL.subscriptionOldestOffset, uid).one().offset;
+    let floor = this.exceptions.firstLive(uid);
     const lower = (offset: number) => {
       if (floor === null || offset < floor) floor = offset;
     };
@@ -639,9 +584,9 @@ export class PartitionLog {
     const untaken = found.newList.find((m) => !takenSet.has(m));
     const stop = untaken ? untaken.offset : found.walkedTo;
     if (filter) {
-      this.filterResume.set(filterKey(uid, filter), stop);
+      this.filterResume.set(uid, filter, stop);
       const seeds = taken.map((m) => seedOf(m, "shared", now));
-      this.insertExceptions(uid, seeds);
+      this.exceptions.insert(uid, seeds);
       for (const c of leased) c.fromRow = true;
       return;
     }
@@ -655,7 +600,7 @@ export class PartitionLog {
   /** A new message past its TTL that the cursor passes: dropped, or dead-lettered, as the topic says. */
   private expireNew(uid: string, m: StoredMessage, now: number): void {
     if (this.topicPolicy.expiredAction === "dead_letter") {
-      this.insertExceptions(uid, [seedOf(m, "shared", now)]);
+      this.exceptions.insert(uid, [seedOf(m, "shared", now)]);
       this.moveToDeadLetter(uid, m.offset, "expired", now);
     } else {
       // observe:
@@ -669,7 +614,7 @@ export class PartitionLog {
     if (!sub) return false;
     const found = this.candidates(uid, sub.mode, 1, filter, this.clock.now());
     // A filter's walk found nothing up to walkedTo: the next one starts there (memory only).
-    if (filter && found.list.length === 0 && found.walkedTo !== null) this.filterResume.set(filterKey(uid, filter), found.walkedTo);
+    if (filter && found.list.length === 0 && found.walkedTo !== null) this.filterResume.set(uid, filter, found.walkedTo);
     return found.list.length > 0;
   }
 
@@ -683,7 +628,7 @@ export class PartitionLog {
     const rows = this.rowCandidates(uid, mode, limit, filter, now);
     if (mode === "ordered") return { list: rows.slice(0, limit), newList: [], expired: [], walkedTo: null };
     const readTo = this.runs.cursor(uid);
-    const from = filter ? Math.max(readTo, this.filterResume.get(filterKey(uid, filter)) ?? readTo) : readTo;
+    const from = filter ? Math.max(readTo, this.filterResume.get(uid, filter) ?? readTo) : readTo;
     const newList: StoredMessage[] = [];
     const expired: StoredMessage[] = [];
     const walkedTo = this.walkNew(uid, from, filter ? FILTER_SCAN_SEGMENTS : LEASE_SCAN_SEGMENTS, (m) => {
@@ -735,7 +680,7 @@ export class PartitionLog {
       if (m.offset > knownTo) {
         // What has rows or marks, a window at a time: one indexed range query each.
         knownTo = m.offset + 1023;
-        owned = new Set(this.sql.exec<{ offset: number }>(SQL.exceptionsInRange, uid, m.offset, knownTo).toArray().map((r) => r.offset));
+        owned = this.exceptions.offsetsIn(uid, m.offset, knownTo);
         marks = this.segments.marksIn(m.offset, knownTo);
       }
       if (owned.has(m.offset) || marks.has(m.offset)) return true;
@@ -749,7 +694,7 @@ export class PartitionLog {
    */
   ack(uid: string, refs: readonly ReceiptRef[]): ReceiptOutcome[] {
     return this.transaction(() => {
-      const rows = this.exceptionRows(uid, refs);
+      const rows = this.exceptions.ofOffsets(uid, refs.map((r) => r.offset));
       const runs = this.runsOf(uid, refs);
       const done: number[] = [];
       const released = new Map<Run, Set<number>>();
@@ -781,7 +726,7 @@ export class PartitionLog {
         const past = done.filter((o) => o >= readTo);
         if (below.length > 0) this.sql.exec(SQL.deliveriesDelete, uid, JSON.stringify(below));
         if (past.length > 0) this.sql.exec(SQL.deliveriesAck, uid, JSON.stringify(past));
-        for (const okey of new Set(done.map((o) => rows.get(o)!.okey))) this.refreshKey(uid, okey);
+        for (const okey of new Set(done.map((o) => rows.get(o)!.okey))) this.exceptions.refreshKey(uid, okey);
       }
       let acked = done.length;
       const now = this.clock.now();
@@ -881,7 +826,7 @@ export class PartitionLog {
       for (const offset of offsets) {
         this.sql.exec(SQL.deliveriesDeleteForOffset, offset);
         this.segments.mark(offset, "cancelled");
-        for (const uid of this.subscriptions.keys()) this.refreshKey(uid, this.segments.at(offset)?.key ?? "");
+        for (const uid of this.subscriptions.keys()) this.exceptions.refreshKey(uid, this.segments.at(offset)?.key ?? "");
         // observe:
         this.trace.record(offset, "", now, "cancelled");
       }
@@ -912,7 +857,7 @@ export class PartitionLog {
       this.backfill(uid, sub.mode, from, now, 0);
       return from;
     });
-    this.forgetFilters(uid);
+    this.filterResume.forget(uid);
     return from;
   }
 
@@ -933,7 +878,7 @@ export class PartitionLog {
       for (const { uid, run } of this.runs.due(now, DUE_BATCH_RUNS)) {
         if (!this.subscriptions.has(uid)) continue;
         const seeds = run.held.map((offset) => this.segments.at(offset)).filter((m): m is StoredMessage => m !== null);
-        this.insertExceptions(
+        this.exceptions.insert(
           uid,
           seeds.map((m) => ({ ...seedOf(m, "shared", now), state: LEASED, dueAt: run.dueAt, attempt: 1, nonce: run.nonce })),
         );
@@ -949,7 +894,7 @@ export class PartitionLog {
         if (this.topicPolicy.expiredAction === "dead_letter") this.moveToDeadLetter(row.sub, row.offset, "expired", now);
         else {
           this.sql.exec(SQL.deliveryEnd, row.sub, row.offset);
-          this.refreshKey(row.sub, this.segments.at(row.offset)?.key ?? "");
+          this.exceptions.refreshKey(row.sub, this.segments.at(row.offset)?.key ?? "");
           // observe:
           this.trace.record(row.offset, row.sub, now, "expired");
         }
@@ -1011,7 +956,7 @@ export class PartitionLog {
     const m = this.segments.at(offset);
     if (!row || !m) return;
     this.sql.exec(SQL.deliveryEnd, uid, offset);
-    this.refreshKey(uid, m.key ?? "");
+    this.exceptions.refreshKey(uid, m.key ?? "");
     // observe:
     this.metrics.add(uid, "dead_lettered", 1, reason);
     this.trace.record(offset, uid, now, "dead_lettered", row.attempt, { reason });
@@ -1075,62 +1020,40 @@ export class PartitionLog {
   }
 
   /**
-   * Deletes whole segments past the retention whose every message no subscription still needs
-   * (acked, dead-lettered, expired, cancelled), oldest first: a segment held by one unacked
-   * message stays and the pass goes on past it, up to RETENTION_SCAN_PER_PASS_MESSAGES; a
-   * pass that stops there resumes where it stopped, at once (nextDueAt). Returns how many
-   * messages it deleted.
+   * Deletes whole segments past the retention that no subscription still needs (retention.ts).
+   * Returns how many messages it deleted.
    */
   enforceRetention(): number {
     const retentionMs = this.topicPolicy.retentionMs;
-    const cutoff = this.clock.now() - retentionMs;
-    let from = this.retentionFrom;
-    let examined = 0;
-    let deleted = 0;
-    this.retentionPending = false;
-    this.retentionStale = false;
-    const floor = this.floorOfAll();
-    return this.transaction(() => {
-      for (;;) {
-        const segments = this.segments.oldest(from, 100);
-        let young: number | null = null;
-        for (const segment of segments) {
-          if (segment.producedTo >= cutoff) {
-            young = segment.producedTo;
-            break;
-          }
-          examined += segment.last - segment.first + 1;
-          from = segment.last + 1;
-          if ((floor === null || segment.last < floor) || !this.holdsAny(segment.first, segment.last)) {
-            for (const uid of this.subscriptions.keys()) {
-              this.sql.exec(SQL.endedDeleteInRange, uid, segment.first, segment.last);
-              this.runs.forgetHistory(uid, segment.first, segment.last);
-            }
-            this.segments.delete(segment.first, segment.last);
-            // observe: a message's events last as long as the message.
-            this.trace.forgetRange(segment.first, segment.last);
-            deleted += segment.last - segment.first + 1;
-          }
-        }
-        if (young !== null || segments.length < 100) {
-          // The end of what is old: the next pass starts from the oldest again (held ones may be free).
-          this.retentionFrom = 0;
-          this.retentionNextAt = young === null ? null : young + retentionMs;
-          return deleted;
-        }
-        if (examined >= RETENTION_SCAN_PER_PASS_MESSAGES) {
-          this.retentionFrom = from;
-          this.retentionPending = true;
-          return deleted;
-        }
-      }
-    });
+    const now = this.clock.now();
+    return this.transaction(() =>
+      this.retention.enforce(
+        {
+          segments: this.segments,
+          floorOfAll: () => this.floorOfAll(),
+          holdsAny: (first, last) => this.holdsAny(first, last),
+          deleteSegment: (first, last) => this.deleteSegment(first, last),
+        },
+        retentionMs,
+        now,
+      ),
+    );
+  }
+
+  private deleteSegment(first: number, last: number): void {
+    for (const uid of this.subscriptions.keys()) {
+      this.exceptions.forgetEnded(uid, first, last);
+      this.runs.forgetHistory(uid, first, last);
+    }
+    this.segments.delete(first, last);
+    // observe: a message's events last as long as the message.
+    this.trace.forgetRange(first, last);
   }
 
   /** Whether some subscription still needs a message in [first, last]. */
   private holdsAny(first: number, last: number): boolean {
     for (const [uid, sub] of this.subscriptions) {
-      if (this.sql.exec(SQL.liveRowInRange, uid, first, last).toArray().length > 0) return true;
+      if (this.exceptions.liveIn(uid, first, last)) return true;
       if (sub.mode === "shared" && this.runs.cursor(uid) <= last) return true;
     }
     return this.subscriptions.size > 0 && this.runs.holdsAny(first, last);
@@ -1143,19 +1066,15 @@ export class PartitionLog {
   nextDueAt(): number | null {
     const first = (query: string, ...params: number[]): number | null =>
       this.sql.exec<{ due: number }>(query, ...params).toArray()[0]?.due ?? null;
-    const times = [first(SQL.nextDueOfState, DELAYED), first(SQL.nextDueOfState, LEASED), first(SQL.nextExpiry), this.runs.nextDue()];
     const now = this.clock.now();
-    if (this.retentionPending || this.overflowPending) times.push(now);
-    const oldest = this.segments.oldestProducedAt();
-    if (oldest !== null) {
-      const retentionEnd = oldest + this.topicPolicy.retentionMs;
-      // An end already past is held by unacked messages: the next message to grow old is what
-      // the last pass found young (the cron sweep retries the held ones).
-      if (retentionEnd > now) times.push(retentionEnd);
-      // Past already, and no pass has looked since the rules changed (a shorter retention): now.
-      else if (this.retentionStale) times.push(now);
-      else if (this.retentionNextAt !== null && this.retentionNextAt > now) times.push(this.retentionNextAt);
-    }
+    const times = [
+      first(SQL.nextDueOfState, DELAYED),
+      first(SQL.nextDueOfState, LEASED),
+      first(SQL.nextExpiry),
+      this.runs.nextDue(),
+      this.retention.nextDueAt(this.segments.oldestProducedAt(), this.topicPolicy.retentionMs, now),
+    ];
+    if (this.overflowPending) times.push(now);
     const due = times.filter((t): t is number => t !== null);
     return due.length === 0 ? null : Math.min(...due);
   }
@@ -1180,7 +1099,7 @@ export class PartitionLog {
         // New: everything past the cursor without a row or a mark.
         const readTo = this.runs.cursor(uid);
         if (readTo < next) {
-          const owned = this.sql.exec<{ n: number }>(SQL.rowsFrom, uid, readTo).one().n;
+          const owned = this.exceptions.countFrom(uid, readTo);
           const marked = this.sql.exec<{ n: number }>(SQL.marksFrom, readTo).one().n;
           c.ready += Math.max(0, next - readTo - owned - marked);
         }
@@ -1206,7 +1125,7 @@ export class PartitionLog {
 
   /** Where message `offset` stands for `uid` (see Place). */
   private place(uid: string, offset: number): Place {
-    const row = this.sql.exec<ExceptionRow>(SQL.deliveryGet, uid, offset).toArray()[0];
+    const row = this.exceptions.get(uid, offset);
     if (row) return { kind: "row", row };
     if (this.subscriptions.get(uid)?.mode !== "shared") return { kind: "done" };
     const run = this.runsOf(uid).find((r) => r.held.includes(offset));
@@ -1219,7 +1138,7 @@ export class PartitionLog {
     if (this.subscriptions.get(uid)?.mode !== "shared") return false;
     if (offset < this.runs.cursor(uid) || offset >= this.nextOffset()) return false;
     if (this.segments.marksIn(offset, offset).has(offset)) return false;
-    if (this.sql.exec(SQL.deliveryGet, uid, offset).toArray().length > 0) return false;
+    if (this.exceptions.get(uid, offset)) return false;
     return this.segments.at(offset) !== null;
   }
 
@@ -1238,13 +1157,13 @@ export class PartitionLog {
       Object.assign(seed, { state: LEASED, dueAt: place.run.dueAt, attempt: 1, nonce: place.run.nonce });
       this.runs.setHeld(uid, place.run, place.run.held.filter((o) => o !== offset));
     }
-    this.insertExceptions(uid, [seed]);
+    this.exceptions.insert(uid, [seed]);
     return { state: seed.state, nonce: seed.nonce, attempt: seed.attempt, due_at: seed.dueAt, okey: seed.okey };
   }
 
   /** The row a receipt names, made from its run if need be; "stale" for a run's other lease or a new message. */
   private rowForReceipt(uid: string, ref: ReceiptRef, runs: Run[]): ExceptionRow | "stale" | null {
-    const row = this.sql.exec<ExceptionRow>(SQL.deliveryGet, uid, ref.offset).toArray()[0];
+    const row = this.exceptions.get(uid, ref.offset);
     if (row) return row;
     const run = runs.find((r) => r.held.includes(ref.offset));
     if (run) {
@@ -1263,59 +1182,15 @@ export class PartitionLog {
     return this.runs.overlapping(uid, Math.min(...offsets), Math.max(...offsets));
   }
 
-  /**
-   * Surge, source side: up to `limit` messages of `uid` to move, marked moving (deliverable
-   * nowhere) in this transaction: rows a previous move left moving first; else (unless
-   * `onlyPending`) ready rows and new messages, oldest first, cut at `budgetBytes` (at least
-   * one). Rows with a live or stale lease are never taken.
-   */
-  takeForMove(uid: string, limit: number, onlyPending: boolean, budgetBytes: number): MovingMessage[] {
-    const now = this.clock.now();
-    return this.transaction(() => {
-      const cut = (offsets: number[]): number[] => {
-        const kept: number[] = [];
-        let bytes = 0;
-        const messages = this.segments.many(offsets);
-        for (const offset of offsets) {
-          const size = messages.get(offset)?.bytes ?? 0;
-          if (kept.length > 0 && bytes + size > budgetBytes) break;
-          bytes += size;
-          kept.push(offset);
-        }
-        return kept;
-      };
-      let offsets = cut(this.sql.exec<{ offset: number }>(SQL.surgeMoving, uid, limit).toArray().map((r) => r.offset));
-      if (offsets.length === 0 && !onlyPending) {
-        const rows = this.sql.exec<{ offset: number }>(SQL.surgeReady, uid, limit, now).toArray().map((r) => r.offset);
-        const fresh: StoredMessage[] = [];
-        if (this.subscriptions.get(uid)?.mode === "shared") {
-          this.walkNew(uid, this.runs.cursor(uid), LEASE_SCAN_SEGMENTS, (m) => {
-            if (m.expiresAt === 0 || m.expiresAt > now) fresh.push(m);
-            return fresh.length < limit;
-          });
-        }
-        offsets = cut([...rows, ...fresh.map((m) => m.offset)].sort((a, b) => a - b).slice(0, limit));
-        const taken = new Set(offsets);
-        this.insertExceptions(uid, fresh.filter((m) => taken.has(m.offset)).map((m) => seedOf(m, "shared", now)));
-        if (offsets.length > 0) this.sql.exec(SQL.surgeMark, uid, JSON.stringify(offsets), now);
-      }
-      if (offsets.length === 0) return [];
-      const rows = this.sql
-        .exec<{ offset: number; expires_at: number; attempt: number; nack_reason: string | null }>(SQL.surgeRows, uid, JSON.stringify(offsets))
-        .toArray();
-      const messages = this.segments.many(offsets);
-      return rows
-        .filter((r) => messages.has(r.offset))
-        .map((r) => ({ message: messages.get(r.offset)!, attempt: r.attempt, nackReason: r.nack_reason, expiresAt: r.expires_at }));
+  /** The new messages of shared subscription `uid` not past their TTL, oldest first, at most `limit` (a bounded walk). */
+  newMessages(uid: string, limit: number, now: number): StoredMessage[] {
+    const fresh: StoredMessage[] = [];
+    if (this.subscriptions.get(uid)?.mode !== "shared" || limit <= 0) return fresh;
+    this.walkNew(uid, this.runs.cursor(uid), LEASE_SCAN_SEGMENTS, (m) => {
+      if (m.expiresAt === 0 || m.expiresAt > now) fresh.push(m);
+      return fresh.length < limit;
     });
-  }
-
-  /** The exception rows of `refs`' offsets, in one query. */
-  private exceptionRows(uid: string, refs: readonly ReceiptRef[]): Map<number, ExceptionRow> {
-    const rows = this.sql
-      .exec<ExceptionRow & { offset: number }>(SQL.deliveriesGet, uid, JSON.stringify(refs.map((r) => r.offset)))
-      .toArray();
-    return new Map(rows.map((r) => [r.offset, r]));
+    return fresh;
   }
 }
 
@@ -1328,31 +1203,6 @@ interface Candidates {
   expired: StoredMessage[];
   /** Where the walk of new messages stopped; null for an ordered subscription (no walk). */
   walkedTo: number | null;
-}
-
-/** The row a message gets for a subscription at `now`: delayed until deliverAt, or ready. */
-function seedOf(m: StoredMessage, mode: SubscriptionMode, now: number): ExceptionSeed {
-  const delayed = m.deliverAt > now;
-  return {
-    offset: m.offset,
-    state: delayed ? DELAYED : READY,
-    dueAt: delayed ? m.deliverAt : 0,
-    attempt: 0,
-    nonce: null,
-    okey: m.key ?? "",
-    priority: mode === "ordered" ? 0 : m.priority,
-    expiresAt: m.expiresAt,
-    nackReason: null,
-  };
-}
-
-function matches(m: StoredMessage, filter: HeaderFilter): boolean {
-  const headers = m.headers ? (JSON.parse(m.headers) as Record<string, string>) : {};
-  return Object.entries(filter).every(([name, value]) => headers[name] === value);
-}
-
-function filterKey(uid: string, filter: HeaderFilter): string {
-  return `${uid}\u0000${JSON.stringify(Object.entries(filter).sort())}`;
 }
 
 const OK: ReceiptOutcome = { ok: true };
