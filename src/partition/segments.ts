@@ -1,3 +1,4 @@
+import type { StoredMessageFields } from "../shared/partition-api";
 import { BIG_MESSAGE_BYTES, SEGMENT_BYTES, SEGMENT_CACHE_BYTES } from "../shared/limits";
 import { DedupIndex } from "./dedup";
 
@@ -7,20 +8,11 @@ import { DedupIndex } from "./dedup";
 // offset - first. What happens to a message later (cancelled, redriven) is a row of `marks`.
 
 /** A message as the log keeps it. Times are ms since the epoch; 0 means "none". */
-export interface StoredMessage {
-  offset: number;
-  id: string;
-  key: string | null;
-  headers: string | null;
-  body: string;
-  priority: number;
-  producedAt: number;
+export interface StoredMessage extends StoredMessageFields {
   deliverAt: number;
   expiresAt: number;
   dedupKey: string | null;
   bytes: number;
-  originPartition: number | null;
-  originOffset: number | null;
 }
 
 /** A message about to be appended: everything but its offset. */

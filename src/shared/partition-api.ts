@@ -94,20 +94,26 @@ export type AppendOutcome =
   /** overflow: reject, and this batch would pass max_messages or max_bytes. Nothing stored. */
   | { ok: false; code: "topic_full"; message: string };
 
-/** One delivery of a message, as a partition hands it out. */
-export interface LeasedMessage {
+/** A message as a partition holds it: what every delivery of it carries. */
+export interface StoredMessageFields {
   offset: number;
   id: string;
   key: string | null;
+  /** JSON text of a string-to-string map, or null. */
   headers: string | null;
+  /** JSON text of the body. */
   body: string;
   priority: number;
   producedAt: number;
-  attempt: number;
-  nonce: string;
   /** Set when the message lives in a temporary surge partition: its place in the topic. */
   originPartition: number | null;
   originOffset: number | null;
+}
+
+/** One delivery of a message, as a partition hands it out. */
+export interface LeasedMessage extends StoredMessageFields {
+  attempt: number;
+  nonce: string;
 }
 
 /** The doorbell a partition rings for a subscription (src/doorbell), and its index there. */
