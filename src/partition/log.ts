@@ -600,8 +600,8 @@ export class PartitionLog {
   /** A new message past its TTL that the cursor passes: dropped, or dead-lettered, as the topic says. */
   private expireNew(uid: string, m: StoredMessage, now: number): void {
     if (this.topicPolicy.expiredAction === "dead_letter") {
-      this.exceptions.insert(uid, [seedOf(m, "shared", now)]);
-      this.moveToDeadLetter(uid, m.offset, "expired", now);
+      this.exceptions.insert(uid, [{ ...seedOf(m, "shared", now), state: ENDED }]);
+      this.deadLetterOut(uid, m, 0, null, "expired", now);
     } else {
       // observe:
       this.trace.record(m.offset, uid, now, "expired");
@@ -750,7 +750,20 @@ export class PartitionLog {
     const now = this.clock.now();
     return this.transaction(() => {
       const runs = this.runsOf(uid, refs);
-      return refs.map((ref) => {
+      // Messages of runs go straight from their run to the state that follows, a row each.
+      const fromRuns = new Map<Run, number[]>();
+      const outcomes = refs.map((ref) => {
+        const run = runs.find((r) => r.held.includes(ref.offset));
+        if (run && !fromRuns.get(run)?.includes(ref.offset) && !this.exceptions.get(uid, ref.offset)) {
+          if (run.nonce !== ref.nonce) return STALE;
+          const list = fromRuns.get(run) ?? [];
+          if (list.length === 0) fromRuns.set(run, list);
+          list.push(ref.offset);
+          // observe:
+          this.trace.record(ref.offset, uid, now, "nacked", 1, { delay_ms: options.delayMs, reason: options.reason });
+          return OK;
+        }
+        if (run && fromRuns.get(run)?.includes(ref.offset)) return OK;
         const row = this.rowForReceipt(uid, ref, runs);
         if (row === "stale") return STALE;
         if (!row || row.state === ACKED) return notInFlight("the message is already acked");
@@ -765,6 +778,10 @@ export class PartitionLog {
         else this.retryOrDeadLetter(uid, ref.offset, row.attempt, options.delayMs, now);
         return OK;
       });
+      for (const [run, offsets] of fromRuns) {
+        this.failFromRun(uid, run, offsets, { delayMs: options.delayMs, deadLetter: options.deadLetter, reason: options.reason }, now);
+      }
+      return outcomes;
     });
   }
 
@@ -877,12 +894,9 @@ export class PartitionLog {
       // are retried below like any other lease that ended (a retry costs a row, as it should).
       for (const { uid, run } of this.runs.due(now, DUE_BATCH_RUNS)) {
         if (!this.subscriptions.has(uid)) continue;
-        const seeds = run.held.map((offset) => this.segments.at(offset)).filter((m): m is StoredMessage => m !== null);
-        this.exceptions.insert(
-          uid,
-          seeds.map((m) => ({ ...seedOf(m, "shared", now), state: LEASED, dueAt: run.dueAt, attempt: 1, nonce: run.nonce })),
-        );
-        this.runs.setHeld(uid, run, []);
+        // observe:
+        for (const offset of run.held) this.trace.record(offset, uid, now, "lease_expired", 1);
+        if (this.failFromRun(uid, run, run.held, { delayMs: null, deadLetter: false, reason: null }, now)) woken.add(uid);
       }
       for (const row of this.sql.exec<{ sub: string; offset: number; attempt: number }>(SQL.leasesEnded, now).toArray()) {
         // observe:
@@ -929,18 +943,44 @@ export class PartitionLog {
    * subscription's back-off). Returns the row's new state, or null when dead-lettered.
    */
   private retryOrDeadLetter(uid: string, offset: number, attempt: number, delayMs: number | null, now: number): number | null {
-    const policy = this.subscriptions.get(uid)?.policy ?? null;
-    if (policy?.deadLetter && attempt >= policy.maxDeliveries) {
+    const next = this.afterFailure(uid, attempt, delayMs, now);
+    if (!next) {
       this.moveToDeadLetter(uid, offset, "max_deliveries", now);
       return null;
     }
+    this.sql.exec(SQL.deliverySetState, next.state, next.dueAt, uid, offset);
+    return next.state;
+  }
+
+  /** What follows a failed attempt: null to dead-letter (the last attempt), else ready or delayed. */
+  private afterFailure(uid: string, attempt: number, delayMs: number | null, now: number): { state: number; dueAt: number } | null {
+    const policy = this.subscriptions.get(uid)?.policy ?? null;
+    if (policy?.deadLetter && attempt >= policy.maxDeliveries) return null;
     const wait = delayMs ?? (policy ? backoffMs(policy, attempt) : 0);
-    if (wait > 0) {
-      this.sql.exec(SQL.deliverySetState, DELAYED, now + wait, uid, offset);
-      return DELAYED;
+    return wait > 0 ? { state: DELAYED, dueAt: now + wait } : { state: READY, dueAt: 0 };
+  }
+
+  /**
+   * Messages of a run whose lease failed (nacked, or the lease ended): each gets its row once,
+   * in the state that follows (ready, delayed, or ended with its dead letter in the outbox), and
+   * the run lets go of them in one update. Returns whether any became ready.
+   */
+  private failFromRun(uid: string, run: Run, offsets: readonly number[], failure: { delayMs: number | null; deadLetter: boolean; reason: string | null }, now: number): boolean {
+    let ready = false;
+    for (const offset of offsets) {
+      const m = this.segments.at(offset);
+      if (!m) continue;
+      const next = failure.deadLetter ? null : this.afterFailure(uid, 1, failure.delayMs, now);
+      this.exceptions.insert(uid, [
+        // The run's nonce stays: its receipt may still ack (nobody received the message since) or repeat the nack.
+        { ...seedOf(m, "shared", now), state: next?.state ?? ENDED, dueAt: next?.dueAt ?? 0, attempt: 1, nonce: next ? run.nonce : null, nackReason: failure.reason },
+      ]);
+      if (!next) this.deadLetterOut(uid, m, 1, failure.reason, failure.deadLetter ? "rejected" : "max_deliveries", now);
+      else if (next.state === READY) ready = true;
     }
-    this.sql.exec(SQL.deliverySetState, READY, 0, uid, offset);
-    return READY;
+    const gone = new Set(offsets);
+    this.runs.setHeld(uid, run, run.held.filter((o) => !gone.has(o)));
+    return ready;
   }
 
   /**
@@ -957,11 +997,16 @@ export class PartitionLog {
     if (!row || !m) return;
     this.sql.exec(SQL.deliveryEnd, uid, offset);
     this.exceptions.refreshKey(uid, m.key ?? "");
+    this.deadLetterOut(uid, m, row.attempt, row.nack_reason, reason, now);
+  }
+
+  /** Puts the dead letter of `m` (its row already ended) in the outbox, in the caller's transaction. */
+  private deadLetterOut(uid: string, m: StoredMessage, attempt: number, nackReason: string | null, reason: DeadLetterReason, now: number): void {
     // observe:
     this.metrics.add(uid, "dead_lettered", 1, reason);
-    this.trace.record(offset, uid, now, "dead_lettered", row.attempt, { reason });
+    this.trace.record(m.offset, uid, now, "dead_lettered", attempt, { reason });
     const source = {
-      offset,
+      offset: m.offset,
       originPartition: m.originPartition,
       originOffset: m.originOffset,
       id: m.id,
@@ -969,8 +1014,8 @@ export class PartitionLog {
       headers: m.headers,
       body: m.body,
       priority: m.priority,
-      attempt: row.attempt,
-      nackReason: row.nack_reason,
+      attempt,
+      nackReason,
     };
     const message = deadLetterMessage(source, {
       topic: this.context?.topic ?? "",
