@@ -625,7 +625,7 @@ export class PartitionLog {
    * (FILTER_SCAN_SEGMENTS with a filter) past the cursor.
    */
   private candidates(uid: string, mode: SubscriptionMode, limit: number, filter: HeaderFilter | null, now: number): Candidates {
-    const rows = this.rowCandidates(uid, mode, limit, filter, now);
+    const rows = this.rowCandidates(uid, limit, filter, now);
     if (mode === "ordered") return { list: rows.slice(0, limit), newList: [], expired: [], walkedTo: null };
     const readTo = this.runs.cursor(uid);
     const from = filter ? Math.max(readTo, this.filterResume.get(uid, filter) ?? readTo) : readTo;
@@ -649,7 +649,7 @@ export class PartitionLog {
   }
 
   /** Ready rows of `uid` (matching `filter`), best first, with their messages. */
-  private rowCandidates(uid: string, mode: SubscriptionMode, limit: number, filter: HeaderFilter | null, now: number): Candidate[] {
+  private rowCandidates(uid: string, limit: number, filter: HeaderFilter | null, now: number): Candidate[] {
     // A filter is applied here, not in SQL: read a bounded page of rows and keep the matches.
     const rows = this.sql
       .exec<{ offset: number; attempt: number; priority: number }>(ROW_CANDIDATES, uid, filter ? Math.max(limit, 1000) : limit, now)
