@@ -26,7 +26,7 @@ export function freePort() {
  * @param {{ state?: string, port?: number, vars?: Record<string, string> }} [options]
  *   state: the persistence folder (a new temporary one if not given, removed on stop)
  *   vars: Worker variables that override .dev.vars, e.g. { ADMIN_TOKEN: "..." }
- * @returns {Promise<{ url: string, port: number, state: string, pid: number, log(): string, stop(): Promise<void>, kill(): Promise<void> }>}
+ * @returns {Promise<{ url: string, port: number, inspectorPort: number, state: string, pid: number, log(): string, stop(): Promise<void>, kill(): Promise<void> }>}
  */
 export async function startServer(options = {}) {
   const port = options.port ?? (await freePort());
@@ -79,6 +79,8 @@ export async function startServer(options = {}) {
   return {
     url,
     port,
+    /** wrangler dev's inspector (Chrome DevTools protocol): bench/profile.mjs reads a CPU profile from it. */
+    inspectorPort,
     state,
     pid: child.pid,
     log: () => output,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { produce } from "../routing/produce";
-import { largestStoredRowBytes, utf8Length } from "../shared/bytes";
+import { largestStoredRowBytes, mayPassRowLimit, storedMessageBytes, utf8Length } from "../shared/bytes";
 import { reservedIdProblem, sortableId } from "../shared/ids";
 import type { TopicRecord } from "../catalog/records";
 import { cancelMessage } from "../routing/admin";
@@ -51,7 +51,8 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], t
     }
     const headers = m.headers && Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null;
     const id = m.id ?? sortableId();
-    const stored = largestStoredRowBytes({ id, key: m.key ?? null, headers, body });
+    const parts = { id, key: m.key ?? null, headers, body };
+    const stored = mayPassRowLimit(storedMessageBytes(parts), MAX_STORED_MESSAGE_BYTES) ? largestStoredRowBytes(parts) : 0;
     if (stored > MAX_STORED_MESSAGE_BYTES) {
       throw new ApiError(
         "message_too_large",

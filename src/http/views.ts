@@ -2,8 +2,12 @@
 import { deadLetterTopicName } from "../catalog/dead-letters";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 
+let lastIso: { ms: number; text: string } | null = null;
+
+/** ISO-8601 of a time in ms; the last answer is kept (a batch's messages share their time). */
 export function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (lastIso?.ms !== ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
 }
 
 export function topicView(t: TopicRecord) {

@@ -36,7 +36,7 @@ import { Exceptions, seedOf, type ExceptionRow, type ExceptionSeed } from "./exc
 import { FilterResume, matches } from "./filters";
 import { Retention } from "./retention";
 import { Runs, type Run } from "./runs";
-import { Segments, type NewStoredMessage, type StoredMessage } from "./segments";
+import { Segments, type StoredMessage } from "./segments";
 import { ACKED, DELAYED, ENDED, HELD, LEASED, MOVING, READY, ROW_CANDIDATES, SQL } from "./statements";
 import { Trace, type TracedDelivery } from "./trace";
 
@@ -321,8 +321,7 @@ export class PartitionLog {
     const since = now - policy.dedupWindowMs;
     let next = this.nextOffset();
     const appended: Appended[] = [];
-    const fresh: NewStoredMessage[] = [];
-    const offsets: number[] = [];
+    const fresh: StoredMessage[] = [];
     const carried = new Map<number, { attempt: number; nackReason: string | null }>();
     const inBatch = new Map<string, number>();
     for (const m of messages) {
@@ -342,6 +341,7 @@ export class PartitionLog {
       const offset = next++;
       const ttlMs = m.ttlMs ?? policy.ttlMs;
       fresh.push({
+        offset,
         id: m.id,
         key: m.key,
         headers: m.headers,
@@ -355,7 +355,6 @@ export class PartitionLog {
         originPartition: m.origin?.partition ?? null,
         originOffset: m.origin?.offset ?? null,
       });
-      offsets.push(offset);
       if (dedupKey !== null) inBatch.set(dedupKey, offset);
       appended.push({ offset, producedAt: now, duplicate: false });
       if (m.attempt || m.nackReason) carried.set(offset, { attempt: m.attempt ?? 0, nackReason: m.nackReason ?? null });
@@ -365,17 +364,16 @@ export class PartitionLog {
       // Rows only for what the cursor cannot stand for (every message, for an ordered subscription).
       for (const [uid, sub] of this.subscriptions) {
         const seeds: ExceptionSeed[] = [];
-        fresh.forEach((m, k) => {
-          const offset = offsets[k]!;
-          const carry = carried.get(offset);
-          if (sub.mode !== "ordered" && m.deliverAt === 0 && m.priority === 0 && !carry) return;
-          const seed = seedOf({ ...m, offset }, sub.mode, 0);
+        for (const m of fresh) {
+          const carry = carried.get(m.offset);
+          if (sub.mode !== "ordered" && m.deliverAt === 0 && m.priority === 0 && !carry) continue;
+          const seed = seedOf(m, sub.mode, 0);
           if (carry) {
             seed.attempt = carry.attempt;
             seed.nackReason = carry.nackReason;
           }
           seeds.push(seed);
-        });
+        }
         this.exceptions.insert(uid, seeds);
       }
     }

@@ -160,7 +160,10 @@ export class Partition extends DurableObject<Env> {
     const armed = bell && filter === null && !result.more ? this.bells.arm(spec.uid, bell) : null;
     // A lease that passed expired messages may have dead-lettered them: send them now.
     if (this.log.tookDeadLetters()) await this.afterChange();
-    else if (result.messages.length > 0) await this.scheduleAlarm();
+    // A lease adds one due time, its end: the alarm needs setting again only if it comes first.
+    else if (result.messages.length > 0 && (!this.dueKnown || this.alarmAt === null || this.clock.now() + visibilityMs < this.alarmAt)) {
+      await this.scheduleAlarm();
+    }
     return { ok: true, ...result, armed };
   }
 

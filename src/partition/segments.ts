@@ -15,9 +15,6 @@ export interface StoredMessage extends StoredMessageFields {
   bytes: number;
 }
 
-/** A message about to be appended: everything but its offset. */
-export type NewStoredMessage = Omit<StoredMessage, "offset">;
-
 export type Mark = "cancelled" | "redriven";
 
 // A segment's messages are a JSON array of tuples in this order. A message of more than
@@ -135,11 +132,11 @@ export class Segments {
   }
 
   /**
-   * Writes `messages` at the next offsets, one row per SEGMENT_BYTES (a big message alone), and
-   * returns the first offset. Inside the caller's transaction.
+   * Writes `messages` (numbered from the next offset on, gap-free) one row per SEGMENT_BYTES (a
+   * big message alone). Inside the caller's transaction.
    */
-  append(messages: readonly NewStoredMessage[], now: number): number {
-    const start = this.tail.next;
+  append(messages: readonly StoredMessage[], now: number): void {
+    if (messages.length > 0 && messages[0]!.offset !== this.tail.next) throw new Error("segments: an append must start at the next offset");
     let i = 0;
     while (i < messages.length) {
       let j = i;
@@ -154,10 +151,9 @@ export class Segments {
       this.write(messages.slice(i, j), now);
       i = j;
     }
-    return start;
   }
 
-  private write(batch: readonly NewStoredMessage[], now: number): void {
+  private write(batch: readonly StoredMessage[], now: number): void {
     const tail = this.tail;
     const first = tail.next;
     const last = first + batch.length - 1;
@@ -199,7 +195,7 @@ export class Segments {
     );
     this.counters = { next: last + 1, cumBytes: tail.cumBytes + bytes };
     // The newest segment is what the next lease reads: keep it parsed.
-    this.keep({ first, last, messages: batch.map((m, k) => ({ ...m, offset: first + k })), bytes });
+    this.keep({ first, last, messages: batch as StoredMessage[], bytes });
   }
 
   /** The message at `offset`, or null if the log does not hold it (never, or past retention). */

@@ -51,15 +51,22 @@ export async function settle(
 ): Promise<ReceiptResult[]> {
   const results: ReceiptResult[] = new Array(receipts.length);
   const decoded = await decodeReceipts(env, receipts);
+  // One handle per partition named, not per receipt (a batch's receipts name one or a few).
+  let handles = new Map<number, PartitionHandle | null>();
+  const handleOf = (partition: number): PartitionHandle | null => {
+    if (!handles.has(partition)) handles.set(partition, receiptPartition(env, topic, subscription, partition));
+    return handles.get(partition)!;
+  };
   // A receipt of a temporary partition this isolate's cache does not know yet (a surge that
   // started seconds ago): read the subscription from D1 before calling the receipt foreign.
-  if (decoded.some((r) => r && r.partition >= SURGE_INDEX_BASE && !receiptPartition(env, topic, subscription, r.partition))) {
+  if (decoded.some((r) => r && r.partition >= SURGE_INDEX_BASE && !handleOf(r.partition))) {
     subscription = (await new Catalog(env.CATALOG).readSubscription(topic.name, subscription.name)) ?? subscription;
+    handles = new Map();
   }
   const valid: { position: number; handle: PartitionHandle; ref: ReceiptRef }[] = [];
   receipts.forEach((token, i) => {
     const r = decoded[i] ?? null;
-    const handle = r ? receiptPartition(env, topic, subscription, r.partition) : null;
+    const handle = r ? handleOf(r.partition) : null;
     if (!r || !handle) results[i] = refused(token, "receipt_invalid", "not a receipt of this service");
     else if (r.topicUid !== topic.uid || r.subscriptionUid !== subscription.uid) {
       results[i] = refused(token, "receipt_mismatch", "the receipt belongs to another topic or subscription");

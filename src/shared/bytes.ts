@@ -1,5 +1,8 @@
-/** UTF-8 length of `text`, without encoding it when its length alone decides. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** UTF-8 length of `text`, without encoding it: its length when all of it is ASCII (a native scan). */
 export function utf8Length(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -59,4 +62,13 @@ const DEAD_LETTER_ALLOWANCE_BYTES = 4096;
  */
 export function largestStoredRowBytes(m: { body: string; headers: string | null; key: string | null; id: string }): number {
   return utf8Length(JSON.stringify([m.id, m.key, m.headers, m.body])) + DEAD_LETTER_ALLOWANCE_BYTES;
+}
+
+/**
+ * Whether a message of `storedBytes` (storedMessageBytes) could take a row over `limit` by
+ * largestStoredRowBytes: escaping writes at most 6 bytes for one (a control character as
+ * \u00XX), so below a sixth of the limit it cannot, and the exact measure is not needed.
+ */
+export function mayPassRowLimit(storedBytes: number, limit: number): boolean {
+  return storedBytes * 6 + 64 + DEAD_LETTER_ALLOWANCE_BYTES > limit;
 }

@@ -3,13 +3,16 @@
  * topic's partition count. Documented in docs/api.md so that any client can compute it.
  */
 export function partitionForKey(key: string, partitions: number): number {
-  return fnv1a32(key) % partitions;
+  return partitions === 1 ? 0 : fnv1a32(key) % partitions;
 }
+
+const encoder = new TextEncoder();
 
 export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= byte;
+  const bytes = encoder.encode(text);
+  for (let i = 0; i < bytes.length; i++) {
+    hash ^= bytes[i]!;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash;

@@ -72,22 +72,26 @@ export async function leaseReceipts(env: ReceiptSecrets, lease: Lease): Promise<
  * (or that was altered). Each distinct lease among them is verified once.
  */
 export async function decodeReceipts(env: ReceiptSecrets, tokens: readonly string[]): Promise<(Receipt | null)[]> {
+  const parsed = tokens.map(parseReceipt);
   const leases = new Map<string, Promise<Lease | null>>();
-  return Promise.all(
-    tokens.map(async (token) => {
-      if (token.length > MAX_RECEIPT_LENGTH) return null;
-      const [payload, macText, offsetText, ...extra] = token.split(".");
-      if (payload === undefined || macText === undefined || offsetText === undefined || extra.length > 0) return null;
-      if (!DECIMAL.test(offsetText)) return null;
-      const offset = Number(offsetText);
-      if (!Number.isSafeInteger(offset)) return null;
-      const signed = `${payload}.${macText}`;
-      let lease = leases.get(signed);
-      if (!lease) leases.set(signed, (lease = verifyLease(env, payload, macText)));
-      const verified = await lease;
-      return verified && { ...verified, offset };
-    }),
-  );
+  for (const p of parsed) if (p && !leases.has(p.signed)) leases.set(p.signed, verifyLease(env, p.payload, p.macText));
+  const verified = new Map<string, Lease | null>();
+  for (const [signed, lease] of leases) verified.set(signed, await lease);
+  return parsed.map((p) => {
+    const lease = p && verified.get(p.signed);
+    return lease ? { ...lease, offset: p.offset } : null;
+  });
+}
+
+/** A receipt's parts, unverified; null if it is not shaped like one. */
+function parseReceipt(token: string): { signed: string; payload: string; macText: string; offset: number } | null {
+  if (token.length > MAX_RECEIPT_LENGTH) return null;
+  const [payload, macText, offsetText, ...extra] = token.split(".");
+  if (payload === undefined || macText === undefined || offsetText === undefined || extra.length > 0) return null;
+  if (!DECIMAL.test(offsetText)) return null;
+  const offset = Number(offsetText);
+  if (!Number.isSafeInteger(offset)) return null;
+  return { signed: `${payload}.${macText}`, payload, macText, offset };
 }
 
 async function verifyLease(env: ReceiptSecrets, payload: string, macText: string): Promise<Lease | null> {
