@@ -12,8 +12,8 @@ interface IndexedSegment {
   appendedAt: number;
   /** Surge copies are deduplicated for as long as they are held, not for a window. */
   copies: boolean;
-  /** (hash, offset) of each key held in memory. */
-  entries: [number, number][];
+  /** The hash of each message's key held in memory (NaN: none), by offset - first: 8 bytes a message. */
+  hashes: Float64Array | null;
   spilled: boolean;
 }
 
@@ -83,14 +83,15 @@ export class DedupIndex {
   }
 
   private index(first: number, keys: readonly (string | null)[], copies: boolean, appendedAt: number, spilled: boolean): void {
-    const segment: IndexedSegment = { first, appendedAt, copies: copies || keys.some((k) => k?.startsWith("mv:")), entries: [], spilled };
+    const segment: IndexedSegment = { first, appendedAt, copies: copies || keys.some((k) => k?.startsWith("mv:")), hashes: null, spilled };
     if (spilled) this.spilled++;
     else {
+      const hashes = (segment.hashes = new Float64Array(keys.length).fill(Number.NaN));
       keys.forEach((key, i) => {
         if (key === null) return;
         const hash = hash53(key);
         const offset = first + i;
-        segment.entries.push([hash, offset]);
+        hashes[i] = hash;
         const known = this.offsets.get(hash);
         this.offsets.set(hash, known === undefined ? offset : typeof known === "number" ? [known, offset] : [...known, offset]);
         this.size++;
@@ -101,7 +102,9 @@ export class DedupIndex {
 
   private unindex(segment: IndexedSegment): void {
     if (segment.spilled) this.spilled--;
-    for (const [hash, offset] of segment.entries) this.removeOffset(hash, offset);
+    segment.hashes?.forEach((hash, i) => {
+      if (!Number.isNaN(hash)) this.removeOffset(hash, segment.first + i);
+    });
   }
 
   /** A cancelled message's key is free again. */

@@ -228,9 +228,11 @@ export const MOVING_STALE_MS = 10 * 60 * 1000;
 export const SEGMENT_BYTES = 512 * 1024;
 // A message larger than this gets a segment of its own, its body and headers stored raw.
 export const BIG_MESSAGE_BYTES = 64 * 1024;
-// Parsed segments kept in memory per partition (segments never change once written).
-export const SEGMENT_CACHE_BYTES = 16 * 1024 * 1024;
-// Dedup keys held in memory per partition (≈ 70 B each); past it, a row per id (dedup_spill).
+// Parsed segments kept in memory per partition (segments never change once written). Small:
+// objects of one class may share an isolate's 128 MB.
+export const SEGMENT_CACHE_BYTES = 8 * 1024 * 1024;
+// Dedup keys held in memory per partition (≈ 60 B each: a Map entry and 8 B in its segment's
+// array); past it, a row per id (dedup_spill).
 export const DEDUP_MEMORY_IDS = 250_000;
 // Segments one lease (or one check for a deliverable message) reads past the cursor: a lease
 // that meets only delayed, cancelled or expired messages for this long moves the cursor and stops.
