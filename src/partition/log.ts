@@ -101,9 +101,9 @@ export class PartitionLog {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly clock: Clock,
-    options: { trace: boolean } = { trace: true },
+    options: { trace: boolean; dedup?: { capacity?: number; blockIds?: number } } = { trace: true },
   ) {
-    this.segments = new Segments(storage.sql);
+    this.segments = new Segments(storage.sql, options.dedup);
     this.runs = new Runs(storage.sql, options.trace);
     this.exceptions = new Exceptions(storage.sql, (uid) => this.subscriptions.get(uid)?.mode);
     this.outbox = new Outbox(storage.sql);

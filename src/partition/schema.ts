@@ -189,18 +189,16 @@ const STEPS: readonly string[] = [
     keys TEXT,
     -- 1 if it holds surge copies (deduplicated for as long as they are held).
     copies INTEGER NOT NULL,
-    -- 1 if its keys went to dedup_spill rather than the in-memory index.
-    spilled INTEGER NOT NULL,
     -- JSON array of message tuples (segments.ts Tuple).
     messages TEXT NOT NULL,
     -- A one-message segment of a big message: its body and headers, raw.
     body TEXT,
     headers TEXT
   );
-  INSERT INTO segments (first, last, appended_at, produced_to, bytes, cum_bytes, min_expires_at, keys, copies, spilled, messages, body, headers)
+  INSERT INTO segments (first, last, appended_at, produced_to, bytes, cum_bytes, min_expires_at, keys, copies, messages, body, headers)
     SELECT offset, offset, produced_at, produced_at, bytes, cum_bytes, expires_at,
            CASE WHEN dedup_key IS NULL THEN NULL ELSE json_array(dedup_key) END,
-           CASE WHEN origin_offset IS NULL THEN 0 ELSE 1 END, 0,
+           CASE WHEN origin_offset IS NULL THEN 0 ELSE 1 END,
            json_array(json_array(id, key, NULL, NULL, priority, produced_at, deliver_at, expires_at, dedup_key, bytes,
                                  origin_partition, origin_offset)),
            body, headers
@@ -233,7 +231,15 @@ const STEPS: readonly string[] = [
     acked_at INTEGER NOT NULL,
     PRIMARY KEY (sub, first)
   ) WITHOUT ROWID;
-  CREATE TABLE dedup_spill (hash INTEGER NOT NULL, offset INTEGER NOT NULL, PRIMARY KEY (hash, offset)) WITHOUT ROWID;
+  -- The dedup index's older keys (src/partition/dedup.ts): a Bloom filter per block of keys,
+  -- naming the segments [first, last] to look in; one row per DEDUP_BLOCK_IDS keys.
+  CREATE TABLE dedup_blocks (
+    first INTEGER PRIMARY KEY,
+    last INTEGER NOT NULL,
+    appended_to INTEGER NOT NULL,
+    copies INTEGER NOT NULL,
+    bits BLOB NOT NULL
+  );
   DROP TABLE log;
   -- Ordered subscriptions: only the head of each key is ready (statements.ts HELD).
   UPDATE deliveries SET state = 3

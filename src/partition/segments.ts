@@ -39,8 +39,8 @@ type SegmentRow = { first: number; last: number; messages: string; body: string 
 
 const SEGMENT_SQL = {
   insert: `
-    INSERT INTO segments (first, last, appended_at, produced_to, bytes, cum_bytes, min_expires_at, keys, copies, spilled, messages, body, headers)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    INSERT INTO segments (first, last, appended_at, produced_to, bytes, cum_bytes, min_expires_at, keys, copies, messages, body, headers)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   newest: "SELECT last, cum_bytes FROM segments ORDER BY first DESC LIMIT 1",
   // The segment holding ?1 and those after it, oldest first.
   from: `
@@ -52,7 +52,13 @@ const SEGMENT_SQL = {
   withText: "SELECT first, last, messages, body, headers FROM segments WHERE instr(messages, ?1) > 0 ORDER BY first DESC",
   withKey: "SELECT first, last, messages, body, headers FROM segments WHERE instr(keys, ?1) > 0 ORDER BY first",
   withKeyPrefix: "SELECT first, last, messages, body, headers FROM segments WHERE last > ?1 AND instr(keys, ?2) > 0 ORDER BY first",
-  keysSince: "SELECT first, keys, spilled, appended_at FROM segments WHERE keys IS NOT NULL AND (appended_at >= ?1 OR copies = 1) ORDER BY first",
+  keysSince: `
+    SELECT first, last, keys, appended_at FROM segments
+    WHERE keys IS NOT NULL AND first > ?2 AND (appended_at >= ?1 OR copies = 1) ORDER BY first`,
+  keysInRange: "SELECT first, keys FROM segments WHERE first >= ?1 AND first <= ?2 AND instr(keys, ?3) > 0",
+  blocksSince: "SELECT first, last, appended_to, copies, bits FROM dedup_blocks WHERE appended_to >= ? OR copies = 1 ORDER BY first",
+  blockInsert: "INSERT OR REPLACE INTO dedup_blocks (first, last, appended_to, copies, bits) VALUES (?, ?, ?, ?, ?)",
+  blocksBefore: "DELETE FROM dedup_blocks WHERE last < ?",
   keysBetween: "SELECT first, keys FROM segments WHERE appended_at >= ?1 AND appended_at < ?2 AND instr(keys, ?3) > 0",
   oldest: "SELECT first, last, produced_to FROM segments WHERE first >= ? ORDER BY first LIMIT ?",
   delete: "DELETE FROM segments WHERE first = ?",
@@ -62,9 +68,6 @@ const SEGMENT_SQL = {
   marksIn: "SELECT offset, mark FROM marks WHERE offset >= ? AND offset <= ?",
   markSet: "INSERT OR REPLACE INTO marks (offset, mark) VALUES (?, ?)",
   marksDelete: "DELETE FROM marks WHERE offset >= ? AND offset <= ?",
-  spillInsert: "INSERT OR IGNORE INTO dedup_spill (hash, offset) VALUES (?, ?)",
-  spillFind: "SELECT offset FROM dedup_spill WHERE hash = ?",
-  spillDelete: "DELETE FROM dedup_spill WHERE offset >= ? AND offset <= ?",
   metaGet: "SELECT value FROM meta WHERE name = ?",
   metaSetCounters: "INSERT OR REPLACE INTO meta (name, value) VALUES ('next_offset', ?), ('cum_bytes', ?)",
 } as const;
@@ -84,22 +87,31 @@ export class Segments {
   private lastFound: Segment | null = null;
   readonly dedup: DedupIndex;
 
-  constructor(private readonly sql: SqlStorage) {
+  /** @param dedup the dedup index's sizes (tests make them small); DedupIndex's defaults otherwise. */
+  constructor(
+    private readonly sql: SqlStorage,
+    dedup: { capacity?: number; blockIds?: number } = {},
+  ) {
+    const keysOf = (rows: { first: number; keys: string }[], key: string): number[] => {
+      const offsets: number[] = [];
+      for (const row of rows) (JSON.parse(row.keys) as (string | null)[]).forEach((k, i) => k === key && offsets.push(row.first + i));
+      return offsets;
+    };
     this.dedup = new DedupIndex({
-      load: (since) =>
+      load: (since, after) =>
         this.sql
-          .exec<{ first: number; keys: string; spilled: number; appended_at: number }>(SEGMENT_SQL.keysSince, since)
+          .exec<{ first: number; last: number; keys: string; appended_at: number }>(SEGMENT_SQL.keysSince, since, after)
           .toArray()
-          .map((r) => ({ first: r.first, keys: JSON.parse(r.keys) as (string | null)[], spilled: r.spilled === 1, appendedAt: r.appended_at })),
-      older: (key, from, to) => {
-        const offsets: number[] = [];
-        for (const row of this.sql.exec<{ first: number; keys: string }>(SEGMENT_SQL.keysBetween, from, to, JSON.stringify(key)).toArray()) {
-          (JSON.parse(row.keys) as (string | null)[]).forEach((k, i) => k === key && offsets.push(row.first + i));
-        }
-        return offsets;
-      },
-      spillFind: (hash) => this.sql.exec<{ offset: number }>(SEGMENT_SQL.spillFind, hash).toArray().map((r) => r.offset),
-    });
+          .map((r) => ({ first: r.first, last: r.last, keys: JSON.parse(r.keys) as (string | null)[], appendedAt: r.appended_at })),
+      loadBlocks: (since) =>
+        this.sql
+          .exec<{ first: number; last: number; appended_to: number; copies: number; bits: ArrayBuffer }>(SEGMENT_SQL.blocksSince, since)
+          .toArray()
+          .map((r) => ({ first: r.first, last: r.last, appendedTo: r.appended_to, copies: r.copies === 1, bits: new Uint32Array(r.bits.slice(0)) })),
+      saveBlock: (b) => this.sql.exec(SEGMENT_SQL.blockInsert, b.first, b.last, b.appendedTo, b.copies ? 1 : 0, b.bits.buffer),
+      inRange: (key, from, to) => keysOf(this.sql.exec<{ first: number; keys: string }>(SEGMENT_SQL.keysInRange, from, to, JSON.stringify(key)).toArray(), key),
+      older: (key, from, to) => keysOf(this.sql.exec<{ first: number; keys: string }>(SEGMENT_SQL.keysBetween, from, to, JSON.stringify(key)).toArray(), key),
+    }, dedup.capacity, dedup.blockIds);
   }
 
   /** The next offset and the bytes of everything ever appended, read once and then kept. */
@@ -176,7 +188,7 @@ export class Segments {
     const keys = batch.some((m) => m.dedupKey !== null) ? batch.map((m) => m.dedupKey) : null;
     const expiries = batch.map((m) => m.expiresAt).filter((e) => e > 0);
     const copies = batch.some((m) => m.originOffset !== null);
-    const spilled = keys !== null && this.dedup.add(first, keys, copies, now, (hash, offset) => this.sql.exec(SEGMENT_SQL.spillInsert, hash, offset));
+    if (keys !== null) this.dedup.add(first, last, keys, copies, now);
     this.sql.exec(
       SEGMENT_SQL.insert,
       first,
@@ -188,7 +200,6 @@ export class Segments {
       expiries.length > 0 ? Math.min(...expiries) : 0,
       keys === null ? null : JSON.stringify(keys),
       copies ? 1 : 0,
-      spilled ? 1 : 0,
       JSON.stringify(tuples),
       big?.body ?? null,
       big?.headers ?? null,
@@ -370,19 +381,21 @@ export class Segments {
       .map((r) => ({ first: r.first, last: r.last, producedTo: r.produced_to }));
   }
 
-  /** Deletes a whole segment, with its marks and spilled ids. The counters survive in `meta`. */
+  /** Deletes a whole segment, with its marks and the dedup blocks wholly before what is left. The counters survive in `meta`. */
   delete(first: number, last: number): void {
     const tail = this.tail;
     if (last + 1 >= tail.next) this.sql.exec(SEGMENT_SQL.metaSetCounters, tail.next, tail.cumBytes);
     this.sql.exec(SEGMENT_SQL.delete, first);
     this.sql.exec(SEGMENT_SQL.marksDelete, first, last);
-    this.sql.exec(SEGMENT_SQL.spillDelete, first, last);
     const cached = this.cache.get(first);
     if (cached) {
       this.cache.delete(first);
       this.cachedBytes -= cached.bytes;
     }
     this.dedup.dropSegment(first);
+    const oldest = this.sql.exec<{ first: number }>(SEGMENT_SQL.oldestFirst).toArray()[0]?.first ?? tail.next;
+    this.sql.exec(SEGMENT_SQL.blocksBefore, oldest);
+    this.dedup.dropBlocksBefore(oldest);
   }
 
   /** The first offset produced at or after `atMs` (the next offset if none). */

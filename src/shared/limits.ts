@@ -231,9 +231,10 @@ export const BIG_MESSAGE_BYTES = 64 * 1024;
 // Parsed segments kept in memory per partition (segments never change once written). Small:
 // objects of one class may share an isolate's 128 MB.
 export const SEGMENT_CACHE_BYTES = 8 * 1024 * 1024;
-// Dedup keys held in memory per partition (≈ 60 B each: a Map entry and 8 B in its segment's
-// array); past it, a row per id (dedup_spill).
-export const DEDUP_MEMORY_IDS = 250_000;
+// The newest dedup keys held in a map per partition (≈ 60 B each); older ones in blocks of
+// DEDUP_BLOCK_IDS keys, a Bloom filter each (10 bits a key), one row written per block.
+export const DEDUP_MEMORY_IDS = 100_000;
+export const DEDUP_BLOCK_IDS = 16_384;
 // Segments one lease (or one check for a deliverable message) reads past the cursor: a lease
 // that meets only delayed, cancelled or expired messages for this long moves the cursor and stops.
 export const LEASE_SCAN_SEGMENTS = 50;

@@ -4,7 +4,7 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Partition } from "../../src/partition/partition";
-import { DedupIndex } from "../../src/partition/dedup";
+import { DedupIndex, type DedupBlock } from "../../src/partition/dedup";
 import { PartitionLog } from "../../src/partition/log";
 import { migrate } from "../../src/partition/schema";
 import { ack, call, createSubscription, createTopic, produce, receive, uniqueName } from "../helpers";
@@ -33,31 +33,58 @@ describe("the dedup index", () => {
     ]);
   });
 
-  it("stays exact past its memory cap: the ids past it go to the spill table", () => {
-    const spill = new Map<number, number[]>();
-    const keys = new Map<number, (string | null)[]>();
-    const index = new DedupIndex(
-      {
-        load: () => [],
-        older: () => [],
-        spillFind: (hash) => spill.get(hash) ?? [],
-      },
-      3,
-    );
-    expect(index.candidates("a", 0)).toEqual([]); // loads (nothing)
-    const add = (first: number, ids: string[]) => {
-      keys.set(first, ids);
-      return index.add(first, ids, false, 1, (hash, offset) => spill.set(hash, [...(spill.get(hash) ?? []), offset]));
+  it("stays exact past its memory cap: older keys go to Bloom-filter blocks, read back after a restart", () => {
+    // A fake of the segments' side: segments of two keys each, appended one a millisecond.
+    const segments: { first: number; last: number; keys: (string | null)[]; appendedAt: number }[] = [];
+    const blocks: DedupBlock[] = [];
+    const source = {
+      load: (since: number, after: number) => segments.filter((s) => s.first > after && s.appendedAt >= since),
+      loadBlocks: (since: number) => blocks.filter((b) => b.appendedTo >= since),
+      saveBlock: (b: DedupBlock) => void blocks.push(b),
+      inRange: (key: string, from: number, to: number) =>
+        segments.filter((s) => s.first >= from && s.first <= to).flatMap((s) => s.keys.flatMap((k, i) => (k === key ? [s.first + i] : []))),
+      older: () => [],
     };
-    expect(add(0, ["a", "b"])).toBe(false);
-    expect(add(2, ["c", "d"])).toBe(true); // 4 > 3: spilled
-    expect(spill.size).toBe(2);
-    for (const [id, offset] of [["a", 0], ["b", 1], ["c", 2], ["d", 3]] as const) {
-      expect(index.candidates(id, 0)).toContain(offset);
+    const index = new DedupIndex(source, 5, 4);
+    expect(index.candidates("none", 0)).toEqual([]); // loads (nothing)
+    for (let n = 0; n < 40; n++) {
+      const keys = [`k${2 * n}`, n % 3 === 0 ? null : `k${2 * n + 1}`];
+      segments.push({ first: 2 * n, last: 2 * n + 1, keys, appendedAt: n });
+      index.add(2 * n, 2 * n + 1, keys, false, n);
     }
-    expect(index.candidates("e", 0)).toEqual([]);
-    // The window passes the first segment: its ids are forgotten, the spilled ones still found.
-    expect(index.candidates("a", 2)).not.toContain(0);
+    expect(blocks.length).toBeGreaterThan(5); // the map holds 5 keys: the rest went to blocks
+    const present = segments.flatMap((s) => s.keys.flatMap((k, i) => (k === null ? [] : [[k, s.first + i] as const])));
+    for (const [key, offset] of present) expect(index.candidates(key, 0)).toContain(offset);
+    for (let n = 0; n < 40; n++) expect(index.candidates(`absent${n}`, 0)).toEqual([]);
+    // After a restart: the blocks are read back, the newest keys loaded again from the segments.
+    const again = new DedupIndex(source, 5, 4);
+    for (const [key, offset] of present) expect(again.candidates(key, 0)).toContain(offset);
+    // The window passes the older half: those keys are forgotten, the newer still found.
+    expect(again.candidates("k10", 30)).toEqual([]);
+    expect(again.candidates("k78", 30)).toEqual([78]);
+  });
+});
+
+describe("the dedup index in a partition, past its memory cap", () => {
+  it("finds every producer id in its blocks (SQL), also after a restart", async () => {
+    const stub = env.PARTITION.get(env.PARTITION.idFromName(uniqueName("dedup-blocks"))) as DurableObjectStub<Partition>;
+    await runInDurableObject(stub, async (_instance: Partition, state: DurableObjectState) => {
+      const small = { trace: true, dedup: { capacity: 50, blockIds: 20 } };
+      const message = (id: string) => ({ id, idFromProducer: true, key: null, headers: null, body: "1", priority: 0, delayMs: 0, ttlMs: null });
+      const log = new PartitionLog(state.storage, { now: () => Date.now() }, small);
+      for (let b = 0; b < 30; b++) log.append(Array.from({ length: 10 }, (_, i) => message(`id-${b * 10 + i}`)));
+      const blocks = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM dedup_blocks").one().n;
+      expect(blocks).toBeGreaterThan(5);
+      const again = (l: PartitionLog) => {
+        const outcome = l.append([0, 7, 123, 250, 299].map((n) => message(`id-${n}`)));
+        return outcome.ok ? outcome.appended.map((a) => [a.offset, a.duplicate]) : null;
+      };
+      const expected = [0, 7, 123, 250, 299].map((n) => [n, true]);
+      expect(again(log)).toEqual(expected);
+      expect(again(new PartitionLog(state.storage, { now: () => Date.now() }, small))).toEqual(expected);
+      // Nothing was written per id: the segments and one row per block.
+      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM segments").one().n).toBe(30);
+    });
   });
 });
 
