@@ -164,8 +164,20 @@ function toEvent(r: EventRow): TraceEvent {
     event: r.event as TraceEventName,
     subscriptionUid: r.sub === "" ? null : r.sub,
     attempt: r.attempt,
-    detail: r.detail ? (JSON.parse(r.detail) as Detail) : null,
+    detail: r.detail ? withIsoTimes(JSON.parse(r.detail) as Detail) : null,
   };
+}
+
+// Details that are a time: stored as ms since the epoch, shown as ISO-8601 like every `at`.
+const TIME_DETAILS: readonly string[] = ["lease_end"];
+
+function withIsoTimes(detail: Detail): Detail {
+  const shown = { ...detail };
+  for (const name of TIME_DETAILS) {
+    const value = shown[name];
+    if (typeof value === "number") shown[name] = new Date(value).toISOString();
+  }
+  return shown;
 }
 
 const ENDS_LEASE = new Set(["nacked", "lease_expired", "dead_lettered", "moved"]);
@@ -184,7 +196,7 @@ function subscriptionStory(
   const sequence: TraceEvent[] = [];
   let leasedAttempt = 0;
   const lease = (attempt: number, leaseEnd: number | null, at: number | null = null) => {
-    sequence.push({ at, event: "leased", subscriptionUid: uid, attempt, detail: leaseEnd === null ? null : { lease_end: leaseEnd } });
+    sequence.push({ at, event: "leased", subscriptionUid: uid, attempt, detail: leaseEnd === null ? null : withIsoTimes({ lease_end: leaseEnd }) });
     leasedAttempt = attempt;
   };
   for (const r of recorded) {

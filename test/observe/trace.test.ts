@@ -55,7 +55,9 @@ describe("message trace", () => {
     const nack = r.body.trace.find((e: { event: string }) => e.event === "nacked");
     expect(nack).toMatchObject({ subscription: sub, detail: { reason: "db down", delay_ms: 0 } });
     expect(typeof nack.at).toBe("string");
-    expect(r.body.trace.at(-1).detail.lease_end).toBeTypeOf("number");
+    // The lease end is a time like every `at`: ISO-8601.
+    const leaseEnd = r.body.trace.at(-1).detail.lease_end as string;
+    expect(new Date(leaseEnd).toISOString()).toBe(leaseEnd);
   });
 
   it("shows a dead-lettered message and its redrive", async () => {
@@ -90,7 +92,9 @@ describe("message trace", () => {
     await settle("extend", topic, sub, { receipts: [slow!.receipt], visibility_timeout_seconds: 120 });
     let r = await call("GET", `/v1/topics/${topic}/messages/slow`);
     expect(r.body.trace.map((e: { event: string }) => e.event)).toEqual(["produced", "leased", "extended"]);
-    expect(r.body.trace[2].detail.lease_end).toBeTypeOf("number");
+    const leaseEnd = r.body.trace[2].detail.lease_end as string;
+    expect(new Date(leaseEnd).toISOString()).toBe(leaseEnd);
+    expect(Date.parse(leaseEnd) - Date.parse(r.body.trace[2].at)).toBe(120_000);
     expect(r.body.subscriptions).toEqual([{ name: sub, state: "leased", attempts: 1 }]);
 
     await advance(6_000);
