@@ -2717,12 +2717,18 @@ export interface components {
                 };
                 id: string;
                 key: string | null;
-                offset: number;
+                /** @description null while prepared in a transaction, and after a rollback */
+                offset: number | null;
                 partition: number;
-                /** Format: date-time */
+                /**
+                 * Format: date-time
+                 * @description when it was appended; for a prepared or rolled-back message, when it was prepared
+                 */
                 produced_at: string;
                 /** @enum {string} */
                 state: "prepared" | "scheduled" | "stored" | "cancelled" | "expired" | "rolled_back";
+                /** @description the transaction that prepared it, if one did */
+                transaction_id?: string;
             };
             subscriptions: {
                 attempts: number;

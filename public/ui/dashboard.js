@@ -224,7 +224,10 @@ async function lookUp(event) {
     const found = await api("GET", `/v1/topics/${enc(topic)}/messages/${enc(id)}${query}`);
     const m = found.message;
     $("lookup-result").replaceChildren(
-      el("p", {}, "State ", el("span", { class: "state", id: "message-state" }, m.state), ` · partition ${m.partition}, offset ${m.offset} · produced ${m.produced_at}`),
+      el("p", {}, "State ", el("span", { class: "state", id: "message-state" }, m.state),
+        ` · partition ${m.partition}, ${m.offset === null ? "no offset (not in the log)" : `offset ${m.offset}`}`,
+        m.offset === null ? ` · prepared ${m.produced_at}` : ` · produced ${m.produced_at}`,
+        m.transaction_id ? ` · transaction ${m.transaction_id}` : ""),
       el("ul", {}, found.subscriptions.map((s) => el("li", {}, `${s.name}: `, el("span", { class: "state" }, s.state), ` after ${s.attempts} attempt(s)`))),
       el("ol", { class: "timeline", id: "trace" },
         found.trace.map((e) =>

@@ -186,6 +186,7 @@ export function registerMessageRoutes(app: App): void {
           offset: trace.offset,
           produced_at: iso(trace.producedAt),
           state: trace.state,
+          ...(trace.transactionId === undefined ? {} : { transaction_id: trace.transactionId }),
         },
         subscriptions: trace.subscriptions.flatMap((s) => {
           const subscription = names.get(s.uid);

@@ -364,12 +364,14 @@ export class Partition extends DurableObject<Env> {
   }
 
   /**
-   * The newest message with this id here, its state per subscription and its trace; null if
-   * none. (Not named `trace`: the runtime reserves that name for tail handlers.)
+   * The newest message with this id here (in the log, else prepared or rolled back in a
+   * transaction), its state per subscription and its trace; null if none. (Not named `trace`:
+   * the runtime reserves that name for tail handlers.)
    */
   async traceMessage(id: string): Promise<MessageTrace | null> {
     this.processDue();
-    return this.log.traceOf(id);
+    // The log's trace, with the transaction's events; or a message prepared or rolled back here.
+    return this.transactions.trace.traceOf(id, this.log.traceOf(id));
   }
 
   /**
@@ -424,6 +426,8 @@ export class Partition extends DurableObject<Env> {
     }
     const woken = this.processDue();
     const deleted = this.log.enforceRetention();
+    // Decided transactions past the retention, also where no alarm rings any more.
+    this.transactions.forgetResolved(this.log.policy().retentionMs);
     this.alarmAt = null;
     await this.afterChange();
     return { woken, deleted, subscriptions: this.log.subscriptionUids() };

@@ -247,6 +247,25 @@ const STEPS: readonly string[] = [
       AND EXISTS (SELECT 1 FROM deliveries e WHERE e.sub = deliveries.sub AND e.okey = deliveries.okey
                   AND e.offset < deliveries.offset AND e.state < 5);
   `,
+  // 6: a transaction's messages in their trace (src/partition/transaction-trace.ts). A committed
+  // share keeps the offsets its one append gave it (first_offset..last_offset); the index on them
+  // is the one row a commit adds per partition. A rolled-back share's messages move from
+  // txn_messages to txn_rolled_back, found by id, forgotten with their share.
+  `
+  ALTER TABLE txn_shares ADD COLUMN first_offset INTEGER;
+  ALTER TABLE txn_shares ADD COLUMN last_offset INTEGER;
+  CREATE INDEX txn_shares_by_offset ON txn_shares (first_offset) WHERE first_offset IS NOT NULL;
+  CREATE TABLE txn_rolled_back (
+    txn TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    key TEXT,
+    headers TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (txn, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX txn_rolled_back_by_id ON txn_rolled_back (id);
+  `,
 ];
 
 /**

@@ -152,7 +152,8 @@ export const TRANSACTION_SQL = {
   shareGet: "SELECT txn, home, state, prepared_at, results FROM txn_shares WHERE txn = ?",
   shareInsert:
     "INSERT INTO txn_shares (txn, home, state, prepared_at, ask_at, results, resolved_at) VALUES (?, ?, 'prepared', ?, ?, NULL, NULL)",
-  shareResolve: "UPDATE txn_shares SET state = ?, results = ?, resolved_at = ?, ask_at = 0 WHERE txn = ?",
+  // first_offset, last_offset: the offsets a commit appended here (NULL: none; schema step 5).
+  shareResolve: "UPDATE txn_shares SET state = ?, results = ?, resolved_at = ?, ask_at = 0, first_offset = ?, last_offset = ? WHERE txn = ?",
   shareTombstone:
     "INSERT INTO txn_shares (txn, home, state, prepared_at, ask_at, results, resolved_at) VALUES (?, -1, ?, ?, 0, ?, ?)",
   sharesToAsk: "SELECT txn, home FROM txn_shares WHERE ask_at > 0 AND ask_at <= ? ORDER BY ask_at LIMIT ?",

@@ -14,12 +14,11 @@ import type { Clock } from "../shared/clock";
 import { TRANSACTION_ASK_GRACE_MS, TRANSACTION_RETELL_MS } from "../shared/limits";
 import type { PartitionLog } from "./log";
 import { TRANSACTION_SQL as SQL } from "./statements";
+import { TransactionTrace } from "./transaction-trace";
 
 // Transactions on the partition side: the shares of transactions prepared here, and the records
 // (the decisions) of the transactions whose home is this partition. Every method is one
 // synchronous transaction. docs/transactions.md tells the whole story.
-
-
 
 type RecordRow = {
   id: string;
@@ -80,11 +79,16 @@ export type DecideResult =
 
 /** Transactions on one partition. Times are milliseconds since the epoch, from the clock. */
 export class Transactions {
+  /** What the message trace learns of transactions (transaction-trace.ts). */
+  readonly trace: TransactionTrace;
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly clock: Clock,
     private readonly log: PartitionLog,
-  ) {}
+  ) {
+    this.trace = new TransactionTrace(storage.sql, log.trace.enabled);
+  }
 
   private get sql(): SqlStorage {
     return this.storage.sql;
@@ -179,6 +183,8 @@ export class Transactions {
     }
     let results: Appended[] = [];
     let appended: NewMessage[] = [];
+    // The offsets this commit appended, kept on the share for the trace.
+    let range = TransactionTrace.committedRange([]);
     if (decision === "committed") {
       const rows = this.sql.exec<MessageRow>(SQL.messagesOf, id).toArray();
       const windowStart = share.prepared_at - this.log.policy().dedupWindowMs;
@@ -203,10 +209,13 @@ export class Transactions {
       });
       const stored = fresh.length > 0 ? this.log.appendCommitted(fresh) : [];
       appended = fresh.filter((_, i) => !stored[i]!.duplicate);
+      range = TransactionTrace.committedRange(stored.filter((r) => !r.duplicate).map((r) => r.offset));
       results = slots.map((slot) => (typeof slot === "number" ? stored[slot]! : slot));
+    } else {
+      this.trace.rolledBack(id);
     }
     this.sql.exec(SQL.messagesDelete, id);
-    this.sql.exec(SQL.shareResolve, decision, JSON.stringify(results.map(encodeResult)), now, id);
+    this.sql.exec(SQL.shareResolve, decision, JSON.stringify(results.map(encodeResult)), now, ...range, id);
     return { results, appended };
   }
 
@@ -330,6 +339,7 @@ export class Transactions {
     const before = this.clock.now() - keepMs;
     this.storage.transactionSync(() => {
       this.sql.exec(SQL.recordsForget, before);
+      this.trace.forget(before);
       this.sql.exec(SQL.sharesForget, before);
     });
   }

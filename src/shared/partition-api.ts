@@ -291,15 +291,19 @@ export interface TraceEvent {
 
 /** A message as its partition knows it, with its trace (src/partition/trace.ts). */
 export interface MessageTrace {
-  offset: number;
+  /** Null while the message is prepared in a transaction, or after it was rolled back. */
+  offset: number | null;
   id: string;
   key: string | null;
   headers: string | null;
   body: string;
+  /** When it was appended to the log; for a prepared or rolled-back message, when it was prepared. */
   producedAt: number;
   state: TracedMessageState;
   subscriptions: { uid: string; state: TracedDeliveryState; attempts: number }[];
   events: TraceEvent[];
+  /** The transaction that prepared it (src/partition/transaction-trace.ts); absent otherwise. */
+  transactionId?: string;
 }
 
 /** What the dead-letter browser asks of a dead-letter partition. */

@@ -86,6 +86,26 @@ describe("the dashboard and /docs in headless Chromium, offline but for the serv
     await page.screenshot({ path: `${SHOTS}/dashboard-trace.png`, fullPage: true });
   });
 
+  it("shows a lease's end as a time, and a message prepared in a transaction with its transaction", async () => {
+    await api("POST", "/v1/topics/shop/messages", { messages: [{ id: "order-43", key: "customer-7", body: { total: 43 } }] });
+    const got = await api("POST", "/v1/topics/shop/subscriptions/billing/receive", { max_messages: 1 });
+    await page.fill("#lookup-id", "order-43");
+    await page.click("#lookup-form button[type=submit]");
+    const leased = page.locator("#trace li", { hasText: "leased" });
+    await leased.waitFor();
+    expect(await leased.textContent()).toMatch(/lease_end: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/);
+    // Acked, so that its lease does not run out into a dead letter during the next test.
+    await api("POST", "/v1/topics/shop/subscriptions/billing/ack", { receipts: [got.messages[0].receipt] });
+
+    const { transaction } = await api("POST", "/v1/topics/shop/transactions", { messages: [{ id: "order-44", body: { total: 44 } }] });
+    await page.fill("#lookup-id", "order-44");
+    await page.click("#lookup-form button[type=submit]");
+    await expect.poll(async () => page.textContent("#message-state")).toBe("prepared");
+    expect(await page.locator("#trace li .event").allTextContents()).toEqual(["prepared"]);
+    expect(await page.textContent("#lookup-result")).toContain(`transaction ${transaction.id}`);
+    await page.screenshot({ path: `${SHOTS}/dashboard-trace-prepared.png`, fullPage: true });
+  });
+
   it("redrives a dead letter with a click, and its count falls", async () => {
     await api("POST", "/v1/topics/shop/messages", { messages: [{ id: "bad-1", body: { broken: true } }] });
     const got = await api("POST", "/v1/topics/shop/subscriptions/billing/receive", { max_messages: 1 });

@@ -104,9 +104,12 @@ export const TraceResponse = z
       headers: z.record(z.string(), z.string()),
       body: z.unknown(),
       partition: z.number().int(),
-      offset: z.number().int(),
-      produced_at: z.string().openapi({ format: "date-time" }),
+      offset: z.number().int().nullable().openapi({ description: "null while prepared in a transaction, and after a rollback" }),
+      produced_at: z
+        .string()
+        .openapi({ format: "date-time", description: "when it was appended; for a prepared or rolled-back message, when it was prepared" }),
       state: z.enum(["prepared", "scheduled", "stored", "cancelled", "expired", "rolled_back"]),
+      transaction_id: z.string().optional().openapi({ description: "the transaction that prepared it, if one did" }),
     }),
     subscriptions: z.array(
       z.object({

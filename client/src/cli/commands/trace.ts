@@ -11,7 +11,9 @@ export const traceCommand: Command = {
     const trace = await c.weir().trace(topic, id);
     if (c.values.json) return void c.print(JSON.stringify(trace));
     const m = trace.message;
-    c.print(`message ${m.id}: ${m.state}, partition ${m.partition} offset ${m.offset}, produced ${m.produced_at}${m.key === null ? "" : `, key ${m.key}`}`);
+    const place = m.offset === null ? `partition ${m.partition}, prepared ${m.produced_at}` : `partition ${m.partition} offset ${m.offset}, produced ${m.produced_at}`;
+    const transaction = m.transaction_id === undefined ? "" : `, transaction ${m.transaction_id}`;
+    c.print(`message ${m.id}: ${m.state}, ${place}${m.key === null ? "" : `, key ${m.key}`}${transaction}`);
     c.print("");
     c.print(table(["SUBSCRIPTION", "STATE", "ATTEMPTS"], trace.subscriptions.map((s) => [s.name, s.state, s.attempts])));
     c.print("");
