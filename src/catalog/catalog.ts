@@ -143,13 +143,11 @@ export class Catalog {
     const [, removed, inserted] = await this.db.batch([
       this.db.prepare("DELETE FROM subscriptions WHERE topic = ? AND EXISTS (SELECT 1 FROM topics WHERE name = ? AND uid = ?)").bind(name, name, topic.uid),
       this.db.prepare("DELETE FROM topics WHERE name = ? AND uid = ?").bind(name, topic.uid),
-      this.db
-        .prepare("INSERT INTO tombstones (work, created_at, next_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM topics WHERE uid = ?)")
-        .bind(JSON.stringify(work), Date.now(), Date.now(), topic.uid),
+      this.insertTombstoneIf(work, "NOT EXISTS (SELECT 1 FROM topics WHERE uid = ?)", [topic.uid]),
     ]);
     forgetCachedTopic(name);
     if (removed!.meta.changes !== 1 || inserted!.meta.changes !== 1) return null;
-    return { id: inserted!.meta.last_row_id, work, progress: 0, attempts: 0 };
+    return newTombstone(inserted!, work);
   }
 
   /** The topic as D1 has it now, past this isolate's cache. */
@@ -270,14 +268,24 @@ export class Catalog {
   async endSurge(subscription: SubscriptionRecord, expected: SurgeState, retire: RetireWork): Promise<Tombstone | null> {
     const [guard, guardValues] = surgeGuard(subscription, expected);
     const [inserted, updated] = await this.db.batch([
-      this.db
-        .prepare(`INSERT INTO tombstones (work, created_at, next_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscriptions WHERE ${guard})`)
-        .bind(JSON.stringify(retire), Date.now(), Date.now(), ...guardValues),
+      this.insertTombstoneIf(retire, `EXISTS (SELECT 1 FROM subscriptions WHERE ${guard})`, guardValues),
       this.surgeUpdate(subscription, SURGE_OFF_STATE, expected),
     ]);
     subscriptionCache.delete(subscriptionKey(subscription.topic, subscription.name));
     if (updated!.meta.changes !== 1 || inserted!.meta.changes !== 1) return null;
-    return { id: inserted!.meta.last_row_id, work: retire, progress: 0, attempts: 0 };
+    return newTombstone(inserted!, retire);
+  }
+
+  /**
+   * The statement, for a caller's D1 batch, that writes a tombstone for `work` only if
+   * `condition` (SQL with `values` bound) holds when it runs: so a tombstone is written exactly
+   * when the change it retires is made, in the same transaction.
+   */
+  private insertTombstoneIf(work: RetireWork, condition: string, values: readonly unknown[]): D1PreparedStatement {
+    const now = Date.now();
+    return this.db
+      .prepare(`INSERT INTO tombstones (work, created_at, next_at) SELECT ?, ?, ? WHERE ${condition}`)
+      .bind(JSON.stringify(work), now, now, ...values);
   }
 
   private surgeUpdate(subscription: SubscriptionRecord, state: SurgeState, expected: SurgeState): D1PreparedStatement {
@@ -370,14 +378,17 @@ export class Catalog {
     };
     const [removed, inserted] = await this.db.batch([
       this.db.prepare("DELETE FROM subscriptions WHERE topic = ? AND uid = ?").bind(topic.name, current.uid),
-      this.db
-        .prepare("INSERT INTO tombstones (work, created_at, next_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM subscriptions WHERE uid = ?)")
-        .bind(JSON.stringify(work), Date.now(), Date.now(), current.uid),
+      this.insertTombstoneIf(work, "NOT EXISTS (SELECT 1 FROM subscriptions WHERE uid = ?)", [current.uid]),
     ]);
     subscriptionCache.delete(subscriptionKey(topic.name, name));
     if (removed!.meta.changes !== 1 || inserted!.meta.changes !== 1) return null;
-    return { id: inserted!.meta.last_row_id, work, progress: 0, attempts: 0 };
+    return newTombstone(inserted!, work);
   }
+}
+
+/** The tombstone `insertTombstoneIf` wrote, as the cron's retire step takes it up. */
+function newTombstone(inserted: D1Result, work: RetireWork): Tombstone {
+  return { id: inserted.meta.last_row_id, work, progress: 0, attempts: 0 };
 }
 
 /** Forgets this isolate's cached reads of a topic and its subscriptions. */
