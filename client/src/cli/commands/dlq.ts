@@ -1,5 +1,5 @@
 import { intOption, UsageError, type Command } from "../command.js";
-import { table } from "../table.js";
+import { printList } from "../table.js";
 
 const REASONS = ["max_deliveries", "rejected", "expired", "overflow"] as const;
 
@@ -31,13 +31,12 @@ export const dlqCommands: Command[] = [
         dlq_messages: held.get(s.dead_letter_topic) ?? null,
         in_transit: inTransit.get(s.name) ?? 0,
       }));
-      if (c.values.json) return void c.print(JSON.stringify(rows));
-      c.print(
-        table(
-          ["SUBSCRIPTION", "DEAD_LETTER_TOPIC", "DLQ_MESSAGES", "IN_TRANSIT"],
-          rows.map((r) => [r.subscription, r.dead_letter_topic, r.dlq_messages, r.in_transit]),
-        ),
-      );
+      printList(c, rows, ["SUBSCRIPTION", "DEAD_LETTER_TOPIC", "DLQ_MESSAGES", "IN_TRANSIT"], (r) => [
+        r.subscription,
+        r.dead_letter_topic,
+        r.dlq_messages,
+        r.in_transit,
+      ]);
     },
   },
   {

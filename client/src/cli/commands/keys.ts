@@ -1,5 +1,5 @@
 import { intOption, UsageError, type Command } from "../command.js";
-import { table } from "../table.js";
+import { printList } from "../table.js";
 
 export const keyCommands: Command[] = [
   {
@@ -37,13 +37,11 @@ export const keyCommands: Command[] = [
     summary: "List the API keys (never their secrets).",
     positionals: [0, 0],
     async run(c) {
-      const keys = await c.weir().listKeys();
-      if (c.values.json) return void c.print(JSON.stringify(keys));
-      c.print(
-        table(
-          ["ID", "NAME", "SCOPES", "PRODUCE/S", "RECEIVE/S", "CREATED"],
-          keys.map((k) => [k.id, k.name, k.scopes.join(","), k.rate_limit.produce_per_second, k.rate_limit.receive_per_second, k.created_at]),
-        ),
+      printList(
+        c,
+        await c.weir().listKeys(),
+        ["ID", "NAME", "SCOPES", "PRODUCE/S", "RECEIVE/S", "CREATED"],
+        (k) => [k.id, k.name, k.scopes.join(","), k.rate_limit.produce_per_second, k.rate_limit.receive_per_second, k.created_at],
       );
     },
   },

@@ -1,5 +1,5 @@
 import { intOption, jsonOption, UsageError, type Command } from "../command.js";
-import { table } from "../table.js";
+import { printList } from "../table.js";
 
 export const subscriptionCommands: Command[] = [
   {
@@ -51,13 +51,11 @@ export const subscriptionCommands: Command[] = [
     summary: "List a topic's subscriptions.",
     positionals: [1, 1],
     async run(c) {
-      const subscriptions = await c.weir().listSubscriptions(c.positionals[0]!);
-      if (c.values.json) return void c.print(JSON.stringify(subscriptions));
-      c.print(
-        table(
-          ["SUBSCRIPTION", "MODE", "START", "VISIBILITY_S", "MAX_DELIVERIES", "DEAD_LETTER_TOPIC"],
-          subscriptions.map((s) => [s.name, s.mode, s.start_position, s.visibility_timeout_seconds, s.max_deliveries, s.dead_letter_topic]),
-        ),
+      printList(
+        c,
+        await c.weir().listSubscriptions(c.positionals[0]!),
+        ["SUBSCRIPTION", "MODE", "START", "VISIBILITY_S", "MAX_DELIVERIES", "DEAD_LETTER_TOPIC"],
+        (s) => [s.name, s.mode, s.start_position, s.visibility_timeout_seconds, s.max_deliveries, s.dead_letter_topic],
       );
     },
   },

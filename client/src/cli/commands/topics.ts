@@ -1,5 +1,5 @@
 import { intOption, jsonOption, type Command } from "../command.js";
-import { table } from "../table.js";
+import { printList } from "../table.js";
 
 export const topicCommands: Command[] = [
   {
@@ -25,13 +25,11 @@ export const topicCommands: Command[] = [
     summary: "List the topics.",
     positionals: [0, 0],
     async run(c) {
-      const topics = await c.weir().listTopics();
-      if (c.values.json) return void c.print(JSON.stringify(topics));
-      c.print(
-        table(
-          ["TOPIC", "PARTITIONS", "RETENTION_S", "TTL_S", "MAX_MESSAGES", "OVERFLOW"],
-          topics.map((t) => [t.name, t.partitions, t.retention_seconds, t.message_ttl_seconds, t.max_messages, t.overflow]),
-        ),
+      printList(
+        c,
+        await c.weir().listTopics(),
+        ["TOPIC", "PARTITIONS", "RETENTION_S", "TTL_S", "MAX_MESSAGES", "OVERFLOW"],
+        (t) => [t.name, t.partitions, t.retention_seconds, t.message_ttl_seconds, t.max_messages, t.overflow],
       );
     },
   },
