@@ -12,10 +12,11 @@ import type { MessageTrace, TraceEvent } from "../shared/partition-api";
 //   trace that misses the log reads this partition's prepared messages (those of its open
 //   transactions) once.
 const TRANSACTION_TRACE_SQL = {
-  // The committed share whose offsets hold `offset`, if any.
-  shareOfOffset: `
-    SELECT txn, prepared_at, resolved_at FROM txn_shares
-    WHERE first_offset <= ?1 AND last_offset >= ?1 ORDER BY first_offset DESC LIMIT 1`,
+  // The committed share with the last range starting at or before an offset: the only one that
+  // can hold it (ranges never overlap), read as one index entry; the caller checks last_offset.
+  shareBeforeOffset: `
+    SELECT txn, prepared_at, resolved_at, last_offset FROM txn_shares
+    WHERE first_offset <= ? ORDER BY first_offset DESC LIMIT 1`,
   prepared: `
     SELECT m.txn, m.id, m.key, m.headers, m.body, s.prepared_at, NULL AS resolved_at
     FROM txn_messages m JOIN txn_shares s ON s.txn = m.txn
@@ -90,9 +91,9 @@ export class TransactionTrace {
 
   private withCommit(logged: MessageTrace, offset: number): MessageTrace {
     const share = this.sql
-      .exec<{ txn: string; prepared_at: number; resolved_at: number }>(TRANSACTION_TRACE_SQL.shareOfOffset, offset)
+      .exec<{ txn: string; prepared_at: number; resolved_at: number; last_offset: number }>(TRANSACTION_TRACE_SQL.shareBeforeOffset, offset)
       .toArray()[0];
-    if (!share) return logged;
+    if (!share || share.last_offset < offset) return logged;
     const detail = { transaction: share.txn };
     const decided: TraceEvent[] = [
       { at: share.prepared_at, event: "prepared", subscriptionUid: null, attempt: null, detail },

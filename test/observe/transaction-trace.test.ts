@@ -129,6 +129,23 @@ describe("message trace of a transaction", () => {
     expect(r.body.trace[1]).toMatchObject({ event: "rolled_back", detail: { transaction: txn, reason: "timeout" } });
   });
 
+  it("tells a message produced between two committed transactions from theirs", async () => {
+    const topic = await createTopic(1);
+    await createSubscription(topic);
+    const first = await prepare(topic, { messages: [{ id: "t1-a", body: 1 }, { id: "t1-b", body: 2 }] });
+    await call("POST", `/v1/topics/${topic}/transactions/${first}/commit`);
+    await call("POST", `/v1/topics/${topic}/messages`, { messages: [{ id: "plain", body: 3 }] });
+    const second = await prepare(topic, { messages: [{ id: "t2-a", body: 4 }] });
+    await call("POST", `/v1/topics/${topic}/transactions/${second}/commit`);
+
+    const plain = await trace(topic, "plain");
+    expect(plain.body.message).toMatchObject({ offset: 2, state: "stored" });
+    expect(plain.body.message.transaction_id).toBeUndefined();
+    expect(events(plain)).toEqual(["produced"]);
+    expect((await trace(topic, "t1-b")).body.message).toMatchObject({ offset: 1, transaction_id: first });
+    expect((await trace(topic, "t2-a")).body.message).toMatchObject({ offset: 3, transaction_id: second });
+  });
+
   it("prefers the log's copy of an id to one rolled back earlier", async () => {
     const topic = await createTopic(1);
     await createSubscription(topic);
