@@ -7,7 +7,8 @@
 //   npm run bench -- --quick      a smoke run of every case (1 run each, small sizes)
 //   npm run bench -- --soak       5 minutes at 500 msg/s, sampling workerd's memory
 //   npm run bench -- --transactions   only prepare + commit beside produce (also part of the default set)
-//   npm run bench -- --trace      only the trace on/off comparison (also part of the default set)
+//   npm run bench -- --trace      only the trace on/off comparison (also part of the default set;
+//                                 BENCH_TRACE_BASELINE=on: both sides on, the machine's own noise)
 // Sizes: BENCH_RUNS, BENCH_MESSAGES, BENCH_REQUESTS, BENCH_LATENCY_REQUESTS,
 // BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS, BENCH_IDLE_WAIT_SECONDS, BENCH_SOAK_SECONDS,
 // BENCH_SOAK_RATE (see bench/config.mjs).
@@ -90,10 +91,16 @@ function printTransactions(results) {
   return { rows };
 }
 
-/** Trace on (this Weir) against a second Weir with WEIR_TRACE=off, started for it and stopped after. */
+/**
+ * Trace on (this Weir) against a second Weir with WEIR_TRACE=off, started for it and stopped
+ * after. BENCH_TRACE_BASELINE=on starts the second one with the trace on too: an A/A run, whose
+ * "on/off" ratios show how far this machine alone moves the comparison.
+ */
 async function traceComparison(weir, prefix) {
-  progress("trace on vs off: starting a second Weir with WEIR_TRACE=off");
-  const off = await startWeir(TOKEN, { WEIR_TRACE: "off" });
+  const baseline = process.env.BENCH_TRACE_BASELINE ?? "off";
+  if (baseline !== "off" && baseline !== "on") throw new Error(`BENCH_TRACE_BASELINE must be off or on, got ${baseline}`);
+  progress(`trace on vs off: starting a second Weir with WEIR_TRACE=${baseline}${baseline === "on" ? " (an A/A run: both sides on)" : ""}`);
+  const off = await startWeir(TOKEN, { WEIR_TRACE: baseline });
   try {
     progress("trace on vs off: batched produce and receive + ack, alternating");
     return await traceOnOff(client(weir.url, TOKEN), client(off.url, TOKEN), `${prefix}t`);
