@@ -29,7 +29,8 @@ const RUN_SQL = {
   nextDue: "SELECT MIN(due_at) AS due FROM runs",
   heldIn: "SELECT sub, held FROM runs WHERE first <= ? AND last >= ?",
   historyInsert: "INSERT OR REPLACE INTO run_history (sub, first, last, leased_at, acked_at) VALUES (?, ?, ?, ?, ?)",
-  historyOf: "SELECT leased_at, acked_at FROM run_history WHERE sub = ?1 AND first <= ?2 AND last >= ?2 ORDER BY first DESC LIMIT 1",
+  // The one run that began at or before the offset (runs never overlap): its range is checked in code.
+  historyOf: "SELECT last, leased_at, acked_at FROM run_history WHERE sub = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1",
   historyForget: "DELETE FROM run_history WHERE sub = ? AND first >= ? AND first <= ?",
   historyForgetAll: "DELETE FROM run_history WHERE sub = ?",
 } as const;
@@ -111,8 +112,8 @@ export class Runs {
 
   /** When the run that leased `offset` (acked whole since) was leased and acked; null if unknown. */
   historyOf(uid: string, offset: number): { leasedAt: number; ackedAt: number } | null {
-    const row = this.sql.exec<{ leased_at: number; acked_at: number }>(RUN_SQL.historyOf, uid, offset).toArray()[0];
-    return row ? { leasedAt: row.leased_at, ackedAt: row.acked_at } : null;
+    const row = this.sql.exec<{ last: number; leased_at: number; acked_at: number }>(RUN_SQL.historyOf, uid, offset).toArray()[0];
+    return row && row.last >= offset ? { leasedAt: row.leased_at, ackedAt: row.acked_at } : null;
   }
 
   /** Retention deleted the messages [first, last]: the history of runs that began there goes. */
