@@ -3,6 +3,7 @@
 import { summarize } from "./stats.mjs";
 import * as T from "./targets.mjs";
 import { CONSUMERS } from "./cases/latency.mjs";
+import { COMPETING_CONSUMERS, IN_FLIGHT } from "./cases/competing.mjs";
 import { LATENCY_RATE } from "./config.mjs";
 import { PRICES, costPerMillion } from "./costs.mjs";
 
@@ -117,6 +118,51 @@ function cpuRows(r) {
   ];
 }
 
+/**
+ * Issue 19's rows: eight competing consumers (long polls, then streams) at each rate, against the
+ * paced one-row insert of the same runs; CPU per message against the paced no-op's; and single
+ * produce with 64 in flight against the no-op object at 64.
+ */
+export function competingRows(c) {
+  if (!c) return [];
+  const pct = (x) => `${(x * 100).toFixed(0)}%`;
+  const rows = [{ section: `Competing consumers (issue 19): ${COMPETING_CONSUMERS} consumers of one shared subscription, 4 partitions, single-message produce paced; each run paired with its floor` }];
+  for (const [how, label] of [["longPoll", "long-poll consumers"], ["stream", "streams"]]) {
+    for (const [rate, m] of Object.entries(c[how] ?? {})) {
+      const p50 = ratio(m.p50, m.floorP50);
+      const p99 = ratio(m.p99, m.floorP99);
+      const cpu = ratio(m.cpuMsPerMessage, m.noopCpuMs);
+      rows.push(
+        {
+          label: `produce → delivery p50, ${COMPETING_CONSUMERS} ${label}, ${rate} msg/s`, unit: "ms", summary: m.p50,
+          ceiling: { label: "paced insert p50", median: m.floorP50.median }, ratio: p50,
+          target: { pass: p50 <= T.COMPETING_P50_OF_FLOOR, text: `≤ ${T.COMPETING_P50_OF_FLOOR}× floor p50` },
+        },
+        {
+          label: "  p99, same runs", unit: "ms", summary: m.p99,
+          ceiling: { label: "paced insert p99", median: m.floorP99.median }, ratio: p99,
+          target: { pass: p99 <= T.COMPETING_P99_OF_FLOOR, text: `≤ ${T.COMPETING_P99_OF_FLOOR}× floor p99` },
+        },
+        {
+          label: "  workerd CPU per message", unit: "ms", summary: m.cpuMsPerMessage,
+          ceiling: { label: "no-op request CPU", median: m.noopCpuMs.median }, ratio: cpu,
+          target: { pass: cpu <= T.CPU_PER_MESSAGE_OF_NOOP, text: `≤ ${T.CPU_PER_MESSAGE_OF_NOOP}× no-op request CPU` },
+        },
+        ...(m.busiestShare ? [{ label: "  busiest consumer's share, of an even share", unit: "×", summary: m.busiestShare }] : []),
+      );
+    }
+  }
+  if (c.inFlight) {
+    const r = ratio(c.inFlight.produce, c.inFlight.objectNoop);
+    rows.push({
+      label: `single messages, ${IN_FLIGHT} in flight, 4 partitions`, unit: "msg/s", summary: c.inFlight.produce,
+      ceiling: { label: `Worker → no-op object, ${IN_FLIGHT} in flight`, median: c.inFlight.objectNoop.median }, ratio: r,
+      target: { pass: r >= T.IN_FLIGHT_PRODUCE_OF_OBJECT_NOOP, text: `≥ ${pct(T.IN_FLIGHT_PRODUCE_OF_OBJECT_NOOP)} of ceiling` },
+    });
+  }
+  return rows;
+}
+
 export function buildRows(r) {
   const rate = r.rates;
   const lat = r.latencies;
@@ -216,6 +262,7 @@ export function buildRows(r) {
     },
     { label: "doorbell calls per idle minute, 1 partition", unit: "calls", summary: fixed(idle1.doorbellCallsPerMinute) },
     { label: "doorbell calls per idle minute, 4 partitions", unit: "calls", summary: fixed(idle4.doorbellCallsPerMinute) },
+    ...competingRows(r.competing),
     ...rowsRows(r.rows),
   ];
 }

@@ -9,6 +9,7 @@
 //   npm run bench -- --transactions   only prepare + commit beside produce (also part of the default set)
 //   npm run bench -- --trace      only the trace on/off comparison (also part of the default set;
 //                                 BENCH_TRACE_BASELINE=on: both sides on, the machine's own noise)
+//   npm run bench -- --consumers  only the competing consumers of issue 19 (also part of the default set)
 // Sizes: BENCH_RUNS, BENCH_MESSAGES, BENCH_REQUESTS, BENCH_LATENCY_REQUESTS,
 // BENCH_LATENCY_SECONDS, BENCH_IDLE_SECONDS, BENCH_IDLE_WAIT_SECONDS, BENCH_SOAK_SECONDS,
 // BENCH_SOAK_RATE (see bench/config.mjs).
@@ -19,12 +20,13 @@ import { receiveAckRate, receiveAckTwoSubscriptions, receiveWithAckRate } from "
 import { PARTITION_CALLS_SOURCE, measureIdleConsumer } from "./cases/idle.mjs";
 import { measureLargeMessage } from "./cases/large.mjs";
 import { measureProduceToDelivery } from "./cases/latency.mjs";
+import { COMPETING_RATES, measureCompeting, measureInFlight } from "./cases/competing.mjs";
 import { measureLatencies, measureRates } from "./cases/paired.mjs";
 import { produceCalls } from "./cases/produce.mjs";
 import { measureTransactions, transactionRows } from "./cases/transactions.mjs";
 import { renderTraceOnOff, traceOnOff } from "./cases/trace.mjs";
 import { startRows } from "./cases/rows.mjs";
-import { buildRows, renderBreakdown, timeBreakdown } from "./report.mjs";
+import { buildRows, competingRows, renderBreakdown, timeBreakdown } from "./report.mjs";
 import { writeResult } from "./results.mjs";
 import { startCeilings, startWeir } from "./servers.mjs";
 import { runSoak } from "./soak.mjs";
@@ -64,6 +66,7 @@ async function defaultSet(weir, ceilings) {
   results.latencyAckNext = await measureProduceToDelivery(api, prefix, ceiling, { how: "ackWithReceive", ...pids });
   progress("produce → delivery latency, streaming");
   results.latencyStream = await measureProduceToDelivery(api, prefix, ceiling, { how: "stream", ...pids });
+  results.competing = await competingSet(api, prefix, ceiling, pids, calls.single4p);
   progress("1 MiB round trip");
   results.large = await measureLargeMessage(api, prefix);
   progress(`idle long-poll consumers (${config.idleSeconds} s)`);
@@ -77,6 +80,37 @@ async function defaultSet(weir, ceilings) {
 }
 
 const TRANSACTIONS_ONLY = process.argv.includes("--transactions");
+/** --consumers: only the competing-consumers case of issue 19 (also part of the default set). */
+const CONSUMERS_ONLY = process.argv.includes("--consumers");
+
+/** Issue 19: eight long polls and eight streams at 100 and 200 msg/s; single produce with 64 in flight. */
+async function competingSet(api, prefix, ceiling, pids, produceSingle4p) {
+  const out = { longPoll: {}, stream: {} };
+  for (const how of ["longPoll", "stream"]) {
+    for (const rate of COMPETING_RATES) {
+      progress(`competing consumers: 8 × ${how === "stream" ? "stream" : "long poll"}, ${rate} msg/s`);
+      out[how][rate] = await measureCompeting(api, prefix, ceiling, { how, rate, ...pids });
+    }
+  }
+  progress("single produce, 64 in flight, beside the no-op object at 64");
+  out.inFlight = await measureInFlight(ceiling, produceSingle4p);
+  return out;
+}
+
+async function consumersSet(weir, ceilings) {
+  const api = client(weir.url, TOKEN);
+  const prefix = `b${Date.now().toString(36)}`;
+  const { calls } = await produceCalls(api, prefix);
+  const pids = { weirPid: weir.pid, ceilingPid: ceilings.pid };
+  return { config, quick: QUICK, disturbances, competing: await competingSet(api, prefix, ceilingCalls(ceilings.url), pids, calls.single4p) };
+}
+
+function printConsumers(results) {
+  const rows = competingRows(results.competing);
+  console.log(`\nWeir competing consumers, ${new Date().toISOString()}: median of ${config.runs} run(s) after a warm-up, min–max beside it\n`);
+  console.log(renderTable(rows));
+  return { rows };
+}
 
 async function transactionSet(weir) {
   const api = client(weir.url, TOKEN);
@@ -178,15 +212,17 @@ try {
     ? { ...(await runSoak(client(weir.url, TOKEN), weir, ceilings, progress)), disturbances }
     : TRANSACTIONS_ONLY
       ? await transactionSet(weir)
-      : await defaultSet(weir, ceilings);
+      : CONSUMERS_ONLY
+        ? await consumersSet(weir, ceilings)
+        : await defaultSet(weir, ceilings);
 } finally {
   await stopAll();
 }
-const printed = SOAK ? {} : TRANSACTIONS_ONLY ? printTransactions(results) : print(results);
+const printed = SOAK ? {} : TRANSACTIONS_ONLY ? printTransactions(results) : CONSUMERS_ONLY ? printConsumers(results) : print(results);
 // A soak's samples are disturbed too: a reload restarts the isolate and drops its memory.
 if (disturbances.reloads > 0) {
   console.log(`\nWARNING: wrangler dev reloaded the Worker during this run (src/ changed; ${disturbances.reloads} requests retried): figures are disturbed, run again.`);
 }
 
-const file = writeResult(SOAK ? "soak" : TRANSACTIONS_ONLY ? "transactions" : QUICK ? "quick" : "bench", { results, ...printed });
+const file = writeResult(SOAK ? "soak" : TRANSACTIONS_ONLY ? "transactions" : CONSUMERS_ONLY ? "consumers" : QUICK ? "quick" : "bench", { results, ...printed });
 progress(`done; written to ${file}`);

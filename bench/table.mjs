@@ -9,6 +9,7 @@ export function formatValue(value, unit) {
   if (unit === "ms") return value < 10 ? value.toFixed(2) : value.toFixed(1);
   if (unit === "rows/msg" || unit === "calls/msg") return value.toFixed(3);
   if (unit === "$/M msg") return value.toFixed(3);
+  if (unit === "×") return value.toFixed(2);
   return GROUPED.format(value);
 }
 

@@ -23,3 +23,11 @@ export const ROWS_WRITTEN_GOAL = 0.3;
 export const ROWS_PER_EXTRA_SUBSCRIPTION = 0.2;
 /** Issue 13: batched produce to one partition against "object takes 100 × 256 B, no SQL". */
 export const BATCH_PRODUCE_OF_NO_SQL_CEILING = 0.6;
+/** Issue 19: 8 competing consumers, produce → delivery p50 within this multiple of the paced one-row insert's p50. */
+export const COMPETING_P50_OF_FLOOR = 2;
+/** Issue 19: and p99 within this multiple of the paced one-row insert's p99. */
+export const COMPETING_P99_OF_FLOOR = 4;
+/** Issue 19: workerd CPU per delivered message within this multiple of the runtime's CPU per no-op request. */
+export const CPU_PER_MESSAGE_OF_NOOP = 2;
+/** Issue 19: single-message produce with 64 in flight against "Worker → no-op object" at 64. */
+export const IN_FLIGHT_PRODUCE_OF_OBJECT_NOOP = 0.85;

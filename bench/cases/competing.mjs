@@ -1,0 +1,128 @@
+// Competing consumers (issue 19): eight consumers of one shared subscription on a 4-partition
+// topic, as a service with several instances consumes, while single 256-byte messages are
+// produced at a steady 100 and 200 msg/s. Eight long polls, each acking its last batch with its
+// next receive (as ../shared/peers runs Weir), and separately eight streams. Each run is paired
+// with the floor taken just before it, paced alike: an object's one-row insert (a message is
+// stored before it is delivered), and the runtime's CPU per no-op request.
+import { WARMUP_FRACTION, config, payload } from "../config.mjs";
+import { percentile } from "../client.mjs";
+import { latency, sleep, throughput } from "../measure.mjs";
+import { workerdCpuMs } from "../../scripts/local-server.mjs";
+import { repeat } from "../stats.mjs";
+import { pollingConsumer } from "./latency.mjs";
+
+export const COMPETING_CONSUMERS = 8;
+export const COMPETING_RATES = [100, 200];
+/** Each long poll waits at most this long (the peers harness uses 1 s), so that the consumers stop soon after the last message. */
+const WAIT_SECONDS = 2;
+/** After the last produce, the consumers have this long to see every message. */
+const GRACE_MS = 30_000;
+/** Streams ack in batches, every this many ms (as the single-consumer case). */
+const ACK_EVERY_MS = 50;
+
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * Eight streams until `done()`: each ends when its wait_seconds pass (a little after the run),
+ * and a new one opens while messages are still due. Acks go every ACK_EVERY_MS, per stream.
+ */
+async function streamingConsumers(api, topic, seconds, onMessages, done) {
+  const one = async () => {
+    let toAck = [];
+    let streaming = true;
+    const acker = (async () => {
+      while (streaming || toAck.length > 0) {
+        await sleep(ACK_EVERY_MS);
+        if (toAck.length === 0) continue;
+        const receipts = toAck;
+        toAck = [];
+        await api.ack(topic, "s", receipts);
+      }
+    })();
+    while (!done()) {
+      await api.stream(topic, "s", { max_messages: 10_000, wait_seconds: Math.ceil(seconds) + 2, heartbeat_seconds: 1 }, (messages) => {
+        onMessages(messages);
+        toAck.push(...messages.map((m) => m.receipt));
+      });
+    }
+    streaming = false;
+    await acker;
+  };
+  await Promise.all(Array.from({ length: COMPETING_CONSUMERS }, one));
+}
+
+/** One run at `rate` msg/s for `seconds`: latencies, CPU per message, and how evenly the consumers got them. */
+export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
+  const total = Math.round(rate * seconds);
+  const latencies = [];
+  let deadline = Infinity;
+  const done = () => latencies.length >= total || Date.now() >= deadline;
+  const perConsumer = new Array(COMPETING_CONSUMERS).fill(0);
+  const onMessagesOf = (k) => (messages) => {
+    const at = now();
+    perConsumer[k] += messages.length;
+    for (const m of messages) latencies.push(at - m.body.sentAt);
+  };
+  const cpuBefore = workerdCpuMs(weirPid);
+  let k = 0;
+  const consumers =
+    how === "stream"
+      ? streamingConsumers(api, topic, seconds, (messages) => onMessagesOf(0)(messages), done)
+      : Promise.all(Array.from({ length: COMPETING_CONSUMERS }, () => pollingConsumer(api, topic, "ackWithReceive", onMessagesOf(k++), done, WAIT_SECONDS)));
+  // Let the consumers park before the first message.
+  await sleep(200);
+  const started = performance.now();
+  const pad = payload.slice(40);
+  const sends = [];
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    // Paced, not one after the other: a slow produce must not hold back the next one's send time.
+    sends.push(api.produce(topic, [{ body: { sentAt: now(), pad } }]));
+  }
+  await Promise.all(sends);
+  deadline = Date.now() + GRACE_MS;
+  await consumers;
+  if (latencies.length < total) throw new Error(`competing consumers: ${latencies.length} of ${total} messages delivered`);
+  const cpuMsPerMessage = (workerdCpuMs(weirPid) - cpuBefore) / total;
+  latencies.sort((a, b) => a - b);
+  const busiest = how === "stream" ? null : Math.max(...perConsumer) / (total / COMPETING_CONSUMERS);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMsPerMessage, ...(busiest === null ? {} : { busiestShare: busiest }) };
+}
+
+/**
+ * Eight consumers (`how`: "longPoll" or "stream") at `rate` msg/s, each run paired with the
+ * paced floor (a one-row insert in the ceiling's object) and the runtime's CPU per paced no-op.
+ */
+export async function measureCompeting(api, prefix, ceiling, { how, rate, weirPid, ceilingPid }) {
+  const topic = `${prefix}-competing-${how}-${rate}`;
+  await api.createTopic(topic, 4);
+  await api.createSubscription(topic, "s");
+  return repeat({ runs: config.runs }, async ({ warmup }) => {
+    const count = warmup ? 20 : config.latencyRequests;
+    const ceilingCpuBefore = workerdCpuMs(ceilingPid);
+    await latency({ count, call: ceiling.noop, perSecond: rate });
+    const noopCpuMs = (workerdCpuMs(ceilingPid) - ceilingCpuBefore) / count;
+    const floor = await latency({ count, call: ceiling.insert1, perSecond: rate });
+    const seconds = warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds;
+    const run = await oneRun(api, topic, { seconds, rate, how, weirPid });
+    return { ...run, noopCpuMs, floorP50: floor.p50, floorP99: floor.p99 };
+  });
+}
+
+/** Requests in flight at once for the single-produce case of issue 19. */
+export const IN_FLIGHT = 64;
+
+/**
+ * Single-message produce to a 4-partition topic with IN_FLIGHT requests in flight, each run
+ * paired with the "Worker → no-op object" ceiling at the same concurrency taken just before it.
+ */
+export function measureInFlight(ceiling, produceSingle4p) {
+  const requests = Math.max(IN_FLIGHT * 4, config.requests * 2);
+  return repeat({ runs: config.runs }, async ({ warmup }) => {
+    const n = warmup ? Math.ceil(requests * WARMUP_FRACTION) : requests;
+    const objectNoop = (await throughput({ concurrency: IN_FLIGHT, requests: n, call: ceiling.objectNoop })).perSecond;
+    const produce = (await throughput({ concurrency: IN_FLIGHT, requests: n, call: produceSingle4p })).perSecond;
+    return { objectNoop, produce };
+  });
+}
