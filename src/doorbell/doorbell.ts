@@ -18,7 +18,12 @@ interface PartitionState {
   rungSeq: number;
 }
 
-type Waiter = { indices: ReadonlySet<number>; resolve: (ready: number[]) => void };
+type Waiter = {
+  indices: ReadonlySet<number>;
+  /** How many messages the waiting receive takes at most: a ring of n messages wakes waiters until their maxima cover n. */
+  max: number;
+  resolve: (ready: number[]) => void;
+};
 
 /**
  * The doorbell of one subscription (docs/architecture.md, "The doorbell"): where its
@@ -34,13 +39,17 @@ export class Doorbell extends DurableObject<Env> {
   /** Replaced by tests to move time. */
   clock: Clock = systemClock;
   private readonly partitions = new Map<number, PartitionState>();
+  /** In the order they came: a ring wakes the longest waiting first, so that none starves. */
   private readonly waiters = new Set<Waiter>();
+  /** How many waits a ring has answered since the object started: for tests. */
+  private wokenByRing = 0;
 
   /**
    * Takes `reports`, then answers the partitions among `indices` that may have messages; when
    * there are none, waits until one of them rings (answering it) or `waitMs` has passed ([]).
+   * `max` is how many messages the receive takes (a Worker of an earlier deploy gives none: 1).
    */
-  async wait(indices: number[], reports: ArmReport[], waitMs: number): Promise<number[]> {
+  async wait(indices: number[], reports: ArmReport[], waitMs: number, max = 1): Promise<number[]> {
     for (const report of reports) this.believeEmpty(report);
     const now = this.clock.now();
     const ready = indices.filter((index) => {
@@ -51,6 +60,7 @@ export class Doorbell extends DurableObject<Env> {
     return new Promise((resolve) => {
       const waiter: Waiter = {
         indices: new Set(indices),
+        max: Math.max(1, max),
         resolve: (rung) => {
           clearTimeout(timer);
           this.waiters.delete(waiter);
@@ -68,17 +78,35 @@ export class Doorbell extends DurableObject<Env> {
     for (const report of reports) this.believeEmpty(report);
   }
 
-  /** Partition `index` has something deliverable again (since its arm `seq`). */
-  async ring(index: number, seq: number): Promise<void> {
+  /**
+   * Partition `index` has something deliverable again (since its arm `seq`): `count` messages,
+   * or an unknown number (null, or a partition of an earlier deploy). Wakes the waits on it,
+   * longest waiting first, only until their `max` add up to `count`: one message wakes one
+   * receive, not all of them (the others would each cost a lease that finds nothing and a wait
+   * again). A woken receive that leaves messages behind rings again (seq 0) for the next one.
+   */
+  async ring(index: number, seq: number, count: number | null = null): Promise<void> {
     const state = this.state(index);
     state.rungSeq = Math.max(state.rungSeq, seq);
     state.emptySeq = null;
-    for (const waiter of [...this.waiters]) if (waiter.indices.has(index)) waiter.resolve([index]);
+    let left = count ?? Infinity;
+    for (const waiter of [...this.waiters]) {
+      if (left <= 0) break;
+      if (!waiter.indices.has(index)) continue;
+      waiter.resolve([index]);
+      this.wokenByRing++;
+      left -= waiter.max;
+    }
   }
 
   /** How many long polls wait here; for tests. */
   async waiting(): Promise<number> {
     return this.waiters.size;
+  }
+
+  /** How many waits rings have answered since the object started; for tests. */
+  async woken(): Promise<number> {
+    return this.wokenByRing;
   }
 
   private believeEmpty({ index, seq }: ArmReport): void {

@@ -122,7 +122,7 @@ export class Partition extends DurableObject<Env> {
     if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt || this.log.appendMayDeadLetter()) {
       await this.afterChange();
     }
-    this.wakeAll();
+    this.wakeAll(readyCount(messages));
     return outcome;
   }
 
@@ -352,7 +352,7 @@ export class Partition extends DurableObject<Env> {
     if (!this.dueKnown || this.alarmAt === null || due < this.alarmAt || this.log.appendMayDeadLetter()) {
       await this.afterChange();
     }
-    this.wakeAll();
+    this.wakeAll(readyCount(messages));
   }
 
   /**
@@ -488,16 +488,21 @@ export class Partition extends DurableObject<Env> {
     if (bell) this.ring(bell);
   }
 
-  private wakeAll(): void {
+  /** After an append of `count` messages deliverable now: the doorbells wake that many receives. */
+  private wakeAll(count: number): void {
     this.waiters.wakeAll();
-    for (const bell of this.bells.takeAll()) this.ring(bell);
+    for (const bell of this.bells.takeAll()) this.ring(bell, count);
   }
 
-  /** Rings without holding up the caller; a ring that fails re-arms, for the next change. */
-  private ring(bell: Bell): void {
+  /**
+   * Rings without holding up the caller; a ring that fails re-arms, for the next change.
+   * `count`: how many messages became deliverable (null: unknown), so that the doorbell wakes
+   * as many waiting receives as can get one, not all of them.
+   */
+  private ring(bell: Bell, count: number | null = null): void {
     const doorbell = this.env.DOORBELL.get(this.env.DOORBELL.idFromName(bell.name));
     this.ctx.waitUntil(
-      doorbell.ring(bell.index, bell.seq).catch((error: unknown) => {
+      doorbell.ring(bell.index, bell.seq, count).catch((error: unknown) => {
         console.error(JSON.stringify({ event: "doorbell_ring_failed", message: String(error) }));
         this.bells.rearm(bell);
       }),
@@ -591,4 +596,11 @@ export class Partition extends DurableObject<Env> {
     if (next === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(next);
   }
+}
+
+/** How many of an append's messages are deliverable at once (not delayed). */
+function readyCount(messages: readonly NewMessage[]): number {
+  let count = 0;
+  for (const m of messages) if (m.delayMs <= 0) count++;
+  return count;
 }

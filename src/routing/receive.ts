@@ -96,6 +96,9 @@ export async function receive(
     // has too: the next one starts at the doorbell anyway.
     const answerNow = deliveries.length > 0 && (rung || unreported !== undefined || ++topUps > TOP_UP_PASSES);
     const full = deliveries.length >= options.max || !roomFor(deliveries, LEASE_BUDGET_BYTES);
+    // A ring wakes only as many waits as its messages need: a woken receive that leaves some
+    // behind (it was full, or its client left) wakes the next one.
+    if (rung) passOn(doorbell, options.signal?.aborted ? pass.asked : pass.more, calls, options.background);
     if (full || options.signal?.aborted || answerNow) {
       // Partitions this pass left empty are news for the doorbell: tell it after answering (or
       // with the next receive of the series), so the next receive finds them known to be empty.
@@ -107,16 +110,19 @@ export async function receive(
     let ready: number[];
     try {
       calls.doorbell++;
-      ready = await doorbell.stub.wait([...byIndex.keys()], pass.reports, Math.max(0, waitMs));
+      ready = await doorbell.stub.wait([...byIndex.keys()], pass.reports, Math.max(0, waitMs), options.max - deliveries.length);
     } catch (error) {
       console.error(JSON.stringify({ event: "doorbell_call_failed", message: String(error) }));
       if (deliveries.length > 0 || waitMs <= 0) return deliveries;
       return waitOnPartitions([...byIndex.values()], spec, options, deadline, calls);
     }
-    // The client left while this waited: lease nothing for it.
-    if (options.signal?.aborted) return deliveries;
     ask = ready.flatMap((index) => byIndex.get(index) ?? []);
     rung = waitMs > 0 && ask.length > 0;
+    // The client left while this waited: lease nothing for it (and hand a ring on).
+    if (options.signal?.aborted) {
+      if (rung) passOn(doorbell, ask.map((handle) => handle.index), calls, options.background);
+      return deliveries;
+    }
     if (ask.length === 0 && (deliveries.length > 0 || Date.now() >= deadline || waitMs <= 0)) return deliveries;
   }
 }
@@ -185,6 +191,10 @@ async function waitOnPartitions(
 
 interface LeasePassResult {
   deliveries: Delivery[];
+  /** The partitions asked in the first round. */
+  asked: number[];
+  /** Partitions whose last answer said they have more deliverable. */
+  more: number[];
   /** Partitions left empty and armed to ring the doorbell, to report to it. */
   reports: ArmReport[];
   /** Partitions that neither answered messages nor armed: failed, or their topic is gone. */
@@ -207,7 +217,7 @@ async function leasePass(
   calls: ObjectCalls,
   budgetBytes: number = LEASE_BUDGET_BYTES,
 ): Promise<LeasePassResult> {
-  const result: LeasePassResult = { deliveries: [], reports: [], silent: [], failure: null };
+  const result: LeasePassResult = { deliveries: [], asked: partitions.map((p) => p.index), more: [], reports: [], silent: [], failure: null };
   let asks = split(max, partitions);
   for (let round = 0; round < LEASE_PASS_ROUNDS && asks.length > 0; round++) {
     calls.partitions += asks.length;
@@ -242,6 +252,7 @@ async function leasePass(
       else if (doorbell !== null && outcome.messages.length === 0 && !outcome.more) result.silent.push(handle.index);
     });
     result.failure ??= failure;
+    result.more = withMore.map((handle) => handle.index);
     const left = max - result.deliveries.length;
     if (left <= 0 || !roomFor(result.deliveries, budgetBytes)) break;
     asks = split(left, withMore).filter((r) => r.share > 0);
@@ -285,4 +296,22 @@ export function reportArmed(
   if (reports.length === 0) return;
   calls.doorbell++;
   background(doorbell.stub.report([...reports]).catch(() => undefined));
+}
+
+/**
+ * Rings the doorbell again for partitions that a receive woken by a ring left messages on (seq
+ * 0: no arm of the partition's own), so that it wakes the next waiting receive; without holding
+ * up the caller. Only a woken receive does this, and only when it leaves messages behind.
+ */
+function passOn(
+  doorbell: DoorbellHandle,
+  indices: readonly number[],
+  calls: ObjectCalls,
+  background: ((work: Promise<unknown>) => void) | undefined,
+): void {
+  if (indices.length === 0 || !background) return;
+  for (const index of indices) {
+    calls.doorbell++;
+    background(doorbell.stub.ring(index, 0, 1).catch(() => undefined));
+  }
 }

@@ -70,3 +70,50 @@ describe("doorbell", () => {
     expect(await bell.wait(ALL, [], 0)).toEqual(ALL);
   });
 });
+
+describe("doorbell with many waiting receives", () => {
+  /** `n` waits on every partition, each with `max`, parked in order; resolves once all are parked. */
+  const park = async (bell: ReturnType<typeof doorbell>, n: number, max: number) => {
+    const answered: number[] = [];
+    const waits: Promise<number[]>[] = [];
+    for (let k = 0; k < n; k++) {
+      // One at a time, so that the order they arrive in is k's.
+      waits.push(bell.wait(ALL, empty(...ALL), 5_000, max).then((ready) => (answered.push(k), ready)));
+      await expect.poll(() => bell.waiting()).toBe(k + 1);
+    }
+    return { answered, waits };
+  };
+
+  it("wakes one of 8 waiting receives for a ring of one message, the one waiting longest", async () => {
+    const bell = doorbell();
+    const { answered } = await park(bell, 8, 10);
+    await bell.ring(2, 1, 1);
+    await expect.poll(() => answered).toEqual([0]);
+    expect(await bell.waiting()).toBe(7);
+    expect(await bell.woken()).toBe(1);
+  });
+
+  it("wakes receives until their max_messages cover the messages rung for", async () => {
+    const bell = doorbell();
+    const { answered } = await park(bell, 8, 2);
+    await bell.ring(0, 1, 5);
+    // 5 messages, 2 a receive: three receives, in the order they came.
+    await expect.poll(() => answered).toEqual([0, 1, 2]);
+    expect(await bell.waiting()).toBe(5);
+  });
+
+  it("lets no waiting receive starve: one ring at a time wakes them in the order they came", async () => {
+    const bell = doorbell();
+    const { answered, waits } = await park(bell, 8, 1);
+    for (let k = 0; k < 8; k++) await bell.ring(k % 4, k + 1, 1);
+    await Promise.all(waits);
+    expect(answered).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it("wakes every waiting receive for a ring of an unknown number of messages", async () => {
+    const bell = doorbell();
+    const { waits } = await park(bell, 4, 1);
+    await bell.ring(1, 1);
+    expect(await Promise.all(waits)).toEqual([[1], [1], [1], [1]]);
+  });
+});
