@@ -78,7 +78,12 @@ export async function receive(
   const byIndex = new Map(partitions.map((handle) => [handle.index, handle]));
   const deliveries: Delivery[] = [];
   const unreported = options.unreported;
-  let ask = unreported ? [] : [partitions[Math.floor(Math.random() * partitions.length)]!];
+  const random = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)]!;
+  // A receive that may wait starts at the doorbell: a call without SQL that answers which
+  // partitions may have messages (or parks), where a lease on a random partition would most
+  // often find nothing among competing consumers. One that may not wait starts with a lease.
+  let atDoorbellFirst = unreported !== undefined || options.waitMs > 0;
+  let ask = atDoorbellFirst ? [] : [random(partitions)];
   // Whether the partitions asked now are those a doorbell wait answered with: a ring.
   let rung = false;
   for (let topUps = 0; ; ) {
@@ -118,6 +123,14 @@ export async function receive(
     }
     ask = ready.flatMap((index) => byIndex.get(index) ?? []);
     rung = waitMs > 0 && ask.length > 0;
+    // The doorbell's first answer names every partition it does not believe empty: as a receive
+    // without it would, ask one of them for the whole batch first (a backlog costs that one
+    // lease), and top up from the others only if it falls short.
+    if (atDoorbellFirst && !unreported && ask.length > 1) {
+      ask = [random(ask)];
+      rung = false;
+    }
+    atDoorbellFirst = false;
     // The client left while this waited: lease nothing for it (and hand a ring on).
     if (options.signal?.aborted) {
       if (rung) passOn(doorbell, ask.map((handle) => handle.index), calls, options.background);
