@@ -17,7 +17,21 @@ export interface DoorbellHandle {
 }
 
 export function partitionHandle(env: Env, topic: TopicRecord, index: number): PartitionHandle {
-  return { index, stub: env.PARTITION.get(env.PARTITION.idFromName(partitionName(topic.uid, index))) };
+  return lazyHandle(index, () => env.PARTITION.get(env.PARTITION.idFromName(partitionName(topic.uid, index))));
+}
+
+/**
+ * A handle whose stub is made when first used: a receive holds a handle for every partition
+ * but, starting at the doorbell, calls one (an id is a hash of the name, made per request).
+ */
+function lazyHandle(index: number, make: () => DurableObjectStub<Partition>): PartitionHandle {
+  let stub: DurableObjectStub<Partition> | null = null;
+  return {
+    index,
+    get stub() {
+      return (stub ??= make());
+    },
+  };
 }
 
 /** Every partition of a topic, in index order. */
@@ -28,7 +42,7 @@ export function topicPartitions(env: Env, topic: TopicRecord): PartitionHandle[]
 /** Temporary surge partition k of a subscription; it answers to index SURGE_INDEX_BASE + k. */
 export function surgePartitionHandle(env: Env, topic: TopicRecord, subscription: SubscriptionRecord, k: number): PartitionHandle {
   const name = surgePartitionName(topic.uid, subscription.uid, subscription.surgeStartedAt ?? 0, k);
-  return { index: SURGE_INDEX_BASE + k, stub: env.PARTITION.get(env.PARTITION.idFromName(name)) };
+  return lazyHandle(SURGE_INDEX_BASE + k, () => env.PARTITION.get(env.PARTITION.idFromName(name)));
 }
 
 export function surgePartitions(env: Env, topic: TopicRecord, subscription: SubscriptionRecord): PartitionHandle[] {
