@@ -58,13 +58,25 @@ function sendOnce(url, method, path, body, headers) {
  * A streamed answer (POST …/stream): calls `onLine` with each parsed line as it arrives;
  * resolves with the last line once the server ends the stream.
  */
-export function streamLines(url, path, body, headers, onLine) {
+export async function streamLines(url, path, body, headers, onLine) {
+  try {
+    return await streamLinesOnce(url, path, body, headers, onLine);
+  } catch (error) {
+    // As send(): a keep-alive socket the server had closed fails before the server saw the request.
+    if (error?.reusedSocket && error.code === "ECONNRESET" && !error.answered) return streamLinesOnce(url, path, body, headers, onLine);
+    throw error;
+  }
+}
+
+function streamLinesOnce(url, path, body, headers, onLine) {
   const payload = JSON.stringify(body);
+  let answered = false;
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url + path,
       { method: "POST", agent, headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
       (res) => {
+        answered = true;
         if (res.statusCode !== 200) {
           let text = "";
           res.on("data", (c) => (text += c));
@@ -88,7 +100,11 @@ export function streamLines(url, path, body, headers, onLine) {
     );
     const timer = setTimeout(() => req.destroy(new Error(`POST ${path}: no end in ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
     req.on("close", () => clearTimeout(timer));
-    req.on("error", reject);
+    req.on("error", (error) => {
+      error.reusedSocket = req.reusedSocket;
+      error.answered = answered;
+      reject(error);
+    });
     req.end(payload);
   });
 }
