@@ -105,6 +105,24 @@ const COSTS = [
   ["garbage collector", (f) => f.name === "(garbage collector)"],
 ];
 
+/**
+ * Where each sample was, one place each (the first that matches, in this order): in a Durable
+ * Object, in a Worker request's handler, or elsewhere (the app's middleware, the runtime).
+ */
+const PLACES = [
+  ["partition object: append (produce)", (fs) => fs.some((f) => f.module === "src/partition/partition.ts" && f.name === "append")],
+  ["partition object: lease", (fs) => fs.some((f) => f.module === "src/partition/partition.ts" && f.name === "lease")],
+  ["partition object: ack", (fs) => fs.some((f) => f.module === "src/partition/partition.ts" && f.name === "ack")],
+  ["partition object: other", (fs) => fs.some((f) => /^src\/partition\//.test(f.module ?? ""))],
+  ["doorbell object", (fs) => fs.some((f) => /^src\/doorbell\//.test(f.module ?? ""))],
+  ["Worker: produce handler (validation done, append call, answer)", (fs) => fs.some((f) => f.module === "src/http/messages.ts")],
+  ["Worker: receive handler (ack call, doorbell, lease, receipts, answer)", (fs) => fs.some((f) => /^src\/(http\/(consume|deliveries|stream)|routing\/(receive|settle))\.ts$/.test(f.module ?? ""))],
+  ["Worker: auth middleware", (fs) => fs.some((f) => f.module === "src/http/auth.ts")],
+  ["Worker: zod validation", (fs) => fs.some((f) => /node_modules\/(zod|@hono\/zod)/.test(f.module ?? ""))],
+  ["Worker: Hono and the other middleware", (fs) => fs.some((f) => /node_modules\/hono\/|^src\/http\//.test(f.module ?? ""))],
+  ["runtime, outside any JavaScript of Weir ((program), GC, internals)", () => true],
+];
+
 function summarize(profile, messages, moduleOf) {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -119,6 +137,7 @@ function summarize(profile, messages, moduleOf) {
   const costUs = new Array(COSTS.length).fill(0);
   const selfByModule = new Map();
   const selfByFunction = new Map();
+  const placeUs = new Array(PLACES.length).fill(0);
   let totalUs = 0;
   let idleUs = 0;
   // Each sample weighs the same: under load the sampler falls behind and its time deltas
@@ -137,17 +156,20 @@ function summarize(profile, messages, moduleOf) {
     const fnKey = `${f.name}  ${f.module ?? "(native)"}`;
     selfByFunction.set(fnKey, (selfByFunction.get(fnKey) ?? 0) + dt);
     const hit = new Array(COSTS.length).fill(false);
+    const stack = [];
     for (let n = id; n !== undefined; n = parent.get(n)) {
       const fr = frames.get(n);
+      stack.push(fr);
       COSTS.forEach(([, test], k) => {
         if (!hit[k] && test(fr)) hit[k] = true;
       });
     }
     hit.forEach((h, k) => h && (costUs[k] += dt));
+    placeUs[PLACES.findIndex(([, test]) => test(stack))] += dt;
   });
   void nodes;
   const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n);
-  return { totalUs, idleUs, costUs, top, selfByModule, selfByFunction };
+  return { totalUs, idleUs, costUs, placeUs, top, selfByModule, selfByFunction };
 }
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -199,6 +221,8 @@ try {
     // Busy samples spread over workerd's CPU time: a share of them is that share of the CPU.
     const pm = (n) => `${((n / s.totalUs) * (cpuMs / messages)).toFixed(3)} ms`;
     console.log(`\ntarget ${i} (${targets[i].title ?? ""}): ${s.totalUs} busy samples, ${s.idleUs} idle; ms per message below = share of busy samples × workerd CPU per message`);
+    console.log("\nwhere the samples were (each in one place):");
+    PLACES.forEach(([label], k) => console.log(`  ${pm(s.placeUs[k]).padStart(10)}  ${((s.placeUs[k] / s.totalUs) * 100).toFixed(1).padStart(5)}%  ${label}`));
     console.log("\ninclusive time per message, by cost (a sample counts for each cost any frame of its stack has):");
     COSTS.forEach(([label], k) => console.log(`  ${pm(s.costUs[k]).padStart(10)}  ${((s.costUs[k] / s.totalUs) * 100).toFixed(1).padStart(5)}%  ${label}`));
     console.log("\nself time by module:");

@@ -149,6 +149,12 @@ export function competingRows(c) {
           target: { pass: cpu <= T.CPU_PER_MESSAGE_OF_NOOP, text: `≤ ${T.CPU_PER_MESSAGE_OF_NOOP}× no-op request CPU` },
         },
         ...(m.busiestShare ? [{ label: "  busiest consumer's share, of an even share", unit: "×", summary: m.busiestShare }] : []),
+        ...(m.receivesPerMessage
+          ? [
+              { label: "  receive requests per message", unit: "calls/msg", summary: m.receivesPerMessage },
+              { label: "  object calls of those receives per message (ack, doorbell, leases)", unit: "calls/msg", summary: m.receiveObjectCallsPerMessage },
+            ]
+          : []),
       );
     }
   }

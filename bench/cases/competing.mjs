@@ -9,7 +9,6 @@ import { percentile } from "../client.mjs";
 import { latency, sleep, throughput } from "../measure.mjs";
 import { workerdCpuMs } from "../../scripts/local-server.mjs";
 import { repeat } from "../stats.mjs";
-import { pollingConsumer } from "./latency.mjs";
 
 export const COMPETING_CONSUMERS = 8;
 export const COMPETING_RATES = [100, 200];
@@ -51,6 +50,23 @@ async function streamingConsumers(api, topic, seconds, onMessages, done) {
   await Promise.all(Array.from({ length: COMPETING_CONSUMERS }, one));
 }
 
+/**
+ * A long-poll consumer that acks each batch with its next receive (as ../shared/peers runs
+ * Weir), until `done()`; adds the object calls each receive made (its Weir-*-Calls headers) to `calls`.
+ */
+async function longPollConsumer(api, topic, onMessages, done, calls) {
+  let ack = [];
+  while (!done()) {
+    const got = await api.receiveCounted(topic, "s", { max_messages: 100, wait_seconds: WAIT_SECONDS, ...(ack.length > 0 ? { ack } : {}) });
+    calls.receives++;
+    calls.partitions += got.partitionCalls;
+    calls.doorbell += got.doorbellCalls;
+    onMessages(got.messages);
+    ack = got.messages.map((m) => m.receipt);
+  }
+  if (ack.length > 0) await api.ack(topic, "s", ack);
+}
+
 /** One run at `rate` msg/s for `seconds`: latencies, CPU per message, and how evenly the consumers got them. */
 export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
   const total = Math.round(rate * seconds);
@@ -64,11 +80,12 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
     for (const m of messages) latencies.push(at - m.body.sentAt);
   };
   const cpuBefore = workerdCpuMs(weirPid);
+  const calls = { receives: 0, partitions: 0, doorbell: 0 };
   let k = 0;
   const consumers =
     how === "stream"
       ? streamingConsumers(api, topic, seconds, (messages) => onMessagesOf(0)(messages), done)
-      : Promise.all(Array.from({ length: COMPETING_CONSUMERS }, () => pollingConsumer(api, topic, "ackWithReceive", onMessagesOf(k++), done, WAIT_SECONDS)));
+      : Promise.all(Array.from({ length: COMPETING_CONSUMERS }, () => longPollConsumer(api, topic, onMessagesOf(k++), done, calls)));
   // Let the consumers park before the first message.
   await sleep(200);
   const started = performance.now();
@@ -87,7 +104,12 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
   const cpuMsPerMessage = (workerdCpuMs(weirPid) - cpuBefore) / total;
   latencies.sort((a, b) => a - b);
   const busiest = how === "stream" ? null : Math.max(...perConsumer) / (total / COMPETING_CONSUMERS);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMsPerMessage, ...(busiest === null ? {} : { busiestShare: busiest }) };
+  const perMessage = (n) => n / total;
+  const counted =
+    how === "stream"
+      ? {}
+      : { busiestShare: busiest, receivesPerMessage: perMessage(calls.receives), receiveObjectCallsPerMessage: perMessage(calls.partitions + calls.doorbell) };
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMsPerMessage, ...counted };
 }
 
 /**

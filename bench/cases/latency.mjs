@@ -27,11 +27,11 @@ export const CONSUMERS = {
 };
 const ACK_EVERY_MS = 50;
 
-/** A consumer that long-polls (acking each batch as `how` says, waiting up to `waitSeconds`) until `done()`. */
-export async function pollingConsumer(api, topic, how, onMessages, done, waitSeconds = WAIT_SECONDS) {
+/** A consumer that long-polls (acking each batch as `how` says) until `done()`. */
+async function pollingConsumer(api, topic, how, onMessages, done) {
   let toAck = [];
   while (!done()) {
-    const body = { max_messages: BATCH, wait_seconds: waitSeconds, ...(toAck.length > 0 ? { ack: toAck } : {}) };
+    const body = { max_messages: BATCH, wait_seconds: WAIT_SECONDS, ...(toAck.length > 0 ? { ack: toAck } : {}) };
     const { messages } = await api.receive(topic, "s", body);
     onMessages(messages);
     toAck = messages.map((m) => m.receipt);
