@@ -14,11 +14,15 @@ const agent = new Agent({ keepAlive: true, scheduling: "fifo" });
  * documentation advises for `request.reusedSocket`).
  */
 export async function send(url, method, path, body, headers = {}) {
-  try {
-    return await sendOnce(url, method, path, body, headers);
-  } catch (error) {
-    if (error?.reusedSocket && error.code === "ECONNRESET") return sendOnce(url, method, path, body, headers);
-    throw error;
+  // More than once: after streams end the server closes their sockets, and several idle ones
+  // of the pool may be stale at once.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sendOnce(url, method, path, body, headers);
+    } catch (error) {
+      if (attempt < 5 && error?.reusedSocket && error.code === "ECONNRESET") continue;
+      throw error;
+    }
   }
 }
 
@@ -59,12 +63,15 @@ function sendOnce(url, method, path, body, headers) {
  * resolves with the last line once the server ends the stream.
  */
 export async function streamLines(url, path, body, headers, onLine) {
-  try {
-    return await streamLinesOnce(url, path, body, headers, onLine);
-  } catch (error) {
-    // As send(): a keep-alive socket the server had closed fails before the server saw the request.
-    if (error?.reusedSocket && error.code === "ECONNRESET" && !error.answered) return streamLinesOnce(url, path, body, headers, onLine);
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await streamLinesOnce(url, path, body, headers, onLine);
+    } catch (error) {
+      // As send(): a keep-alive socket the server had closed fails before the server saw the
+      // request. The server closes the sockets of streams that ended, so several may be stale.
+      if (attempt < 5 && error?.reusedSocket && error.code === "ECONNRESET" && !error.answered) continue;
+      throw error;
+    }
   }
 }
 

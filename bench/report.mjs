@@ -148,6 +148,7 @@ export function competingRows(c) {
           ceiling: { label: "no-op request CPU", median: m.noopCpuMs.median }, ratio: cpu,
           target: { pass: cpu <= T.CPU_PER_MESSAGE_OF_NOOP, text: `≤ ${T.CPU_PER_MESSAGE_OF_NOOP}× no-op request CPU` },
         },
+        { label: "  produce rate achieved (≤ 16 produces in flight)", unit: "msg/s", summary: m.achievedRate },
         ...(m.busiestShare ? [{ label: "  busiest consumer's share, of an even share", unit: "×", summary: m.busiestShare }] : []),
         ...(m.receivesPerMessage
           ? [

@@ -14,6 +14,8 @@ export const COMPETING_CONSUMERS = 8;
 export const COMPETING_RATES = [100, 200];
 /** Each long poll waits at most this long (the peers harness uses 1 s), so that the consumers stop soon after the last message. */
 const WAIT_SECONDS = 2;
+/** Produce requests in flight at most: beyond that the producer waits (see oneRun). */
+const MAX_PRODUCES_IN_FLIGHT = 16;
 /** After the last produce, the consumers have this long to see every message. */
 const GRACE_MS = 30_000;
 /** Streams ack in batches, every this many ms (as the single-consumer case). */
@@ -90,14 +92,19 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
   await sleep(200);
   const started = performance.now();
   const pad = payload.slice(40);
-  const sends = [];
+  // Paced, with up to MAX_PRODUCES_IN_FLIGHT in flight: a slow produce does not hold back the
+  // next one's send time, but a server that cannot keep up slows the producer down (the achieved
+  // rate says so) instead of drowning under thousands of open requests.
+  const inFlight = new Set();
   for (let i = 0; i < total; i++) {
     const wait = started + (i * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
-    // Paced, not one after the other: a slow produce must not hold back the next one's send time.
-    sends.push(api.produce(topic, [{ body: { sentAt: now(), pad } }]));
+    if (inFlight.size >= MAX_PRODUCES_IN_FLIGHT) await Promise.race(inFlight);
+    const sent = api.produce(topic, [{ body: { sentAt: now(), pad } }]).finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
   }
-  await Promise.all(sends);
+  await Promise.all(inFlight);
+  const achievedRate = total / ((performance.now() - started) / 1000);
   deadline = Date.now() + GRACE_MS;
   await consumers;
   if (latencies.length < total) throw new Error(`competing consumers: ${latencies.length} of ${total} messages delivered`);
@@ -109,7 +116,7 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
     how === "stream"
       ? {}
       : { busiestShare: busiest, receivesPerMessage: perMessage(calls.receives), receiveObjectCallsPerMessage: perMessage(calls.partitions + calls.doorbell) };
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMsPerMessage, ...counted };
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMsPerMessage, achievedRate, ...counted };
 }
 
 /**
