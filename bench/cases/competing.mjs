@@ -24,32 +24,33 @@ const ACK_EVERY_MS = 50;
 const now = () => performance.timeOrigin + performance.now();
 
 /**
- * Eight streams until `done()`: each ends when its wait_seconds pass (a little after the run),
- * and a new one opens while messages are still due. Acks go every ACK_EVERY_MS, per stream.
+ * Eight streams until `done()`, in one process as a service would run them: each ends when its
+ * wait_seconds pass (a little after the run), and a new one opens while messages are still due.
+ * One acker sends what all eight received every ACK_EVERY_MS, in one request.
  */
 async function streamingConsumers(api, topic, seconds, onMessages, done) {
+  let toAck = [];
+  let streaming = true;
+  const acker = (async () => {
+    while (streaming || toAck.length > 0) {
+      await sleep(ACK_EVERY_MS);
+      if (toAck.length === 0) continue;
+      const receipts = toAck;
+      toAck = [];
+      await api.ack(topic, "s", receipts);
+    }
+  })();
   const one = async () => {
-    let toAck = [];
-    let streaming = true;
-    const acker = (async () => {
-      while (streaming || toAck.length > 0) {
-        await sleep(ACK_EVERY_MS);
-        if (toAck.length === 0) continue;
-        const receipts = toAck;
-        toAck = [];
-        await api.ack(topic, "s", receipts);
-      }
-    })();
     while (!done()) {
       await api.stream(topic, "s", { max_messages: 10_000, wait_seconds: Math.ceil(seconds) + 2, heartbeat_seconds: 1 }, (messages) => {
         onMessages(messages);
         toAck.push(...messages.map((m) => m.receipt));
       });
     }
-    streaming = false;
-    await acker;
   };
   await Promise.all(Array.from({ length: COMPETING_CONSUMERS }, one));
+  streaming = false;
+  await acker;
 }
 
 /**
