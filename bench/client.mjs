@@ -5,7 +5,9 @@ import { Agent, request as httpRequest } from "node:http";
 
 /** Every request of the bench gives up after this long, so no run can hang. */
 const REQUEST_TIMEOUT_MS = 120_000;
-const agent = new Agent({ keepAlive: true, scheduling: "fifo" });
+// LIFO: the socket used last is the least likely to have been closed by the server while idle
+// (with FIFO, a run that once had many sockets open kept picking stale ones).
+const agent = new Agent({ keepAlive: true, scheduling: "lifo" });
 
 /**
  * One HTTP request; resolves with the status, the headers and the body as text. A keep-alive
@@ -20,7 +22,7 @@ export async function send(url, method, path, body, headers = {}) {
     try {
       return await sendOnce(url, method, path, body, headers);
     } catch (error) {
-      if (attempt < 5 && error?.reusedSocket && error.code === "ECONNRESET") continue;
+      if (attempt < 10 && error?.reusedSocket && error.code === "ECONNRESET") continue;
       throw error;
     }
   }
@@ -69,7 +71,7 @@ export async function streamLines(url, path, body, headers, onLine) {
     } catch (error) {
       // As send(): a keep-alive socket the server had closed fails before the server saw the
       // request. The server closes the sockets of streams that ended, so several may be stale.
-      if (attempt < 5 && error?.reusedSocket && error.code === "ECONNRESET" && !error.answered) continue;
+      if (attempt < 10 && error?.reusedSocket && error.code === "ECONNRESET" && !error.answered) continue;
       throw error;
     }
   }

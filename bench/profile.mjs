@@ -8,7 +8,7 @@
 //   - the inclusive time per message of each cost the issue names (a sample counts for a cost
 //     when any frame of its stack belongs to it), and self time by module and by function.
 // The profile itself goes to bench/results/*.cpuprofile (open it in Chrome DevTools).
-//   node --experimental-websocket bench/profile.mjs [--streams] [--rate N] [--seconds N]
+//   npm run bench:profile -- [--streams] [--rate N] [--seconds N]   (node --experimental-websocket bench/profile.mjs)
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { client } from "./client.mjs";

@@ -3,7 +3,7 @@
 // second `wrangler dev` — each on a free port with temporary state and no network, runs the
 // cases over keep-alive HTTP from this process, prints one table with the ceilings, ratios and
 // the issue's targets, and writes it as JSON to bench/results/.
-//   npm run bench                 the default set, about 6 minutes on 2 cores (trace on/off included)
+//   npm run bench                 the default set, about 10 minutes on 2 cores (trace on/off and competing consumers included)
 //   npm run bench -- --quick      a smoke run of every case (1 run each, small sizes)
 //   npm run bench -- --soak       5 minutes at 500 msg/s, sampling workerd's memory
 //   npm run bench -- --transactions   only prepare + commit beside produce (also part of the default set)
@@ -34,7 +34,7 @@ import { renderTable } from "./table.mjs";
 
 const TOKEN = "bench-admin-token";
 /** The whole run stops by itself after this long, whatever hangs. */
-const RUN_TIMEOUT_MS = (SOAK ? config.soakSeconds + 300 : 15 * 60) * 1000;
+const RUN_TIMEOUT_MS = (SOAK ? config.soakSeconds + 300 : 25 * 60) * 1000;
 
 const started = performance.now();
 const progress = (what) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${what}`);
