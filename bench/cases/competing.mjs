@@ -28,7 +28,7 @@ const now = () => performance.timeOrigin + performance.now();
  * wait_seconds pass (a little after the run), and a new one opens while messages are still due.
  * One acker sends what all eight received every ACK_EVERY_MS, in one request.
  */
-async function streamingConsumers(api, topic, seconds, onMessages, done) {
+async function streamingConsumers(api, topic, seconds, onMessages, done, consumers) {
   let toAck = [];
   let streaming = true;
   const acker = (async () => {
@@ -48,7 +48,7 @@ async function streamingConsumers(api, topic, seconds, onMessages, done) {
       });
     }
   };
-  await Promise.all(Array.from({ length: COMPETING_CONSUMERS }, one));
+  await Promise.all(Array.from({ length: consumers }, one));
   streaming = false;
   await acker;
 }
@@ -71,12 +71,12 @@ async function longPollConsumer(api, topic, onMessages, done, calls) {
 }
 
 /** One run at `rate` msg/s for `seconds`: latencies, CPU per message, and how evenly the consumers got them. */
-export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
+export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumers = COMPETING_CONSUMERS }) {
   const total = Math.round(rate * seconds);
   const latencies = [];
   let deadline = Infinity;
   const done = () => latencies.length >= total || Date.now() >= deadline;
-  const perConsumer = new Array(COMPETING_CONSUMERS).fill(0);
+  const perConsumer = new Array(consumers).fill(0);
   const onMessagesOf = (k) => (messages) => {
     const at = now();
     perConsumer[k] += messages.length;
@@ -85,10 +85,10 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
   const cpuBefore = workerdCpuMs(weirPid);
   const calls = { receives: 0, partitions: 0, doorbell: 0 };
   let k = 0;
-  const consumers =
+  const consuming =
     how === "stream"
-      ? streamingConsumers(api, topic, seconds, (messages) => onMessagesOf(0)(messages), done)
-      : Promise.all(Array.from({ length: COMPETING_CONSUMERS }, () => longPollConsumer(api, topic, onMessagesOf(k++), done, calls)));
+      ? streamingConsumers(api, topic, seconds, (messages) => onMessagesOf(0)(messages), done, consumers)
+      : Promise.all(Array.from({ length: consumers }, () => longPollConsumer(api, topic, onMessagesOf(k++), done, calls)));
   // Let the consumers park before the first message.
   await sleep(200);
   const started = performance.now();
@@ -107,11 +107,11 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid }) {
   await Promise.all(inFlight);
   const achievedRate = total / ((performance.now() - started) / 1000);
   deadline = Date.now() + GRACE_MS;
-  await consumers;
+  await consuming;
   if (latencies.length < total) throw new Error(`competing consumers: ${latencies.length} of ${total} messages delivered`);
   const cpuMsPerMessage = (workerdCpuMs(weirPid) - cpuBefore) / total;
   latencies.sort((a, b) => a - b);
-  const busiest = how === "stream" ? null : Math.max(...perConsumer) / (total / COMPETING_CONSUMERS);
+  const busiest = how === "stream" ? null : Math.max(...perConsumer) / (total / consumers);
   const perMessage = (n) => n / total;
   const counted =
     how === "stream"
