@@ -9,9 +9,13 @@
 //     when any frame of its stack belongs to it), and self time by module and by function.
 // The profile itself goes to bench/results/*.cpuprofile (open it in Chrome DevTools).
 //   npm run bench:profile -- [--streams] [--rate N] [--seconds N]   (node --experimental-websocket bench/profile.mjs)
+// With --batches (issue 13's throughput): batched produce instead, 100 messages with ids a
+// request, 8 in flight, 1 partition; with --batches --drain, receive + ack of batches of 100
+// at concurrency 8 (the bench's "1 subscription, 1 partition" case).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { client } from "./client.mjs";
+import { payload } from "./config.mjs";
 import { oneRun } from "./cases/competing.mjs";
 import { startWeir } from "./servers.mjs";
 import { workerdCpuMs } from "../scripts/local-server.mjs";
@@ -24,6 +28,9 @@ const option = (name, fallback) => {
 const how = args.includes("--streams") ? "stream" : "longPoll";
 const rate = option("--rate", 200);
 const seconds = option("--seconds", 10);
+/** --batches: "produce" or "drain" (see above); null: the competing-consumers workload. */
+const batches = args.includes("--batches") ? (args.includes("--drain") ? "drain" : "produce") : null;
+const BATCH_MESSAGES = 20_000;
 /** Sampling interval of the profiler, µs. */
 const INTERVAL_US = 1000;
 const TOKEN = "bench-admin-token";
@@ -173,17 +180,39 @@ function summarize(profile, messages, moduleOf) {
 }
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-console.error(`profile: starting Weir; then 8 ${how === "stream" ? "streams" : "long polls"}, ${rate} msg/s, ${seconds} s`);
+console.error(batches ? `profile: starting Weir; then batches (${batches})` : `profile: starting Weir; then 8 ${how === "stream" ? "streams" : "long polls"}, ${rate} msg/s, ${seconds} s`);
 const weir = await startWeir(TOKEN);
 try {
   const targets = await (await fetch(`http://127.0.0.1:${weir.inspectorPort}/json`)).json();
   if (targets.length === 0) throw new Error("the inspector lists no target");
   const api = client(weir.url, TOKEN);
   const topic = `profile-${Date.now().toString(36)}`;
-  await api.createTopic(topic, 4);
+  await api.createTopic(topic, batches ? 1 : 4);
   await api.createSubscription(topic, "s");
+  let n = 0;
+  const produceBatches = async (count) => {
+    for (let k = 0; k < count / 800; k++) {
+      await Promise.all(Array.from({ length: 8 }, () => api.produce(topic, Array.from({ length: 100 }, () => ({ id: `m-${n++}`, body: payload })))));
+    }
+  };
+  const drainAll = async () => {
+    let empty = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (empty < 16) {
+          const { messages } = await api.receive(topic, "s", { max_messages: 100 });
+          if (messages.length === 0) empty++;
+          else await api.ack(topic, "s", messages.map((m) => m.receipt));
+        }
+      }),
+    );
+  };
   // A warm-up run, not profiled: objects created, code compiled.
-  await oneRun(api, topic, { seconds: 2, rate, how, weirPid: weir.pid });
+  if (batches) {
+    await produceBatches(4_000);
+    await drainAll();
+    if (batches === "drain") await produceBatches(BATCH_MESSAGES);
+  } else await oneRun(api, topic, { seconds: 2, rate, how, weirPid: weir.pid });
   const sessions = await Promise.all(targets.map((t) => inspect(t.webSocketDebuggerUrl)));
   for (const s of sessions) {
     await s.send("Profiler.enable");
@@ -191,7 +220,9 @@ try {
     await s.send("Profiler.start");
   }
   const cpuBefore = workerdCpuMs(weir.pid);
-  const run = await oneRun(api, topic, { seconds, rate, how, weirPid: weir.pid });
+  const started = performance.now();
+  const run = batches === "produce" ? await produceBatches(BATCH_MESSAGES) : batches === "drain" ? await drainAll() : await oneRun(api, topic, { seconds, rate, how, weirPid: weir.pid });
+  const elapsedS = (performance.now() - started) / 1000;
   const cpuMs = workerdCpuMs(weir.pid) - cpuBefore;
   const profiles = [];
   const sources = new Map();
@@ -208,13 +239,18 @@ try {
     }
     s.close();
   }
-  const messages = Math.round(rate * seconds);
+  const messages = batches ? BATCH_MESSAGES : Math.round(rate * seconds);
   mkdirSync(`${root}bench/results`, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const moduleOf = moduleIndex(sources);
   profiles.forEach((p, i) => writeFileSync(`${root}bench/results/profile-${stamp}-${i}.cpuprofile`, JSON.stringify(p)));
-  console.log(`\nCPU profile of Weir's isolate, ${new Date().toISOString()}: 8 ${how === "stream" ? "streams" : "long-poll consumers"}, 4 partitions, ${rate} msg/s for ${seconds} s (${messages} messages)`);
-  console.log(`produce → delivery p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms (profiler on)`);
+  if (batches) {
+    console.log(`\nCPU profile of Weir's isolate, ${new Date().toISOString()}: ${batches === "produce" ? "batched produce, 100 a request, 8 in flight" : "receive + ack of batches of 100, concurrency 8"}, 1 partition, ${messages} messages`);
+    console.log(`${Math.round(messages / elapsedS)} msg/s (profiler on)`);
+  } else {
+    console.log(`\nCPU profile of Weir's isolate, ${new Date().toISOString()}: 8 ${how === "stream" ? "streams" : "long-poll consumers"}, 4 partitions, ${rate} msg/s for ${seconds} s (${messages} messages)`);
+    console.log(`produce → delivery p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms (profiler on)`);
+  }
   console.log(`workerd CPU (all of it, from /proc): ${(cpuMs / messages).toFixed(2)} ms per message`);
   profiles.forEach((profile, i) => {
     const s = summarize(profile, messages, moduleOf);

@@ -100,6 +100,24 @@ describe("segments", () => {
   });
 });
 
+describe("a lease's `more`", () => {
+  it("is exact across single-message segments: every lease of 10 says more until the last", async () => {
+    const stub = env.PARTITION.get(env.PARTITION.idFromName(uniqueName("more"))) as DurableObjectStub<Partition>;
+    await runInDurableObject(stub, async (_instance: Partition, state: DurableObjectState) => {
+      const log = new PartitionLog(state.storage, { now: () => Date.now() });
+      log.subscribe({ uid: "s", mode: "shared", sinceMs: 0 });
+      for (let k = 0; k < 95; k++) log.append([{ id: `m${k}`, idFromProducer: false, key: null, headers: null, body: "1", priority: 0, delayMs: 0, ttlMs: null }]);
+      const answers: string[] = [];
+      for (let more = true; more; ) {
+        const r = log.lease("s", 10, 30_000);
+        answers.push(`${r.messages.length}${r.more ? "+" : "."}`);
+        more = r.more;
+      }
+      expect(answers).toEqual([...Array(9).fill("10+"), "5."]);
+    });
+  });
+});
+
 describe("bounded lease scans (issue: edges, item 6)", () => {
   it("an ordered lease does not walk the messages held behind a busy key", async () => {
     const topic = await createTopic(1);
