@@ -34,7 +34,7 @@ export interface DedupBlock {
 
 export interface DedupSource {
   /** Segments with keys after offset `after`, appended at or after `since` or holding surge copies, oldest first. */
-  load(since: number, after: number): { first: number; last: number; keys: (string | null)[]; appendedAt: number }[];
+  load(since: number, after: number): { first: number; last: number; keys: (string | null)[]; appendedAt: number; copies: boolean }[];
   /** The blocks still in the window (or holding surge copies), oldest first. */
   loadBlocks(since: number): DedupBlock[];
   saveBlock(block: DedupBlock): void;
@@ -87,7 +87,7 @@ export class DedupIndex {
     if (this.loadedSince === null) {
       this.blocks = this.source.loadBlocks(since);
       const after = this.blocks.at(-1)?.last ?? -1;
-      for (const row of this.source.load(since, after)) this.index(row.first, row.last, row.keys, false, row.appendedAt);
+      for (const row of this.source.load(since, after)) this.index(row.first, row.last, row.keys, row.copies, row.appendedAt);
       this.loadedSince = since;
       return;
     }
@@ -108,7 +108,7 @@ export class DedupIndex {
 
   private index(first: number, last: number, keys: readonly (string | null)[], copies: boolean, appendedAt: number): void {
     const hashes = new Float64Array(keys.length).fill(Number.NaN);
-    const segment: IndexedSegment = { first, last, appendedAt, copies: copies || keys.some((k) => k?.startsWith("mv:")), hashes };
+    const segment: IndexedSegment = { first, last, appendedAt, copies, hashes };
     keys.forEach((key, i) => {
       if (key === null) return;
       const hash = hash53(key);

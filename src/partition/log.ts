@@ -309,7 +309,7 @@ export class PartitionLog {
    * key: as long as it is held), not cancelled; null if none.
    */
   findDuplicate(dedupKey: string, since: number): { offset: number; producedAt: number } | null {
-    const m = this.segments.findDuplicate(dedupKey, since, (offset) => this.segments.marksIn(offset, offset).get(offset) === "cancelled");
+    const m = this.segments.findDuplicate(dedupKey, since, (offset) => this.segments.markOf(offset) === "cancelled");
     return m ? { offset: m.offset, producedAt: m.producedAt } : null;
   }
 
@@ -826,7 +826,7 @@ export class PartitionLog {
   cancel(id: string): CancelOutcome {
     const now = this.clock.now();
     return this.transaction((): CancelOutcome => {
-      const offsets = this.segments.byId(id).filter((o) => !this.segments.marksIn(o, o).has(o));
+      const offsets = this.segments.byId(id).filter((o) => this.segments.markOf(o) === null);
       if (offsets.length === 0) return { ok: false, code: "message_not_found" };
       for (const offset of offsets) {
         const producedAt = this.segments.at(offset)!.producedAt;
@@ -1041,7 +1041,7 @@ export class PartitionLog {
     const offset = this.segments.byId(id)[0];
     const message = offset === undefined ? null : this.segments.at(offset);
     if (!message) return null;
-    const cancelled = this.segments.marksIn(message.offset, message.offset).get(message.offset) === "cancelled";
+    const cancelled = this.segments.markOf(message.offset) === "cancelled";
     const deliveries = new Map<string, TracedDelivery>();
     const acked = new Map<string, { leasedAt: number; ackedAt: number }>();
     for (const uid of this.subscriptions.keys()) {
@@ -1069,8 +1069,8 @@ export class PartitionLog {
   enforceRetention(): number {
     const retentionMs = this.topicPolicy.retentionMs;
     const now = this.clock.now();
-    return this.transaction(() =>
-      this.retention.enforce(
+    return this.transaction(() => {
+      const deleted = this.retention.enforce(
         {
           segments: this.segments,
           floorOfAll: () => this.floorOfAll(),
@@ -1079,8 +1079,11 @@ export class PartitionLog {
         },
         retentionMs,
         now,
-      ),
-    );
+      );
+      // Once per pass, not per segment deleted.
+      if (deleted > 0) this.segments.pruneDedupBlocks();
+      return deleted;
+    });
   }
 
   private deleteSegment(first: number, last: number): void {
@@ -1176,12 +1179,14 @@ export class PartitionLog {
     return this.isNew(uid, offset) ? { kind: "new" } : { kind: "done" };
   }
 
-  /** Whether `offset` is new for shared subscription `uid`: at or past its cursor, held, unmarked, with no row. */
+  /**
+   * Whether `offset`, which has no row for `uid` (every caller has looked), is new for shared
+   * subscription `uid`: at or past its cursor, held, unmarked.
+   */
   private isNew(uid: string, offset: number): boolean {
     if (this.subscriptions.get(uid)?.mode !== "shared") return false;
     if (offset < this.runs.cursor(uid) || offset >= this.nextOffset()) return false;
-    if (this.segments.marksIn(offset, offset).has(offset)) return false;
-    if (this.exceptions.get(uid, offset)) return false;
+    if (this.segments.markOf(offset) !== null) return false;
     return this.segments.at(offset) !== null;
   }
 

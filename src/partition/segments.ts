@@ -53,7 +53,7 @@ const SEGMENT_SQL = {
   withKey: "SELECT first, last, messages, body, headers FROM segments WHERE instr(keys, ?1) > 0 ORDER BY first",
   withKeyPrefix: "SELECT first, last, messages, body, headers FROM segments WHERE last > ?1 AND instr(keys, ?2) > 0 ORDER BY first",
   keysSince: `
-    SELECT first, last, keys, appended_at FROM segments
+    SELECT first, last, keys, appended_at, copies FROM segments
     WHERE keys IS NOT NULL AND first > ?2 AND (appended_at >= ?1 OR copies = 1) ORDER BY first`,
   keysInRange: "SELECT first, keys FROM segments WHERE first >= ?1 AND first <= ?2 AND instr(keys, ?3) > 0",
   blocksSince: "SELECT first, last, appended_to, copies, bits FROM dedup_blocks WHERE appended_to >= ? OR copies = 1 ORDER BY first",
@@ -100,9 +100,9 @@ export class Segments {
     this.dedup = new DedupIndex({
       load: (since, after) =>
         this.sql
-          .exec<{ first: number; last: number; keys: string; appended_at: number }>(SEGMENT_SQL.keysSince, since, after)
+          .exec<{ first: number; last: number; keys: string; appended_at: number; copies: number }>(SEGMENT_SQL.keysSince, since, after)
           .toArray()
-          .map((r) => ({ first: r.first, last: r.last, keys: JSON.parse(r.keys) as (string | null)[], appendedAt: r.appended_at })),
+          .map((r) => ({ first: r.first, last: r.last, keys: JSON.parse(r.keys) as (string | null)[], appendedAt: r.appended_at, copies: r.copies === 1 })),
       loadBlocks: (since) =>
         this.sql
           .exec<{ first: number; last: number; appended_to: number; copies: number; bits: ArrayBuffer }>(SEGMENT_SQL.blocksSince, since)
@@ -355,6 +355,11 @@ export class Segments {
     return new Map(this.sql.exec<{ offset: number; mark: Mark }>(SEGMENT_SQL.marksIn, from, to).toArray().map((r) => [r.offset, r.mark]));
   }
 
+  /** The mark of one message, or null. */
+  markOf(offset: number): Mark | null {
+    return this.marksIn(offset, offset).get(offset) ?? null;
+  }
+
   mark(offset: number, mark: Mark): void {
     this.sql.exec(SEGMENT_SQL.markSet, offset, mark);
     if (mark === "cancelled") {
@@ -365,11 +370,9 @@ export class Segments {
 
   /** The bytes appended before `offset`: for backlog sizes. */
   cumBytesBefore(offset: number): number {
+    let before = this.sql.exec<{ before: number }>(SEGMENT_SQL.cumBytesOf, offset).toArray()[0]?.before ?? 0;
     const segment = this.segmentHolding(offset);
-    if (!segment) return this.sql.exec<{ before: number }>(SEGMENT_SQL.cumBytesOf, offset).toArray()[0]?.before ?? 0;
-    const row = this.sql.exec<{ before: number }>(SEGMENT_SQL.cumBytesOf, offset).toArray()[0];
-    let before = row?.before ?? 0;
-    for (let k = 0; k < offset - segment.first; k++) before += segment.messages[k]!.bytes;
+    if (segment) for (let k = 0; k < offset - segment.first; k++) before += segment.messages[k]!.bytes;
     return before;
   }
 
@@ -381,7 +384,7 @@ export class Segments {
       .map((r) => ({ first: r.first, last: r.last, producedTo: r.produced_to }));
   }
 
-  /** Deletes a whole segment, with its marks and the dedup blocks wholly before what is left. The counters survive in `meta`. */
+  /** Deletes a whole segment, with its marks. The counters survive in `meta`. */
   delete(first: number, last: number): void {
     const tail = this.tail;
     if (last + 1 >= tail.next) this.sql.exec(SEGMENT_SQL.metaSetCounters, tail.next, tail.cumBytes);
@@ -393,7 +396,11 @@ export class Segments {
       this.cachedBytes -= cached.bytes;
     }
     this.dedup.dropSegment(first);
-    const oldest = this.sql.exec<{ first: number }>(SEGMENT_SQL.oldestFirst).toArray()[0]?.first ?? tail.next;
+  }
+
+  /** After retention deleted segments: the dedup blocks wholly before the oldest one left go. */
+  pruneDedupBlocks(): void {
+    const oldest = this.sql.exec<{ first: number }>(SEGMENT_SQL.oldestFirst).toArray()[0]?.first ?? this.tail.next;
     this.sql.exec(SEGMENT_SQL.blocksBefore, oldest);
     this.dedup.dropBlocksBefore(oldest);
   }

@@ -82,7 +82,6 @@ export const SQL = {
   deliveryForDeadLetter: `SELECT attempt, nack_reason FROM deliveries WHERE sub = ? AND offset = ? AND state < ${ENDED}`,
   deliveriesDelete: "DELETE FROM deliveries WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))",
   deliveriesAck: `UPDATE deliveries SET state = ${ACKED}, due_at = 0, nonce = NULL WHERE sub = ?1 AND offset IN (SELECT value FROM json_each(?2))`,
-  deliveryDelete: "DELETE FROM deliveries WHERE sub = ? AND offset = ?",
   deliverySetState: "UPDATE deliveries SET state = ?, due_at = ? WHERE sub = ? AND offset = ?",
   deliveryEnd: `UPDATE deliveries SET state = ${ENDED}, due_at = 0, nonce = NULL WHERE sub = ? AND offset = ?`,
   deliverySetNackReason: "UPDATE deliveries SET nack_reason = ? WHERE sub = ? AND offset = ?",

@@ -35,7 +35,7 @@ describe("the dedup index", () => {
 
   it("stays exact past its memory cap: older keys go to Bloom-filter blocks, read back after a restart", () => {
     // A fake of the segments' side: segments of two keys each, appended one a millisecond.
-    const segments: { first: number; last: number; keys: (string | null)[]; appendedAt: number }[] = [];
+    const segments: { first: number; last: number; keys: (string | null)[]; appendedAt: number; copies: boolean }[] = [];
     const blocks: DedupBlock[] = [];
     const source = {
       load: (since: number, after: number) => segments.filter((s) => s.first > after && s.appendedAt >= since),
@@ -49,7 +49,7 @@ describe("the dedup index", () => {
     expect(index.candidates("none", 0)).toEqual([]); // loads (nothing)
     for (let n = 0; n < 40; n++) {
       const keys = [`k${2 * n}`, n % 3 === 0 ? null : `k${2 * n + 1}`];
-      segments.push({ first: 2 * n, last: 2 * n + 1, keys, appendedAt: n });
+      segments.push({ first: 2 * n, last: 2 * n + 1, keys, appendedAt: n, copies: false });
       index.add(2 * n, 2 * n + 1, keys, false, n);
     }
     expect(blocks.length).toBeGreaterThan(5); // the map holds 5 keys: the rest went to blocks
