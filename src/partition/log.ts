@@ -537,7 +537,8 @@ export class PartitionLog {
         bytes += c.message.bytes;
         leased.push(c);
       }
-      const more = found.list.length > leased.length;
+      // A walk cut short by its bound may have left deliverable messages past where it stopped.
+      const more = found.list.length > leased.length || found.truncated;
       // One nonce per lease call: a receipt is (offset, nonce), unique per delivery.
       const nonce = randomToken(12);
       const dueAt = now + visibilityMs;
@@ -613,7 +614,9 @@ export class PartitionLog {
     const found = this.candidates(uid, sub.mode, 1, filter, this.clock.now());
     // A filter's walk found nothing up to walkedTo: the next one starts there (memory only).
     if (filter && found.list.length === 0 && found.walkedTo !== null) this.filterResume.set(uid, filter, found.walkedTo);
-    return found.list.length > 0;
+    // A walk stopped by its bound has not looked at everything: say yes, and the lease that
+    // follows walks on from there (a wait never parks while an unread match may exist).
+    return found.list.length > 0 || found.truncated;
   }
 
   /**
@@ -624,16 +627,20 @@ export class PartitionLog {
    */
   private candidates(uid: string, mode: SubscriptionMode, limit: number, filter: HeaderFilter | null, now: number): Candidates {
     const rows = this.rowCandidates(uid, limit, filter, now);
-    if (mode === "ordered") return { list: rows.slice(0, limit), newList: [], expired: [], walkedTo: null };
+    if (mode === "ordered") return { list: rows.slice(0, limit), newList: [], expired: [], walkedTo: null, truncated: false };
     const readTo = this.runs.cursor(uid);
     const from = filter ? Math.max(readTo, this.filterResume.get(uid, filter) ?? readTo) : readTo;
     const newList: StoredMessage[] = [];
     const expired: StoredMessage[] = [];
-    const walkedTo = this.walkNew(uid, from, filter ? FILTER_SCAN_SEGMENTS : LEASE_SCAN_SEGMENTS, (m) => {
+    // The bound is on segments past those the wanted messages may fill one each (single-message
+    // appends make one segment a message).
+    const bound = (filter ? FILTER_SCAN_SEGMENTS : LEASE_SCAN_SEGMENTS) + limit;
+    const walkedTo = this.walkNew(uid, from, bound, (m) => {
       if (m.expiresAt > 0 && m.expiresAt <= now) expired.push(m);
       else if (!filter || matches(m, filter)) newList.push(m);
       return newList.length < limit;
     });
+    const truncated = newList.length < limit && walkedTo < this.nextOffset();
     // Rows with a priority above the default come first; the rest merge with the new by offset.
     const list: Candidate[] = rows.filter((c) => c.priority > 0);
     const rest = rows.filter((c) => c.priority <= 0);
@@ -643,7 +650,7 @@ export class PartitionLog {
       list.push({ message: m, attempt: 0, priority: 0, fromRow: false });
     }
     list.push(...rest.slice(k));
-    return { list: list.slice(0, limit), newList, expired, walkedTo };
+    return { list: list.slice(0, limit), newList, expired, walkedTo, truncated };
   }
 
   /** Ready rows of `uid` (matching `filter`), best first, with their messages. */
@@ -1251,6 +1258,8 @@ interface Candidates {
   expired: StoredMessage[];
   /** Where the walk of new messages stopped; null for an ordered subscription (no walk). */
   walkedTo: number | null;
+  /** Whether the walk stopped at its bound of segments, not at the limit or the end. */
+  truncated: boolean;
 }
 
 const OK: ReceiptOutcome = { ok: true };

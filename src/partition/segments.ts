@@ -83,6 +83,8 @@ interface Segment {
 export class Segments {
   private counters: { next: number; cumBytes: number } | null = null;
   private readonly cache = new Map<number, Segment>();
+  /** The cached segments' first offsets, ascending: the one holding an offset by binary search. */
+  private readonly cachedFirsts: number[] = [];
   private cachedBytes = 0;
   private lastFound: Segment | null = null;
   readonly dedup: DedupIndex;
@@ -256,13 +258,13 @@ export class Segments {
   }
 
   private lookUp(offset: number): Segment | null {
-    for (const segment of this.cache.values()) {
-      if (segment.first <= offset && offset <= segment.last) {
-        // Most recently used last: Map keeps insertion order.
-        this.cache.delete(segment.first);
-        this.cache.set(segment.first, segment);
-        return segment;
-      }
+    const at = this.firstsAfter(offset) - 1;
+    const segment = at >= 0 ? this.cache.get(this.cachedFirsts[at]!) : undefined;
+    if (segment && offset <= segment.last) {
+      // Most recently used last: Map keeps insertion order.
+      this.cache.delete(segment.first);
+      this.cache.set(segment.first, segment);
+      return segment;
     }
     if (offset >= this.tail.next) return null;
     const row = this.sql.exec<SegmentRow>(SEGMENT_SQL.holding, offset).toArray()[0];
@@ -286,17 +288,40 @@ export class Segments {
 
   /** Puts a parsed segment in the cache, dropping the least recently used past SEGMENT_CACHE_BYTES. */
   private keep(segment: Segment): Segment {
+    this.uncache(segment.first);
     this.cache.set(segment.first, segment);
+    this.cachedFirsts.splice(this.firstsAfter(segment.first), 0, segment.first);
     this.cachedBytes += segment.bytes;
     for (const [first, old] of this.cache) {
       if (this.cachedBytes <= SEGMENT_CACHE_BYTES || old === segment) break;
-      this.cache.delete(first);
-      this.cachedBytes -= old.bytes;
+      this.uncache(first);
     }
     return segment;
   }
 
+  private uncache(first: number): void {
+    const cached = this.cache.get(first);
+    if (!cached) return;
+    this.cache.delete(first);
+    this.cachedFirsts.splice(this.firstsAfter(first) - 1, 1);
+    this.cachedBytes -= cached.bytes;
+  }
+
+  /** How many cached segments start at or before `offset`. */
+  private firstsAfter(offset: number): number {
+    const firsts = this.cachedFirsts;
+    let lo = 0;
+    let hi = firsts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (firsts[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   private clearCache(): void {
+    this.cachedFirsts.length = 0;
     this.cache.clear();
     this.cachedBytes = 0;
   }
@@ -390,11 +415,7 @@ export class Segments {
     if (last + 1 >= tail.next) this.sql.exec(SEGMENT_SQL.metaSetCounters, tail.next, tail.cumBytes);
     this.sql.exec(SEGMENT_SQL.delete, first);
     this.sql.exec(SEGMENT_SQL.marksDelete, first, last);
-    const cached = this.cache.get(first);
-    if (cached) {
-      this.cache.delete(first);
-      this.cachedBytes -= cached.bytes;
-    }
+    this.uncache(first);
     this.dedup.dropSegment(first);
   }
 

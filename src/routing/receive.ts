@@ -41,7 +41,10 @@ export interface ObjectCalls {
  * One long poll of a subscription across its partitions (docs/architecture.md, "Receive").
  *
  * 1. One partition, picked at random, is asked for the whole batch: with a backlog that is
- *    the only call, and random picks mean no partition is starved.
+ *    the only call, and random picks mean no partition is starved. A receive that may wait
+ *    first asks the doorbell which partitions may have messages (a call without SQL; among
+ *    competing consumers a random lease mostly finds nothing), picks one of those, and if it
+ *    falls short asks the others it named, then answers.
  * 2. If it falls short, the subscription's doorbell (src/doorbell) answers which partitions may
  *    have messages: all but those a lease left empty and that have not rung since. A lease pass
  *    asks those for what is missing. Every lease that leaves its partition empty arms it to
@@ -79,10 +82,15 @@ export async function receive(
   const deliveries: Delivery[] = [];
   const unreported = options.unreported;
   const random = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)]!;
-  // A receive of a series starts at the doorbell; any other with a lease on a random partition,
-  // which also finds what the doorbell wrongly believes gone (a partition whose lease answered
-  // `more: false` with messages left stays armed until it rings or the belief runs out).
-  let ask = unreported ? [] : [random(partitions)];
+  // A receive that may wait starts at the doorbell: a call without SQL that answers which
+  // partitions may have messages (or parks), where a lease on a random partition would most
+  // often find nothing among competing consumers. One that may not wait starts with a lease.
+  let atDoorbellFirst = unreported !== undefined || options.waitMs > 0;
+  let ask = atDoorbellFirst ? [] : [random(partitions)];
+  // The rest of the doorbell's first answer, asked only if the first lease falls short; after
+  // that pass the receive answers what it has (`lastPass`) instead of asking the doorbell again.
+  let spare: PartitionHandle[] = [];
+  let lastPass = false;
   // Partitions the passes left empty (and armed), not yet told to the doorbell; for a receive of
   // a series, also those the previous receives left.
   const reports: ArmReport[] = unreported ? unreported.splice(0) : [];
@@ -101,7 +109,7 @@ export async function receive(
     // Messages that came with a ring are answered at once: the doorbell believed every other
     // partition empty, so a top-up would only delay them. A receive of a series answers what it
     // has too: the next one starts at the doorbell anyway.
-    const answerNow = deliveries.length > 0 && (rung || unreported !== undefined || ++topUps > TOP_UP_PASSES);
+    const answerNow = deliveries.length > 0 && (rung || lastPass || unreported !== undefined || ++topUps > TOP_UP_PASSES);
     const full = deliveries.length >= options.max || !roomFor(deliveries, LEASE_BUDGET_BYTES);
     // A ring wakes only as many waits as its messages need: a woken receive that leaves some
     // behind (it was full, or its client left) wakes the next one.
@@ -113,6 +121,11 @@ export async function receive(
       else if (options.background) reportArmed(doorbell, reports, calls, options.background);
       return deliveries;
     }
+    if (spare.length > 0) {
+      [ask, spare, rung, lastPass] = [spare, [], false, true];
+      continue;
+    }
+    lastPass = false;
     const waitMs = deliveries.length > 0 ? 0 : deadline - Date.now();
     let ready: number[];
     try {
@@ -125,6 +138,14 @@ export async function receive(
     }
     ask = ready.flatMap((index) => byIndex.get(index) ?? []);
     rung = waitMs > 0 && ask.length > 0;
+    // The doorbell's first answer names every partition it does not believe empty: as a receive
+    // without it would, ask one of them for the whole batch first (a backlog costs that one
+    // lease), and the others only if it falls short.
+    if (atDoorbellFirst && !unreported && ask.length > 1) {
+      const first = random(ask);
+      [ask, spare, rung] = [[first], ask.filter((handle) => handle !== first), false];
+    }
+    atDoorbellFirst = false;
     // The client left while this waited: lease nothing for it (and hand a ring on).
     if (options.signal?.aborted) {
       if (rung) passOn(doorbell, ask.map((handle) => handle.index), calls, options.background);

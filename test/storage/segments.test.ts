@@ -116,6 +116,36 @@ describe("a lease's `more`", () => {
       expect(answers).toEqual([...Array(9).fill("10+"), "5."]);
     });
   });
+
+  it("a lease of 100 reads past the scan bound of one-message segments, and says more when the bound stops it", async () => {
+    const stub = env.PARTITION.get(env.PARTITION.idFromName(uniqueName("more"))) as DurableObjectStub<Partition>;
+    await runInDurableObject(stub, async (_instance: Partition, state: DurableObjectState) => {
+      const log = new PartitionLog(state.storage, { now: () => Date.now() });
+      log.subscribe({ uid: "s", mode: "shared", sinceMs: 0 });
+      const one = (k: number, delayMs: number) => [{ id: `m${k}`, idFromProducer: false, key: null, headers: null, body: "1", priority: 0, delayMs, ttlMs: null }];
+      for (let k = 0; k < 250; k++) log.append(one(k, 0));
+      const answers: string[] = [];
+      for (let more = true; more; ) {
+        const r = log.lease("s", 100, 30_000);
+        answers.push(`${r.messages.length}${r.more ? "+" : "."}`);
+        more = r.more;
+      }
+      expect(answers).toEqual(["100+", "100+", "50."]);
+      // Past a long stretch of delayed messages (rows of their own, skipped) the walk stops at
+      // its bound: nothing found yet, but `more`, so the lease is asked again rather than the
+      // partition armed as empty while a message waits beyond the stretch.
+      for (let k = 0; k < 300; k++) log.append(one(1000 + k, 3_600_000));
+      log.append(one(2000, 0));
+      const found: string[] = [];
+      for (let more = true, calls = 0; more && calls < 10; calls++) {
+        const r = log.lease("s", 100, 30_000);
+        found.push(`${r.messages.length}${r.more ? "+" : "."}`);
+        more = r.more;
+      }
+      expect(found.at(-1)).toBe("1.");
+      expect(found.slice(0, -1).every((a) => a === "0+")).toBe(true);
+    });
+  });
 });
 
 describe("bounded lease scans (issue: edges, item 6)", () => {
