@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { subscriptionDoorbell, subscriptionPartitions } from "../routing/handles";
-import { receive, type ObjectCalls } from "../routing/receive";
-import { settle } from "../routing/settle";
+import { receive, type CarriedAck, type Delivery, type ObjectCalls } from "../routing/receive";
+import { planSettle, recordOutcomes, settle, settleGroup } from "../routing/settle";
 import { ensureSubscriptionSpec } from "../routing/specs";
 import type { NackOptions } from "../shared/partition-api";
 import { requireSubscription, type App } from "./context";
@@ -76,11 +76,21 @@ export function registerConsumeRoutes(app: App): void {
     const { topic, subscription } = await requireSubscription(c.env, params.topic, params.subscription);
     const spec = await ensureSubscriptionSpec(c.env, topic, subscription);
     const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
-    // Acks first: in an ordered subscription they free the next messages of their keys.
-    const acked = body.ack?.length
-      ? await settle(c.env, topic, subscription, body.ack, { kind: "ack" }, calls)
-      : null;
+    // Acks first: in an ordered subscription they free the next messages of their keys. Acks of
+    // one partition ride on the receive's first lease there (one call for both); others are
+    // applied before the receive starts.
     const partitions = subscriptionPartitions(c.env, topic, subscription);
+    const plan = body.ack?.length ? await planSettle(c.env, topic, subscription, body.ack) : null;
+    const only = plan?.groups.length === 1 ? plan.groups[0]! : null;
+    const group = only && !body.filter && partitions.some((p) => p.index === only.handle.index) ? only : null;
+    let carried = false;
+    const ack: CarriedAck | undefined = group
+      ? { index: group.handle.index, refs: group.refs, done: (outcomes) => ((carried = true), recordOutcomes(plan!, group, outcomes)) }
+      : undefined;
+    if (plan) {
+      const rest = plan.groups.filter((g) => g !== group);
+      await Promise.all(rest.map((g) => settleGroup(plan, g, subscription.uid, { kind: "ack" }, calls)));
+    }
     const options = {
       max: body.max_messages,
       visibilityMs: (body.visibility_timeout_seconds ?? subscription.visibilityTimeoutSeconds) * 1000,
@@ -88,10 +98,17 @@ export function registerConsumeRoutes(app: App): void {
       filter: body.filter?.headers ?? null,
       signal: c.req.raw.signal,
       background: (work: Promise<unknown>) => c.executionCtx.waitUntil(work),
+      ack,
     };
-    const deliveries = await receive(partitions, subscriptionDoorbell(c.env, topic, subscription), spec, options, calls);
+    let deliveries: Delivery[];
+    try {
+      deliveries = await receive(partitions, subscriptionDoorbell(c.env, topic, subscription), spec, options, calls);
+    } finally {
+      // Acks a receive did not carry (it failed before its first call) are applied on their own.
+      if (group && !carried) await settleGroup(plan!, group, subscription.uid, { kind: "ack" }, calls);
+    }
     return rawJson(
-      c.body(await deliveriesJson(c.env, topic, subscription, deliveries, acked), 200, {
+      c.body(await deliveriesJson(c.env, topic, subscription, deliveries, plan?.results ?? null), 200, {
         "content-type": "application/json",
         "weir-partition-calls": String(calls.partitions),
         "weir-doorbell-calls": String(calls.doorbell),

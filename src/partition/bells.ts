@@ -1,3 +1,4 @@
+import type { Clock } from "../shared/clock";
 import type { BellAddress } from "../shared/partition-api";
 import { SQL } from "./statements";
 
@@ -18,23 +19,35 @@ type BellRow = {
 
 /**
  * The doorbells (src/doorbell) this partition rings when a subscription that had nothing
- * deliverable here gains something. Kept in SQLite, so that an armed partition that was evicted
- * from memory still rings, and mirrored in memory, so that an append checks them for free.
- * A bell rings once per arm: the next receive that finds the partition empty arms it again.
+ * deliverable here gains something. A bell rings once per arm: the next receive that finds the
+ * partition empty arms it again.
+ *
+ * Arming and ringing are memory only: among competing consumers a partition arms and rings
+ * once per message, and two row writes a message for that would be most of what a message
+ * costs. SQLite keeps only where each subscription's doorbell is (written when that changes),
+ * so that a partition loaded again (evicted, restarted) treats every bell it knows as armed and
+ * rings once at its next change: a ring that finds nobody waiting costs a waiter one lease that
+ * finds nothing, a ring never made would leave it waiting. A seq only grows, also across
+ * restarts (it is at least the clock's milliseconds), so that the doorbell can tell an old
+ * "empty" report from a new one.
  */
 export class Bells {
   private readonly rows = new Map<string, BellRow>();
 
-  constructor(private readonly sql: SqlStorage) {
-    for (const row of sql.exec<BellRow>(SQL.bellsAll)) this.rows.set(row.sub, { ...row });
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly clock: Clock,
+  ) {
+    for (const row of sql.exec<BellRow>(SQL.bellsAll)) this.rows.set(row.sub, { ...row, armed: 1 });
   }
 
   /** Arms `uid`'s bell (kept as it is when armed already, at no cost) and answers its seq. */
   arm(uid: string, address: BellAddress): number {
     const row = this.rows.get(uid);
     if (row?.armed && row.name === address.name && row.idx === address.index) return row.seq;
-    const next: BellRow = { sub: uid, name: address.name, idx: address.index, seq: (row?.seq ?? 0) + 1, armed: 1 };
-    this.sql.exec(SQL.bellArm, uid, next.name, next.idx, next.seq);
+    const seq = Math.max((row?.seq ?? 0) + 1, this.clock.now());
+    const next: BellRow = { sub: uid, name: address.name, idx: address.index, seq, armed: 1 };
+    if (!row || row.name !== next.name || row.idx !== next.idx) this.sql.exec(SQL.bellArm, uid, next.name, next.idx, next.seq);
     this.rows.set(uid, next);
     return next.seq;
   }
@@ -44,7 +57,6 @@ export class Bells {
     const row = this.rows.get(uid);
     if (!row?.armed) return null;
     row.armed = 0;
-    this.sql.exec(SQL.bellDisarm, uid);
     return { subscriptionUid: uid, name: row.name, index: row.idx, seq: row.seq };
   }
 
@@ -63,7 +75,6 @@ export class Bells {
     const row = this.rows.get(bell.subscriptionUid);
     if (!row || row.seq !== bell.seq) return;
     row.armed = 1;
-    this.sql.exec(SQL.bellRearm, bell.subscriptionUid, bell.seq);
   }
 
   forget(uid: string): void {

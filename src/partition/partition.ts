@@ -94,7 +94,7 @@ export class Partition extends DurableObject<Env> {
     this.log = new PartitionLog(storage, clock, { trace: env.WEIR_TRACE !== "off" });
     this.redrives = new Redrives(storage, this.log, clock);
     this.surgeMoves = new SurgeMoves(storage, clock, this.log);
-    this.bells = new Bells(storage.sql);
+    this.bells = new Bells(storage.sql, clock);
     this.transactions = new Transactions(storage, clock, this.log);
     this.coordinator = new Coordinator(this.transactions, clock, {
       participant: (index) => {
@@ -165,6 +165,23 @@ export class Partition extends DurableObject<Env> {
       await this.scheduleAlarm();
     }
     return { ok: true, ...result, armed };
+  }
+
+  /**
+   * Acks `refs`, then leases as `lease` does: a receive that acks its last batch here and leases
+   * here first pays one call for both. The ack comes first, so that in an ordered subscription
+   * it frees its keys' next messages for this lease.
+   */
+  async ackAndLease(
+    spec: SubscriptionSpec,
+    refs: ReceiptRef[],
+    max: number,
+    visibilityMs: number,
+    bell: BellAddress | null,
+    budgetBytes: number | null,
+  ): Promise<{ acked: ReceiptOutcome[]; lease: LeaseOutcome }> {
+    const acked = await this.ack(spec.uid, refs);
+    return { acked, lease: await this.lease(spec, max, visibilityMs, null, bell, budgetBytes) };
   }
 
   /**

@@ -74,8 +74,8 @@ const STEPS: readonly string[] = [
   -- Dead letters already brought back by a redrive, so that a retried redrive is a no-op.
   CREATE TABLE redriven (dedup_key TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
-  // 2: the doorbells this partition is armed to ring, per subscription (src/partition/bells.ts).
-  // seq only grows, so that a doorbell can tell an old "empty" report from a new one.
+  // 2: the doorbells this partition rings, per subscription (src/partition/bells.ts): written
+  // when a subscription's doorbell changes; arming is memory only (`armed` is always 1).
   `
   CREATE TABLE bells (
     sub TEXT PRIMARY KEY,

@@ -128,8 +128,6 @@ export const SQL = {
 
   bellsAll: "SELECT sub, name, idx, seq, armed FROM bells",
   bellArm: "INSERT OR REPLACE INTO bells (sub, name, idx, seq, armed) VALUES (?, ?, ?, ?, 1)",
-  bellDisarm: "UPDATE bells SET armed = 0 WHERE sub = ?",
-  bellRearm: "UPDATE bells SET armed = 1 WHERE sub = ? AND seq = ?",
   bellForget: "DELETE FROM bells WHERE sub = ?",
 
   statsStates: "SELECT sub, state, COUNT(*) AS n FROM deliveries GROUP BY sub, state",

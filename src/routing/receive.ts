@@ -1,4 +1,4 @@
-import type { ArmReport, HeaderFilter, LeasedMessage, SubscriptionSpec } from "../shared/partition-api";
+import type { ArmReport, HeaderFilter, LeasedMessage, ReceiptOutcome, ReceiptRef, SubscriptionSpec } from "../shared/partition-api";
 import { LEASE_BUDGET_BYTES, LEASE_PASS_ROUNDS, MAX_STORED_MESSAGE_BYTES, TOP_UP_PASSES } from "../shared/limits";
 import { storedMessageBytes } from "../shared/bytes";
 import { callPartition } from "./failures";
@@ -26,6 +26,20 @@ export interface ReceiveOptions {
    * reports here for the next one instead of sending them after answering.
    */
   unreported?: ArmReport[];
+  /**
+   * Acks of one partition that the receive carries to it: its first lease is there, in the
+   * same call (a consumer acking its last batch with its next receive pays one partition call
+   * for both where its messages came from). `done` gets their outcomes, or null when the call
+   * failed; it is called once the call is made (an unfiltered receive always makes it first).
+   */
+  ack?: CarriedAck;
+}
+
+/** Acks that ride on a receive's first lease: see ReceiveOptions.ack. */
+export interface CarriedAck {
+  index: number;
+  refs: ReceiptRef[];
+  done: (outcomes: readonly ReceiptOutcome[] | null) => void;
 }
 
 /**
@@ -85,8 +99,11 @@ export async function receive(
   // A receive that may wait starts at the doorbell: a call without SQL that answers which
   // partitions may have messages (or parks), where a lease on a random partition would most
   // often find nothing among competing consumers. One that may not wait starts with a lease.
-  let atDoorbellFirst = unreported !== undefined || options.waitMs > 0;
-  let ask = atDoorbellFirst ? [] : [random(partitions)];
+  // A receive that carries acks leases first where they go, in the same call.
+  const carried = options.ack && !unreported ? byIndex.get(options.ack.index) : undefined;
+  let atDoorbellFirst = !carried && (unreported !== undefined || options.waitMs > 0);
+  let ask = carried ? [carried] : atDoorbellFirst ? [] : [random(partitions)];
+  let carry = carried ? options.ack : undefined;
   // The rest of the doorbell's first answer, asked only if the first lease falls short; after
   // that pass the receive answers what it has (`lastPass`) instead of asking the doorbell again.
   let spare: PartitionHandle[] = [];
@@ -99,7 +116,8 @@ export async function receive(
   for (let topUps = 0; ; ) {
     // With nothing to ask (a series' first step, or a wait that named no partition) this calls nobody.
     const budget = LEASE_BUDGET_BYTES - bytesOf(deliveries);
-    const pass = await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls, budget);
+    const pass = await leasePass(ask, spec, { ...options, max: options.max - deliveries.length }, doorbell.name, calls, budget, carry);
+    carry = undefined;
     reports.push(...pass.reports);
     deliveries.push(...pass.deliveries);
     // A partition that neither gave nor armed (it failed, or its topic is gone) is not asked again.
@@ -244,6 +262,7 @@ async function leasePass(
   doorbell: string | null,
   calls: ObjectCalls,
   budgetBytes: number = LEASE_BUDGET_BYTES,
+  carry?: CarriedAck,
 ): Promise<LeasePassResult> {
   const result: LeasePassResult = { deliveries: [], asked: partitions.map((p) => p.index), more: [], reports: [], silent: [], failure: null };
   let asks = split(max, partitions);
@@ -253,12 +272,19 @@ async function leasePass(
     const budget = Math.max(1, Math.floor((budgetBytes - bytesOf(result.deliveries)) / asks.length));
     // allSettled: messages leased on one partition are returned even if another one failed.
     const settled = await Promise.allSettled(
-      asks.map(async ({ handle, share }) => ({
-        handle,
-        outcome: await callPartition(async () =>
-          handle.stub.lease(spec, share, visibilityMs, filter, doorbell ? { name: doorbell, index: handle.index } : null, budget),
-        ),
-      })),
+      asks.map(async ({ handle, share }) => {
+        const bell = doorbell ? { name: doorbell, index: handle.index } : null;
+        const ack = round === 0 && carry?.index === handle.index && filter === null ? carry : undefined;
+        if (!ack) return { handle, outcome: await callPartition(async () => handle.stub.lease(spec, share, visibilityMs, filter, bell, budget)) };
+        try {
+          const both = await callPartition(async () => handle.stub.ackAndLease(spec, ack.refs, share, visibilityMs, bell, budget));
+          ack.done(both.acked);
+          return { handle, outcome: both.lease };
+        } catch (error) {
+          ack.done(null);
+          throw error;
+        }
+      }),
     );
     const withMore: PartitionHandle[] = [];
     let failure: unknown = null;

@@ -36,19 +36,31 @@ function apply(handle: PartitionHandle, subscriptionUid: string, settlement: Set
   }
 }
 
+/** The valid receipts of one partition, in request order, and where their results go. */
+export interface SettleGroup {
+  handle: PartitionHandle;
+  positions: number[];
+  refs: ReceiptRef[];
+}
+
+/** Receipts decoded and checked: the refused ones answered, the others grouped by partition. */
+export interface SettlePlan {
+  receipts: readonly string[];
+  results: ReceiptResult[];
+  groups: SettleGroup[];
+}
+
 /**
- * Applies `settlement` to the deliveries `receipts` name. A receipt that is not ours, or is of
- * another topic or subscription, is refused on its own; a partition that fails answers
- * `unavailable` for its receipts only (retry those). `calls` counts the partition calls.
+ * Decodes `receipts` and checks them against the subscription. A receipt that is not ours, or is
+ * of another topic or subscription, is refused on its own; the others are grouped per partition,
+ * to be applied with one call each (`settleGroup`, or carried by a receive's first lease).
  */
-export async function settle(
+export async function planSettle(
   env: Env,
   topic: TopicRecord,
   subscription: SubscriptionRecord,
   receipts: readonly string[],
-  settlement: Settlement,
-  calls?: ObjectCalls,
-): Promise<ReceiptResult[]> {
+): Promise<SettlePlan> {
   const results: ReceiptResult[] = new Array(receipts.length);
   const decoded = await decodeReceipts(env, receipts);
   // One handle per partition named, not per receipt (a batch's receipts name one or a few).
@@ -72,25 +84,59 @@ export async function settle(
       results[i] = refused(token, "receipt_mismatch", "the receipt belongs to another topic or subscription");
     } else valid.push({ position: i, handle, ref: { offset: r.offset, nonce: r.nonce } });
   });
-  await Promise.all(
-    [...groupBy(valid, (v) => v.handle.index)].map(async ([, { items }]) => {
-      if (calls) calls.partitions++;
-      let outcomes: ReceiptOutcome[];
-      try {
-        outcomes = await callPartition(() => apply(items[0]!.handle, subscription.uid, settlement, items.map((v) => v.ref)));
-      } catch {
-        for (const { position } of items) {
-          results[position] = refused(receipts[position]!, "unavailable", "the partition is unavailable; retry this receipt");
-        }
-        return;
-      }
-      items.forEach(({ position }, j) => {
-        const outcome = outcomes[j]!;
-        results[position] = outcome.ok
-          ? { receipt: receipts[position]!, ok: true }
-          : refused(receipts[position]!, outcome.code, outcome.message);
-      });
-    }),
-  );
-  return results;
+  const groups = [...groupBy(valid, (v) => v.handle.index).values()].map(({ items }) => ({
+    handle: items[0]!.handle,
+    positions: items.map((v) => v.position),
+    refs: items.map((v) => v.ref),
+  }));
+  return { receipts, results, groups };
+}
+
+/** Writes a group's outcomes into the plan's results; null: the call failed (`unavailable`, retry those). */
+export function recordOutcomes(plan: SettlePlan, group: SettleGroup, outcomes: readonly ReceiptOutcome[] | null): void {
+  group.positions.forEach((position, j) => {
+    const receipt = plan.receipts[position]!;
+    const outcome = outcomes?.[j];
+    plan.results[position] = !outcome
+      ? refused(receipt, "unavailable", "the partition is unavailable; retry this receipt")
+      : outcome.ok
+        ? { receipt, ok: true }
+        : refused(receipt, outcome.code, outcome.message);
+  });
+}
+
+/** Applies `settlement` to one group with one partition call; `calls` counts it. */
+export async function settleGroup(
+  plan: SettlePlan,
+  group: SettleGroup,
+  subscriptionUid: string,
+  settlement: Settlement,
+  calls?: ObjectCalls,
+): Promise<void> {
+  if (calls) calls.partitions++;
+  let outcomes: ReceiptOutcome[] | null;
+  try {
+    outcomes = await callPartition(() => apply(group.handle, subscriptionUid, settlement, group.refs));
+  } catch {
+    outcomes = null;
+  }
+  recordOutcomes(plan, group, outcomes);
+}
+
+/**
+ * Applies `settlement` to the deliveries `receipts` name, one call per partition, all at once.
+ * A partition that fails answers `unavailable` for its receipts only (retry those). Results
+ * keep the request's order.
+ */
+export async function settle(
+  env: Env,
+  topic: TopicRecord,
+  subscription: SubscriptionRecord,
+  receipts: readonly string[],
+  settlement: Settlement,
+  calls?: ObjectCalls,
+): Promise<ReceiptResult[]> {
+  const plan = await planSettle(env, topic, subscription, receipts);
+  await Promise.all(plan.groups.map((group) => settleGroup(plan, group, subscription.uid, settlement, calls)));
+  return plan.results;
 }

@@ -226,6 +226,37 @@ describe("acking with the next receive", () => {
     expect(next.messages.map((m) => m.body)).toEqual([2]);
   });
 
+  it("carries acks of one partition on its first lease there: one partition call for both, waiting or not", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    // 40: no receive here empties the partition (that one would also report it to the doorbell).
+    await produce(topic, Array.from({ length: 40 }, (_, n) => ({ body: n })));
+    let ack: string[] = [];
+    for (const wait_seconds of [0, 5, 0]) {
+      const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, { max_messages: 10, wait_seconds, ...(ack.length ? { ack } : {}) });
+      expect(r.status).toBe(200);
+      expect(r.body.messages).toHaveLength(10);
+      if (ack.length) expect((r.body.acked as { ok: boolean }[]).every((a) => a.ok)).toBe(true);
+      expect([wait_seconds, Number(r.headers.get("weir-partition-calls")), Number(r.headers.get("weir-doorbell-calls"))]).toEqual([wait_seconds, 1, 0]);
+      ack = (r.body.messages as { receipt: string }[]).map((m) => m.receipt);
+    }
+    const stats = await call("GET", `/v1/topics/${topic}/stats`);
+    expect(stats.body.subscriptions[0].in_flight).toBe(10);
+  });
+
+  it("applies carried acks even when nothing is left to lease, and waits after them", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, [{ key: "a", body: 1 }]);
+    const first = await receive(topic, sub);
+    const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, { max_messages: 10, wait_seconds: 1, ack: first.map((m) => m.receipt) });
+    expect(r.status).toBe(200);
+    expect(r.body.messages).toEqual([]);
+    expect(r.body.acked).toEqual([{ receipt: first[0]!.receipt, ok: true }]);
+    const stats = await call("GET", `/v1/topics/${topic}/stats`);
+    expect(stats.body.subscriptions[0].in_flight).toBe(0);
+  });
+
   it("refuses an ack field that is not a list of receipts, naming it, and acks nothing", async () => {
     const topic = await createTopic(1);
     const sub = await createSubscription(topic, { start_position: "earliest" });
