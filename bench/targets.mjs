@@ -21,6 +21,11 @@ export const ROWS_WRITTEN_END_TO_END = 1.0;
 export const ROWS_WRITTEN_GOAL = 0.3;
 /** Issue 13: what each further subscription may add, rows written per message. */
 export const ROWS_PER_EXTRA_SUBSCRIPTION = 0.2;
+/**
+ * Issue 13: receive + ack with batches of 100 on one partition, msg/s: twice the job table's
+ * (17,410 msg/s, `BENCH_RUNS=1 npm run bench` on 2026-11-30 at 993c19a, the machine quiet).
+ */
+export const RECEIVE_ACK_OF_JOB_TABLE = 2 * 17_410;
 /** Issue 13: batched produce to one partition against "object takes 100 × 256 B, no SQL". */
 export const BATCH_PRODUCE_OF_NO_SQL_CEILING = 0.6;
 /** Issue 19: 8 competing consumers, produce → delivery p50 within this multiple of the paced one-row insert's p50. */

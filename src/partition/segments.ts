@@ -68,6 +68,7 @@ const SEGMENT_SQL = {
   marksIn: "SELECT offset, mark FROM marks WHERE offset >= ? AND offset <= ?",
   markSet: "INSERT OR REPLACE INTO marks (offset, mark) VALUES (?, ?)",
   marksDelete: "DELETE FROM marks WHERE offset >= ? AND offset <= ?",
+  marksAny: "SELECT 1 FROM marks LIMIT 1",
   metaGet: "SELECT value FROM meta WHERE name = ?",
   metaSetCounters: "INSERT OR REPLACE INTO meta (name, value) VALUES ('next_offset', ?), ('cum_bytes', ?)",
 } as const;
@@ -87,6 +88,8 @@ export class Segments {
   private readonly cachedFirsts: number[] = [];
   private cachedBytes = 0;
   private lastFound: Segment | null = null;
+  /** Whether the marks table has a row; null: not known (read at the next marksIn). */
+  private anyMarks: boolean | null = null;
   readonly dedup: DedupIndex;
 
   /** @param dedup the dedup index's sizes (tests make them small); DedupIndex's defaults otherwise. */
@@ -141,6 +144,7 @@ export class Segments {
   /** After a transaction that appended failed: read the counters and ids from storage again. */
   forget(): void {
     this.counters = null;
+    this.anyMarks = null;
     this.dedup.reset();
     this.clearCache();
   }
@@ -377,6 +381,9 @@ export class Segments {
   }
 
   marksIn(from: number, to: number): Map<number, Mark> {
+    // Marks are rare (a cancel, a redrive): most partitions have none, and every lease asks.
+    this.anyMarks ??= this.sql.exec(SEGMENT_SQL.marksAny).toArray().length > 0;
+    if (!this.anyMarks) return new Map();
     return new Map(this.sql.exec<{ offset: number; mark: Mark }>(SEGMENT_SQL.marksIn, from, to).toArray().map((r) => [r.offset, r.mark]));
   }
 
@@ -387,6 +394,7 @@ export class Segments {
 
   mark(offset: number, mark: Mark): void {
     this.sql.exec(SEGMENT_SQL.markSet, offset, mark);
+    this.anyMarks = true;
     if (mark === "cancelled") {
       const m = this.at(offset);
       if (m?.dedupKey) this.dedup.remove(m.dedupKey, offset);
@@ -415,6 +423,7 @@ export class Segments {
     if (last + 1 >= tail.next) this.sql.exec(SEGMENT_SQL.metaSetCounters, tail.next, tail.cumBytes);
     this.sql.exec(SEGMENT_SQL.delete, first);
     this.sql.exec(SEGMENT_SQL.marksDelete, first, last);
+    this.anyMarks = null;
     this.uncache(first);
     this.dedup.dropSegment(first);
   }
