@@ -52,7 +52,8 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], t
     const headers = m.headers && Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null;
     const id = m.id ?? sortableId();
     const parts = { id, key: m.key ?? null, headers, body };
-    const stored = mayPassRowLimit(storedMessageBytes(parts), MAX_STORED_MESSAGE_BYTES) ? largestStoredRowBytes(parts) : 0;
+    const storedBytes = storedMessageBytes(parts, bytes);
+    const stored = mayPassRowLimit(storedBytes, MAX_STORED_MESSAGE_BYTES) ? largestStoredRowBytes(parts) : 0;
     if (stored > MAX_STORED_MESSAGE_BYTES) {
       throw new ApiError(
         "message_too_large",
@@ -69,6 +70,7 @@ export function toNewMessages(inputs: readonly z.infer<typeof MessageInput>[], t
       priority: m.priority ?? DEFAULT_PRIORITY,
       delayMs: delayMs(m, i, topic, now),
       ttlMs: m.ttl_seconds === undefined ? null : m.ttl_seconds * 1000,
+      bytes: storedBytes,
     };
   });
 }

@@ -564,6 +564,7 @@ export class PartitionLog {
         nonce,
         originPartition: m.originPartition,
         originOffset: m.originOffset,
+        bytes: m.bytes,
       }));
       return { messages, more };
     });

@@ -18,10 +18,16 @@ export function utf8Length(text: string): number {
 
 /**
  * A message's stored size in UTF-8 bytes: its body, headers, key and id as stored. Backlog
- * limits (max_bytes), stats and byte budgets all count this.
+ * limits (max_bytes), stats and byte budgets all count this. A message that carries it
+ * (`bytes`, measured once where it was made) is not measured again; `bodyBytes`: the body's
+ * size, when the caller has it.
  */
-export function storedMessageBytes(m: { body: string; headers: string | null; key: string | null; id: string }): number {
-  return utf8Length(m.body) + (m.headers === null ? 0 : utf8Length(m.headers)) + (m.key === null ? 0 : utf8Length(m.key)) + utf8Length(m.id);
+export function storedMessageBytes(
+  m: { body: string; headers: string | null; key: string | null; id: string; bytes?: number },
+  bodyBytes?: number,
+): number {
+  if (m.bytes !== undefined) return m.bytes;
+  return (bodyBytes ?? utf8Length(m.body)) + (m.headers === null ? 0 : utf8Length(m.headers)) + (m.key === null ? 0 : utf8Length(m.key)) + utf8Length(m.id);
 }
 
 /**

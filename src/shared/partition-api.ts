@@ -73,6 +73,8 @@ export interface NewMessage {
   delayMs: number;
   /** Expires undelivered this many milliseconds from now; null: the topic's TTL. */
   ttlMs: number | null;
+  /** storedMessageBytes, when the Worker measured it already (absent: the partition does). */
+  bytes?: number;
   /** Deduplicates instead of the id (dead letters); when absent, a producer id does. */
   dedupKey?: string;
   /** A message copied into a temporary surge partition: where it was produced, and when. */
@@ -114,6 +116,8 @@ export interface StoredMessageFields {
 export interface LeasedMessage extends StoredMessageFields {
   attempt: number;
   nonce: string;
+  /** storedMessageBytes, as the partition keeps it (absent from a partition of an earlier deploy). */
+  bytes?: number;
 }
 
 /** The doorbell a partition rings for a subscription (src/doorbell), and its index there. */
