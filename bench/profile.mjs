@@ -8,10 +8,11 @@
 //   - the inclusive time per message of each cost the issue names (a sample counts for a cost
 //     when any frame of its stack belongs to it), and self time by module and by function.
 // The profile itself goes to bench/results/*.cpuprofile (open it in Chrome DevTools).
-//   npm run bench:profile -- [--streams] [--rate N] [--seconds N]   (node --experimental-websocket bench/profile.mjs)
+//   npm run bench:profile -- [--streams] [--rate N] [--seconds N] [--single] [--batches [--drain]]   (node --experimental-websocket bench/profile.mjs)
 // With --batches (issue 13's throughput): batched produce instead, 100 messages with ids a
 // request, 8 in flight, 1 partition; with --batches --drain, receive + ack of batches of 100
-// at concurrency 8 (the bench's "1 subscription, 1 partition" case).
+// at concurrency 8 (the bench's "1 subscription, 1 partition" case). With --single (issue 19's
+// "single produce, 64 in flight"): one message a request, 64 in flight, 4 partitions.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { client } from "./client.mjs";
@@ -29,7 +30,9 @@ const how = args.includes("--streams") ? "stream" : "longPoll";
 const rate = option("--rate", 200);
 const seconds = option("--seconds", 10);
 /** --batches: "produce" or "drain" (see above); null: the competing-consumers workload. */
-const batches = args.includes("--batches") ? (args.includes("--drain") ? "drain" : "produce") : null;
+const batches = args.includes("--single") ? "single" : args.includes("--batches") ? (args.includes("--drain") ? "drain" : "produce") : null;
+const SINGLE_MESSAGES = 4_000;
+const SINGLE_IN_FLIGHT = 64;
 const BATCH_MESSAGES = 20_000;
 /** Sampling interval of the profiler, µs. */
 const INTERVAL_US = 1000;
@@ -187,13 +190,24 @@ try {
   if (targets.length === 0) throw new Error("the inspector lists no target");
   const api = client(weir.url, TOKEN);
   const topic = `profile-${Date.now().toString(36)}`;
-  await api.createTopic(topic, batches ? 1 : 4);
+  await api.createTopic(topic, batches && batches !== "single" ? 1 : 4);
   await api.createSubscription(topic, "s");
   let n = 0;
   const produceBatches = async (count) => {
     for (let k = 0; k < count / 800; k++) {
       await Promise.all(Array.from({ length: 8 }, () => api.produce(topic, Array.from({ length: 100 }, () => ({ id: `m-${n++}`, body: payload })))));
     }
+  };
+  const produceSingles = async (count) => {
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: SINGLE_IN_FLIGHT }, async () => {
+        while (sent < count) {
+          sent++;
+          await api.produce(topic, [{ body: payload }]);
+        }
+      }),
+    );
   };
   const drainAll = async () => {
     let empty = 0;
@@ -208,7 +222,8 @@ try {
     );
   };
   // A warm-up run, not profiled: objects created, code compiled.
-  if (batches) {
+  if (batches === "single") await produceSingles(500);
+  else if (batches) {
     await produceBatches(4_000);
     await drainAll();
     if (batches === "drain") await produceBatches(BATCH_MESSAGES);
@@ -221,7 +236,14 @@ try {
   }
   const cpuBefore = workerdCpuMs(weir.pid);
   const started = performance.now();
-  const run = batches === "produce" ? await produceBatches(BATCH_MESSAGES) : batches === "drain" ? await drainAll() : await oneRun(api, topic, { seconds, rate, how, weirPid: weir.pid });
+  const run =
+    batches === "single"
+      ? await produceSingles(SINGLE_MESSAGES)
+      : batches === "produce"
+        ? await produceBatches(BATCH_MESSAGES)
+        : batches === "drain"
+          ? await drainAll()
+          : await oneRun(api, topic, { seconds, rate, how, weirPid: weir.pid });
   const elapsedS = (performance.now() - started) / 1000;
   const cpuMs = workerdCpuMs(weir.pid) - cpuBefore;
   const profiles = [];
@@ -239,13 +261,18 @@ try {
     }
     s.close();
   }
-  const messages = batches ? BATCH_MESSAGES : Math.round(rate * seconds);
+  const messages = batches === "single" ? SINGLE_MESSAGES : batches ? BATCH_MESSAGES : Math.round(rate * seconds);
   mkdirSync(`${root}bench/results`, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const moduleOf = moduleIndex(sources);
   profiles.forEach((p, i) => writeFileSync(`${root}bench/results/profile-${stamp}-${i}.cpuprofile`, JSON.stringify(p)));
   if (batches) {
-    console.log(`\nCPU profile of Weir's isolate, ${new Date().toISOString()}: ${batches === "produce" ? "batched produce, 100 a request, 8 in flight" : "receive + ack of batches of 100, concurrency 8"}, 1 partition, ${messages} messages`);
+    const what = {
+      single: `single-message produce, ${SINGLE_IN_FLIGHT} in flight, 4 partitions`,
+      produce: "batched produce, 100 a request, 8 in flight, 1 partition",
+      drain: "receive + ack of batches of 100, concurrency 8, 1 partition",
+    }[batches];
+    console.log(`\nCPU profile of Weir's isolate, ${new Date().toISOString()}: ${what}, ${messages} messages`);
     console.log(`${Math.round(messages / elapsedS)} msg/s (profiler on)`);
   } else {
     console.log(`\nCPU profile of Weir's isolate, ${new Date().toISOString()}: 8 ${how === "stream" ? "streams" : "long-poll consumers"}, 4 partitions, ${rate} msg/s for ${seconds} s (${messages} messages)`);
