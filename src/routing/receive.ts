@@ -58,7 +58,8 @@ export interface ObjectCalls {
  *    the only call, and random picks mean no partition is starved. A receive that may wait
  *    first asks the doorbell which partitions may have messages (a call without SQL; among
  *    competing consumers a random lease mostly finds nothing), picks one of those, and if it
- *    falls short asks the others it named, then answers.
+ *    falls short asks the others it named, then answers. A receive that carries acks of one
+ *    partition (`options.ack`) asks that partition first instead, in the ack's own call.
  * 2. If it falls short, the subscription's doorbell (src/doorbell) answers which partitions may
  *    have messages: all but those a lease left empty and that have not rung since. A lease pass
  *    asks those for what is missing. Every lease that leaves its partition empty arms it to
