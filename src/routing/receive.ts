@@ -92,17 +92,48 @@ export async function receive(
     if (first.length > 0 || options.waitMs <= 0) return first;
     return waitOnPartitions(partitions, spec, options, deadline, calls);
   }
+  const deliveries = await receiveUnfiltered(partitions, doorbell, spec, options, calls, deadline);
+  if (!options.unreported) noteBacklog(spec.uid, deliveries.length >= options.max);
+  return deliveries;
+}
 
+/**
+ * Subscriptions whose last receive in this isolate came back full: a backlog. Their next receive
+ * that may wait leases first, as one that may not wait does (one call a batch), instead of
+ * asking the doorbell first (a call more a batch). A hint only: either start is correct.
+ */
+const backlogged = new Set<string>();
+const BACKLOG_HINTS = 10_000;
+
+function noteBacklog(subscriptionUid: string, full: boolean): void {
+  if (!full) {
+    backlogged.delete(subscriptionUid);
+    return;
+  }
+  if (backlogged.size >= BACKLOG_HINTS) backlogged.clear();
+  backlogged.add(subscriptionUid);
+}
+
+async function receiveUnfiltered(
+  partitions: readonly PartitionHandle[],
+  doorbell: DoorbellHandle,
+  spec: SubscriptionSpec,
+  options: ReceiveOptions,
+  calls: ObjectCalls,
+  deadline: number,
+): Promise<Delivery[]> {
   const byIndex = new Map(partitions.map((handle) => [handle.index, handle]));
   const deliveries: Delivery[] = [];
   const unreported = options.unreported;
   const random = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)]!;
   // A receive that may wait starts at the doorbell: a call without SQL that answers which
   // partitions may have messages (or parks), where a lease on a random partition would most
-  // often find nothing among competing consumers. One that may not wait starts with a lease.
-  // A receive that carries acks leases first where they go, in the same call.
+  // often find nothing among competing consumers. One that may not wait starts with a lease, and
+  // so does one whose subscription's last receive here was full (a backlog). A receive that
+  // carries acks leases first where they go, in the same call.
   const carried = options.ack && !unreported ? byIndex.get(options.ack.index) : undefined;
-  let atDoorbellFirst = !carried && (unreported !== undefined || options.waitMs > 0);
+  const leaseFirst = options.waitMs <= 0 || backlogged.has(spec.uid);
+  let atDoorbellFirst = !carried && (unreported !== undefined || !leaseFirst);
   let ask = carried ? [carried] : atDoorbellFirst ? [] : [random(partitions)];
   let carry = carried ? options.ack : undefined;
   // The rest of the doorbell's first answer, asked only if the first lease falls short; after

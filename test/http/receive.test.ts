@@ -142,6 +142,21 @@ describe("waiting on the doorbell", () => {
     }
   });
 
+  it("leases first once a receive came back full (a backlog): one partition call a batch, no doorbell call", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    // 45: no receive below empties the partition (that one would also report it to the doorbell).
+    await produce(topic, Array.from({ length: 45 }, (_, n) => ({ body: n })));
+    const first = await receiveCalls(topic, sub, { max_messages: 10, wait_seconds: 5 });
+    expect(first.messages).toHaveLength(10);
+    expect(first.doorbell).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) {
+      const next = await receiveCalls(topic, sub, { max_messages: 10, wait_seconds: 5 });
+      expect(next).toEqual({ messages: expect.any(Array), partitions: 1, doorbell: 0 });
+      expect(next.messages).toHaveLength(10);
+    }
+  });
+
   it("wakes a consumer waiting on 4 partitions whichever partition gets the message", async () => {
     const topic = await createTopic(4);
     const sub = await createSubscription(topic);
