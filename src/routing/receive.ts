@@ -98,6 +98,30 @@ export async function receive(
 }
 
 /**
+ * Reports of partitions left empty that a receive answered without telling the doorbell, per
+ * doorbell, in this isolate: the next receive of the subscription here hands them over with its
+ * own doorbell call, instead of a call of their own after each answer. A report never sent only
+ * costs a later lease that finds the partition empty (and arms it again).
+ */
+const heldReports = new Map<string, ArmReport[]>();
+const HELD_REPORT_DOORBELLS = 10_000;
+/** Reports held per doorbell at most: the newest (a partition's later report replaces its earlier). */
+const HELD_REPORTS_EACH = 256;
+
+function holdReports(doorbell: string, reports: readonly ArmReport[]): void {
+  if (reports.length === 0) return;
+  if (heldReports.size >= HELD_REPORT_DOORBELLS && !heldReports.has(doorbell)) heldReports.clear();
+  const list = [...(heldReports.get(doorbell) ?? []), ...reports];
+  heldReports.set(doorbell, list.slice(-HELD_REPORTS_EACH));
+}
+
+function takeHeldReports(doorbell: string): ArmReport[] {
+  const list = heldReports.get(doorbell) ?? [];
+  heldReports.delete(doorbell);
+  return list;
+}
+
+/**
  * Subscriptions whose last receive in this isolate came back full: a backlog. Their next receive
  * that may wait leases first, as one that may not wait does (one call a batch), instead of
  * asking the doorbell first (a call more a batch). A hint only: either start is correct.
@@ -141,8 +165,8 @@ async function receiveUnfiltered(
   let spare: PartitionHandle[] = [];
   let lastPass = false;
   // Partitions the passes left empty (and armed), not yet told to the doorbell; for a receive of
-  // a series, also those the previous receives left.
-  const reports: ArmReport[] = unreported ? unreported.splice(0) : [];
+  // a series, also those the previous receives left; for another, those held for its doorbell.
+  const reports: ArmReport[] = unreported ? unreported.splice(0) : takeHeldReports(doorbell.name);
   // Whether the partitions asked now are those a doorbell wait answered with: a ring.
   let rung = false;
   for (let topUps = 0; ; ) {
@@ -165,10 +189,10 @@ async function receiveUnfiltered(
     // behind (it was full, or its client left) wakes the next one.
     if (rung) passOn(doorbell, options.signal?.aborted ? pass.asked : pass.more, calls, options.background);
     if (full || options.signal?.aborted || answerNow) {
-      // Partitions this pass left empty are news for the doorbell: tell it after answering (or
-      // with the next receive of the series), so the next receive finds them known to be empty.
+      // Partitions this pass left empty are news for the doorbell: the next receive (of the
+      // series, or of the subscription in this isolate) tells it with its own doorbell call.
       if (unreported) unreported.push(...reports);
-      else if (options.background) reportArmed(doorbell, reports, calls, options.background);
+      else holdReports(doorbell.name, reports);
       return deliveries;
     }
     if (spare.length > 0) {
