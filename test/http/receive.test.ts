@@ -142,6 +142,18 @@ describe("waiting on the doorbell", () => {
     }
   });
 
+  it("sends no call of its own to report a partition it left empty: the next receive's doorbell call carries it", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    await produce(topic, Array.from({ length: 10 }, (_, n) => ({ body: n })));
+    // A full answer that empties the partition: it arms, and the report waits for the next receive.
+    const emptied = await receiveCalls(topic, sub, { max_messages: 10, wait_seconds: 0 });
+    expect([emptied.messages.length, emptied.partitions, emptied.doorbell]).toEqual([10, 1, 0]);
+    // The next one (which leases first: the last answer was full) hands the report to the doorbell with its wait.
+    expect(await receiveCalls(topic, sub, { max_messages: 10, wait_seconds: 1 })).toEqual({ messages: [], partitions: 1, doorbell: 1 });
+    expect(await receiveCalls(topic, sub, { max_messages: 10, wait_seconds: 1 })).toEqual({ messages: [], partitions: 0, doorbell: 1 });
+  });
+
   it("leases first once a receive came back full (a backlog): one partition call a batch, no doorbell call", async () => {
     const topic = await createTopic(1);
     const sub = await createSubscription(topic, { start_position: "earliest" });
