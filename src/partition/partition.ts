@@ -94,7 +94,7 @@ export class Partition extends DurableObject<Env> {
     this.log = new PartitionLog(storage, clock, { trace: env.WEIR_TRACE !== "off" });
     this.redrives = new Redrives(storage, this.log, clock);
     this.surgeMoves = new SurgeMoves(storage, clock, this.log);
-    this.bells = new Bells(storage.sql, clock);
+    this.bells = new Bells(storage.sql);
     this.transactions = new Transactions(storage, clock, this.log);
     this.coordinator = new Coordinator(this.transactions, clock, {
       participant: (index) => {
