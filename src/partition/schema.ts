@@ -75,7 +75,8 @@ const STEPS: readonly string[] = [
   CREATE TABLE redriven (dedup_key TEXT PRIMARY KEY) WITHOUT ROWID;
   `,
   // 2: the doorbells this partition rings, per subscription (src/partition/bells.ts): written
-  // when a subscription's doorbell changes; arming is memory only (`armed` is always 1).
+  // when a subscription's doorbell changes. Only `name` and `idx` are read back: arming is memory
+  // only and seqs come from the epoch in `settings` (`seq` and `armed` are written, not read).
   `
   CREATE TABLE bells (
     sub TEXT PRIMARY KEY,
