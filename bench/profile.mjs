@@ -8,10 +8,11 @@
 //   - the inclusive time per message of each cost the issue names (a sample counts for a cost
 //     when any frame of its stack belongs to it), and self time by module and by function.
 // The profile itself goes to bench/results/*.cpuprofile (open it in Chrome DevTools).
-//   npm run bench:profile -- [--streams] [--rate N] [--seconds N] [--single] [--batches [--drain]]   (node --experimental-websocket bench/profile.mjs)
+//   npm run bench:profile -- [--streams] [--rate N] [--seconds N] [--single] [--batches [--drain [--carry]]]   (node --experimental-websocket bench/profile.mjs)
 // With --batches (issue 13's throughput): batched produce instead, 100 messages with ids a
 // request, 8 in flight, 1 partition; with --batches --drain, receive + ack of batches of 100
-// at concurrency 8 (the bench's "1 subscription, 1 partition" case). With --single (issue 19's
+// at concurrency 8 (the bench's "1 subscription, 1 partition" case); with --carry, each batch is
+// acked with the next receive instead (the bench's "each batch acked with the next receive"). With --single (issue 19's
 // "single produce, 64 in flight"): one message a request, 64 in flight, 4 partitions.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -31,6 +32,8 @@ const rate = option("--rate", 200);
 const seconds = option("--seconds", 10);
 /** --batches: "produce" or "drain" (see above); null: the competing-consumers workload. */
 const batches = args.includes("--single") ? "single" : args.includes("--batches") ? (args.includes("--drain") ? "drain" : "produce") : null;
+/** --carry: a drain acks each batch with its next receive, one request a batch. */
+const carry = args.includes("--carry");
 const SINGLE_MESSAGES = 4_000;
 const SINGLE_IN_FLIGHT = 64;
 const BATCH_MESSAGES = 20_000;
@@ -213,9 +216,12 @@ try {
     let empty = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
+        let toAck = [];
         while (empty < 16) {
-          const { messages } = await api.receive(topic, "s", { max_messages: 100 });
+          const { messages } = await api.receive(topic, "s", { max_messages: 100, ...(toAck.length > 0 ? { ack: toAck } : {}) });
+          toAck = [];
           if (messages.length === 0) empty++;
+          else if (carry) toAck = messages.map((m) => m.receipt);
           else await api.ack(topic, "s", messages.map((m) => m.receipt));
         }
       }),
@@ -270,7 +276,9 @@ try {
     const what = {
       single: `single-message produce, ${SINGLE_IN_FLIGHT} in flight, 4 partitions`,
       produce: "batched produce, 100 a request, 8 in flight, 1 partition",
-      drain: "receive + ack of batches of 100, concurrency 8, 1 partition",
+      drain: carry
+        ? "receive of batches of 100 acked with the next receive, concurrency 8, 1 partition"
+        : "receive + ack of batches of 100, concurrency 8, 1 partition",
     }[batches];
     console.log(`\nCPU profile of Weir's isolate, ${new Date().toISOString()}: ${what}, ${messages} messages`);
     console.log(`${Math.round(messages / elapsedS)} msg/s (profiler on)`);

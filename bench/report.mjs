@@ -166,6 +166,20 @@ export function competingRows(c) {
       ceiling: { label: `Worker → no-op object, ${IN_FLIGHT} in flight`, median: c.inFlight.objectNoop.median }, ratio: r,
       target: { pass: r >= T.IN_FLIGHT_PRODUCE_OF_OBJECT_NOOP, text: `≥ ${pct(T.IN_FLIGHT_PRODUCE_OF_OBJECT_NOOP)} of ceiling` },
     });
+    if (c.inFlight.insert1) {
+      // What the target asks of the storage alone: a Worker whose object only inserts the
+      // message as one row, against the same no-op ceiling (runs recorded before this row existed lack it).
+      rows.push({
+        label: `  the storage floor: Worker → object inserts 1 row, ${IN_FLIGHT} in flight, 4 objects`, unit: "req/s", summary: c.inFlight.insert1,
+        ceiling: { label: `Worker → no-op object, ${IN_FLIGHT} in flight`, median: c.inFlight.objectNoop.median },
+        ratio: ratio(c.inFlight.insert1, c.inFlight.objectNoop),
+      });
+      rows.push({
+        label: `  single messages, ${IN_FLIGHT} in flight, against that floor`, unit: "msg/s", summary: c.inFlight.produce,
+        ceiling: { label: "Worker → object inserts 1 row", median: c.inFlight.insert1.median },
+        ratio: ratio(c.inFlight.produce, c.inFlight.insert1),
+      });
+    }
   }
   return rows;
 }

@@ -15,12 +15,15 @@ export function ceilingCalls(url) {
   const hundred = produceBody(BATCH);
   const get = (path) => async () => (expectOk(await send(url, "GET", path), path), 1);
   const post = (path, body, items) => async () => (expectOk(await send(url, "POST", path, body), path), items);
+  let spread = 0;
   // Each ceiling has objects of its own, so that one's table size does not slow another.
   return {
     noop: get("/noop"),
     objectNoop: get("/object/noop?object=noop"),
     echo100: post("/object/echo?object=echo", hundred, BATCH),
     insert1: post("/object/insert?object=insert1", one, 1),
+    /** One row a request, the requests spread over 4 objects (as a 4-partition topic's produces). */
+    insert1Spread: async () => post(`/object/insert?object=insert1-${spread++ % 4}`, one, 1)(),
     insert100: post("/object/insert?object=insert100", hundred, BATCH),
   };
 }

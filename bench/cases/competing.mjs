@@ -145,14 +145,17 @@ export const IN_FLIGHT = 64;
 
 /**
  * Single-message produce to a 4-partition topic with IN_FLIGHT requests in flight, each run
- * paired with the "Worker → no-op object" ceiling at the same concurrency taken just before it.
+ * paired with the "Worker → no-op object" ceiling at the same concurrency taken just before it,
+ * and with the least a durable produce must do: a Worker whose object inserts the one message
+ * as a row (over 4 objects, as the topic's 4 partitions) — the storage floor of that ratio.
  */
 export function measureInFlight(ceiling, produceSingle4p) {
   const requests = Math.max(IN_FLIGHT * 4, config.requests * 2);
   return repeat({ runs: config.runs }, async ({ warmup }) => {
     const n = warmup ? Math.ceil(requests * WARMUP_FRACTION) : requests;
     const objectNoop = (await throughput({ concurrency: IN_FLIGHT, requests: n, call: ceiling.objectNoop })).perSecond;
+    const insert1 = (await throughput({ concurrency: IN_FLIGHT, requests: n, call: ceiling.insert1Spread })).perSecond;
     const produce = (await throughput({ concurrency: IN_FLIGHT, requests: n, call: produceSingle4p })).perSecond;
-    return { objectNoop, produce };
+    return { objectNoop, insert1, produce };
   });
 }
