@@ -1,6 +1,7 @@
 import type { ArmReport, HeaderFilter, LeasedMessage, ReceiptOutcome, ReceiptRef, SubscriptionSpec } from "../shared/partition-api";
 import { LEASE_BUDGET_BYTES, LEASE_PASS_ROUNDS, MAX_STORED_MESSAGE_BYTES, TOP_UP_PASSES } from "../shared/limits";
 import { storedMessageBytes } from "../shared/bytes";
+import { IsolateMemo } from "../shared/isolate-memo";
 import { callPartition } from "./failures";
 import type { DoorbellHandle, PartitionHandle } from "./handles";
 
@@ -103,14 +104,12 @@ export async function receive(
  * own doorbell call, instead of a call of their own after each answer. A report never sent only
  * costs a later lease that finds the partition empty (and arms it again).
  */
-const heldReports = new Map<string, ArmReport[]>();
-const HELD_REPORT_DOORBELLS = 10_000;
+const heldReports = new IsolateMemo<string, ArmReport[]>(10_000);
 /** Reports held per doorbell at most: the newest (a partition's later report replaces its earlier). */
 const HELD_REPORTS_EACH = 256;
 
 function holdReports(doorbell: string, reports: readonly ArmReport[]): void {
   if (reports.length === 0) return;
-  if (heldReports.size >= HELD_REPORT_DOORBELLS && !heldReports.has(doorbell)) heldReports.clear();
   const list = [...(heldReports.get(doorbell) ?? []), ...reports];
   heldReports.set(doorbell, list.slice(-HELD_REPORTS_EACH));
 }
@@ -126,16 +125,11 @@ function takeHeldReports(doorbell: string): ArmReport[] {
  * that may wait leases first, as one that may not wait does (one call a batch), instead of
  * asking the doorbell first (a call more a batch). A hint only: either start is correct.
  */
-const backlogged = new Set<string>();
-const BACKLOG_HINTS = 10_000;
+const backlogged = new IsolateMemo<string, true>(10_000);
 
 function noteBacklog(subscriptionUid: string, full: boolean): void {
-  if (!full) {
-    backlogged.delete(subscriptionUid);
-    return;
-  }
-  if (backlogged.size >= BACKLOG_HINTS) backlogged.clear();
-  backlogged.add(subscriptionUid);
+  if (full) backlogged.set(subscriptionUid, true);
+  else backlogged.delete(subscriptionUid);
 }
 
 async function receiveUnfiltered(

@@ -1,20 +1,13 @@
 // HMAC-SHA256, with keys cached per isolate: importing a key costs more than a signature.
+import { IsolateMemo } from "./isolate-memo";
 
-const keys = new Map<string, Promise<CryptoKey>>();
-const MAX_KEYS = 64;
+const keys = new IsolateMemo<string, Promise<CryptoKey>>(64);
 
 /** An HMAC-SHA256 key made from the UTF-8 bytes of `secret`. */
 export function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    if (keys.size >= MAX_KEYS) keys.clear();
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
-    keys.set(secret, key);
-  }
-  return key;
+  return keys.getOrMake(secret, () =>
+    crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
+  );
 }
 
 /** HMAC-SHA256 of `message` (text as its UTF-8 bytes): 32 bytes. */

@@ -3,6 +3,7 @@
 // Only the Authorization header form (what SDKs send), not presigned URLs.
 
 import { hex } from "../shared/encoding";
+import { IsolateMemo } from "../shared/isolate-memo";
 import { SQS_MAX_CACHED_SIGNING_KEYS as MAX_SIGNING_KEYS, SQS_MAX_CLOCK_SKEW_MS as MAX_CLOCK_SKEW_MS } from "../shared/limits";
 import { SqsError } from "./errors";
 
@@ -177,22 +178,19 @@ function uriEncode(text: string): string {
 }
 
 // Signing keys change once a day per secret and region: derive each once per isolate.
-const signingKeys = new Map<string, Promise<CryptoKey>>();
+const signingKeys = new IsolateMemo<string, Promise<CryptoKey>>(MAX_SIGNING_KEYS);
 
 async function signingKey(secret: string, date: string, region: string, service: string): Promise<CryptoKey> {
   const cacheKey = JSON.stringify([secret, date, region, service]);
-  let key = signingKeys.get(cacheKey);
-  if (!key) {
-    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
-    key = (async () => {
+  return signingKeys.getOrMake(cacheKey, () => {
+    const key = (async () => {
       let k = await importHmacKey(new TextEncoder().encode(`AWS4${secret}`));
       for (const part of [date, region, service, "aws4_request"]) k = await importHmacKey(new Uint8Array(await hmac(k, part)));
       return k;
     })();
-    signingKeys.set(cacheKey, key);
     key.catch(() => signingKeys.delete(cacheKey));
-  }
-  return key;
+    return key;
+  });
 }
 
 function importHmacKey(raw: Uint8Array): Promise<CryptoKey> {
