@@ -36,7 +36,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   "GET /docs": PUBLIC,
   // The dashboard's sign-in page and its files: every API call it makes needs a key.
   "GET /": PUBLIC,
-  "GET /ui/:file{[a-z0-9-]+\\.(js|css|svg)}": PUBLIC,
+  "GET /ui/:file{[a-z0-9-]+\\.(?:js|css|svg)}": PUBLIC,
   "GET /metrics": { need: "metrics" },
 
   "GET /v1/topics": ADMIN,

@@ -43,5 +43,5 @@ async function serveAsset(c: Context<AppEnv>, path: string): Promise<Response> {
 /** The dashboard at /, the API docs at /docs, and their scripts and styles under /ui/. */
 export function registerPageRoutes(app: App): void {
   for (const [route, file] of Object.entries(PAGES)) app.get(route, (c) => serveAsset(c, file));
-  app.get("/ui/:file{[a-z0-9-]+\\.(js|css|svg)}", (c) => serveAsset(c, `/ui/${c.req.param("file")}`));
+  app.get("/ui/:file{[a-z0-9-]+\\.(?:js|css|svg)}", (c) => serveAsset(c, `/ui/${c.req.param("file")}`));
 }
