@@ -40,10 +40,38 @@ export function seedOf(m: StoredMessage, mode: SubscriptionMode, now: number): E
 }
 
 export class Exceptions {
+  /**
+   * Per subscription, an offset that no row of it lies above (-1: it has none): read when the
+   * subscription becomes known here, raised by every row written since, never lowered. The
+   * usual message of a shared subscription has no row, so the lease's and the ack's queries for
+   * rows are skipped where this says they would find none. Never lowered, it stays true when a
+   * transaction that deleted rows rolls back.
+   */
+  private readonly ceilings = new Map<string, number>();
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly modeOf: (uid: string) => SubscriptionMode | undefined,
   ) {}
+
+  /** Starts keeping `uid`'s ceiling (one indexed read); called outside any transaction that may roll back. */
+  track(uid: string): void {
+    this.ceilings.set(uid, this.sql.exec<{ top: number | null }>(SQL.rowCeiling, uid).one().top ?? -1);
+  }
+
+  untrack(uid: string): void {
+    this.ceilings.delete(uid);
+  }
+
+  /** No row of `uid` lies above this offset (Infinity while it is not tracked). */
+  private ceiling(uid: string): number {
+    return this.ceilings.get(uid) ?? Number.POSITIVE_INFINITY;
+  }
+
+  private raise(uid: string, offset: number): void {
+    const ceiling = this.ceilings.get(uid);
+    if (ceiling !== undefined && offset > ceiling) this.ceilings.set(uid, offset);
+  }
 
   /**
    * Writes `seeds` for `uid` in one statement. For an ordered subscription, a ready row behind
@@ -51,6 +79,7 @@ export class Exceptions {
    */
   insert(uid: string, seeds: readonly ExceptionSeed[]): void {
     if (seeds.length === 0) return;
+    for (const seed of seeds) this.raise(uid, seed.offset);
     if (this.modeOf(uid) === "ordered") {
       const busy = new Set<string>();
       for (const seed of seeds) {
@@ -62,19 +91,37 @@ export class Exceptions {
     this.sql.exec(SQL.exceptionsInsert, uid, JSON.stringify(values));
   }
 
+  /**
+   * A message's row back as it was before it was dead-lettered, or a row of its own again (a
+   * redrive: src/partition/redrives.ts).
+   */
+  restore(uid: string, offset: number, okey: string, priority: number): void {
+    this.raise(uid, offset);
+    this.sql.exec(SQL.deliveryRestore, uid, offset, okey, priority);
+  }
+
   get(uid: string, offset: number): ExceptionRow | undefined {
+    if (offset > this.ceiling(uid)) return undefined;
     return this.sql.exec<ExceptionRow>(SQL.deliveryGet, uid, offset).toArray()[0];
   }
 
-  /** The rows of these offsets, in one query. */
+  /** The rows of these offsets, in one query (none when every offset lies above the ceiling). */
   ofOffsets(uid: string, offsets: readonly number[]): Map<number, ExceptionRow> {
+    const ceiling = this.ceiling(uid);
+    if (offsets.every((offset) => offset > ceiling)) return new Map();
     const rows = this.sql.exec<ExceptionRow & { offset: number }>(SQL.deliveriesGet, uid, JSON.stringify(offsets)).toArray();
     return new Map(rows.map((r) => [r.offset, r]));
   }
 
   /** Offsets in [from, to] that have a row (any state). */
   offsetsIn(uid: string, from: number, to: number): Set<number> {
+    if (from > this.ceiling(uid)) return new Set();
     return new Set(this.sql.exec<{ offset: number }>(SQL.exceptionsInRange, uid, from, to).toArray().map((r) => r.offset));
+  }
+
+  /** Whether `uid` may have rows at all: false only when it has never had one since it was tracked. */
+  mayHaveRows(uid: string): boolean {
+    return this.ceiling(uid) >= 0;
   }
 
   /** Whether a live row (not ended, not acked) of `uid` lies in [first, last]. */

@@ -118,6 +118,7 @@ export class PartitionLog {
         policy: row.policy ? (JSON.parse(row.policy) as DeliveryPolicy) : null,
       });
     }
+    for (const uid of this.subscriptions.keys()) this.exceptions.track(uid);
     for (const row of this.sql.exec<{ uid: string }>(SQL.forgottenAll)) this.forgotten.add(row.uid);
     const stored = this.sql.exec<{ value: string }>(SQL.settingGet, "context").toArray()[0];
     this.context = stored ? (JSON.parse(stored.value) as PartitionContext) : null;
@@ -205,6 +206,7 @@ export class PartitionLog {
       this.backfill(spec.uid, spec.mode, from, now, spec.sinceMs);
     });
     this.subscriptions.set(spec.uid, { mode: spec.mode, sinceMs: spec.sinceMs, policy });
+    this.exceptions.track(spec.uid);
     return true;
   }
 
@@ -243,6 +245,7 @@ export class PartitionLog {
       this.trace.forgetSubscription(uid);
     });
     this.subscriptions.delete(uid);
+    this.exceptions.untrack(uid);
     this.forgotten.add(uid);
     this.filterResume.forget(uid);
   }
@@ -656,6 +659,7 @@ export class PartitionLog {
 
   /** Ready rows of `uid` (matching `filter`), best first, with their messages. */
   private rowCandidates(uid: string, limit: number, filter: HeaderFilter | null, now: number): Candidate[] {
+    if (!this.exceptions.mayHaveRows(uid)) return [];
     // A filter is applied here, not in SQL: read a bounded page of rows and keep the matches.
     const rows = this.sql
       .exec<{ offset: number; attempt: number; priority: number }>(ROW_CANDIDATES, uid, filter ? Math.max(limit, 1000) : limit, now)

@@ -85,7 +85,7 @@ export class Redrives {
           continue;
         }
         const priority = sub.mode === "ordered" ? 0 : log.priority;
-        this.sql.exec(SQL.deliveryRestore, uid, item.offset, log.key ?? "", priority);
+        this.log.exceptions.restore(uid, item.offset, log.key ?? "", priority);
         this.log.refreshKey(uid, log.key ?? "");
         this.sql.exec(SQL.redrivenInsert, item.dedupKey);
         // observe:

@@ -75,6 +75,8 @@ export const SQL = {
            json_extract(value, '$[8]')
     FROM json_each(?2)`,
   exceptionsInRange: "SELECT offset FROM deliveries WHERE sub = ? AND offset >= ? AND offset <= ?",
+  // The highest offset with a row: the last entry of the (sub, offset) key, O(log n).
+  rowCeiling: "SELECT MAX(offset) AS top FROM deliveries WHERE sub = ?",
   liveRowInRange: `SELECT 1 FROM deliveries WHERE sub = ? AND offset >= ? AND offset <= ? AND state < ${ENDED} LIMIT 1`,
   endedDeleteInRange: `DELETE FROM deliveries WHERE sub = ? AND offset >= ? AND offset <= ? AND state >= ${ENDED}`,
   rowsFrom: "SELECT COUNT(*) AS n FROM deliveries WHERE sub = ? AND offset >= ?",

@@ -2,7 +2,7 @@
 // GET …/stats shows them. These tests measure the phases of a message's life the way the bench
 // does, with the clock moved for retention.
 import { describe, expect, it } from "vitest";
-import { ack, call, controlTime, createSubscription, createTopic, produce, receive } from "../helpers";
+import { ack, call, controlTime, createSubscription, createTopic, produce, receive, settle } from "../helpers";
 
 async function rows(topic: string): Promise<{ written: number; read: number }> {
   const r = await call("GET", `/v1/topics/${topic}/stats`);
@@ -67,6 +67,35 @@ describe("rows written and read, counted from the SQL cursors", () => {
       phases.produce.written + phases.lease.written + phases.ack.written + phases.retention.written,
       6,
     );
+  });
+});
+
+describe("queries for rows a message does not have", () => {
+  it("an ack of messages without rows of their own reads none (a shared subscription, no delays or retries)", async () => {
+    // The ack used to look up each acked offset in `deliveries` (a row read per message); the
+    // partition now knows the highest offset any row of the subscription has (Exceptions' ceiling).
+    const phases = await measurePhases(500);
+    expect(phases.leasedCount).toBe(500);
+    expect(phases.messagesLeft).toBe(0);
+    expect(phases.ack.read).toBeLessThan(0.1);
+  });
+
+  it("finds a row written after the ceiling was read: a nacked message is delivered, acked and done", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    await produce(topic, [{ body: 0 }, { body: 1 }, { body: 2 }, { body: 3 }]);
+    const first = await receive(topic, sub, { max_messages: 4 });
+    expect(first.map((m) => m.offset)).toEqual([0, 1, 2, 3]);
+    // A nack gives offset 1 a row of its own, above the ceiling read when the subscription started.
+    expect((await settle("nack", topic, sub, { receipts: [first[1]!.receipt] }))[0]!.ok).toBe(true);
+    // Acks above that row (no query: nothing of theirs has a row) and below it (a query).
+    expect((await ack(topic, sub, [first[2]!.receipt, first[3]!.receipt])).map((r) => r.ok)).toEqual([true, true]);
+    expect((await ack(topic, sub, [first[0]!.receipt])).map((r) => r.ok)).toEqual([true]);
+    // The nacked message comes back from its row, and its ack finds the row.
+    const again = await receive(topic, sub, { max_messages: 4 });
+    expect(again.map((m) => [m.offset, m.attempt])).toEqual([[1, 2]]);
+    expect((await ack(topic, sub, [again[0]!.receipt]))[0]!.ok).toBe(true);
+    expect(await receive(topic, sub, { max_messages: 4 })).toEqual([]);
   });
 });
 
