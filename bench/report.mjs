@@ -148,6 +148,16 @@ export function competingRows(c) {
           ceiling: { label: "no-op request CPU", median: m.noopCpuMs.median }, ratio: cpu,
           target: { pass: cpu <= T.CPU_PER_MESSAGE_OF_NOOP, text: `≤ ${T.CPU_PER_MESSAGE_OF_NOOP}× no-op request CPU` },
         },
+        ...(m.requestsPerMessage
+          ? [
+              {
+                // The CPU target's floor in the same runs: each Worker request costs at least a
+                // no-op request's CPU before any work of Weir's, so CPU per message cannot go
+                // below this many no-op requests (runs recorded earlier lack the count).
+                label: "  Worker requests per message (produce, receives, acks, stream opens): the CPU floor, in no-op requests", unit: "req/msg", summary: m.requestsPerMessage,
+              },
+            ]
+          : []),
         { label: "  produce rate achieved (≤ 16 produces in flight)", unit: "msg/s", summary: m.achievedRate },
         ...(m.busiestShare ? [{ label: "  busiest consumer's share, of an even share", unit: "×", summary: m.busiestShare }] : []),
         ...(m.receivesPerMessage

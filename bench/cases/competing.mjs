@@ -28,7 +28,7 @@ const now = () => performance.timeOrigin + performance.now();
  * wait_seconds pass (a little after the run), and a new one opens while messages are still due.
  * One acker sends what all eight received every ACK_EVERY_MS, in one request.
  */
-async function streamingConsumers(api, topic, seconds, onMessages, done, consumers) {
+async function streamingConsumers(api, topic, seconds, onMessages, done, consumers, calls) {
   let toAck = [];
   let streaming = true;
   const acker = (async () => {
@@ -37,11 +37,13 @@ async function streamingConsumers(api, topic, seconds, onMessages, done, consume
       if (toAck.length === 0) continue;
       const receipts = toAck;
       toAck = [];
+      calls.acks++;
       await api.ack(topic, "s", receipts);
     }
   })();
   const one = async () => {
     while (!done()) {
+      calls.streams++;
       await api.stream(topic, "s", { max_messages: 10_000, wait_seconds: Math.ceil(seconds) + 2, heartbeat_seconds: 1 }, (messages) => {
         onMessages(messages);
         toAck.push(...messages.map((m) => m.receipt));
@@ -67,7 +69,10 @@ async function longPollConsumer(api, topic, onMessages, done, calls) {
     onMessages(got.messages);
     ack = got.messages.map((m) => m.receipt);
   }
-  if (ack.length > 0) await api.ack(topic, "s", ack);
+  if (ack.length > 0) {
+    calls.acks++;
+    await api.ack(topic, "s", ack);
+  }
 }
 
 /** One run at `rate` msg/s for `seconds`: latencies, CPU per message, and how evenly the consumers got them. */
@@ -83,11 +88,12 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumer
     for (const m of messages) latencies.push(at - m.body.sentAt);
   };
   const cpuBefore = workerdCpuMs(weirPid);
-  const calls = { receives: 0, partitions: 0, doorbell: 0 };
+  // Requests and object calls the consumers made (the produces are `total` requests more).
+  const calls = { receives: 0, partitions: 0, doorbell: 0, acks: 0, streams: 0 };
   let k = 0;
   const consuming =
     how === "stream"
-      ? streamingConsumers(api, topic, seconds, (messages) => onMessagesOf(0)(messages), done, consumers)
+      ? streamingConsumers(api, topic, seconds, (messages) => onMessagesOf(0)(messages), done, consumers, calls)
       : Promise.all(Array.from({ length: consumers }, () => longPollConsumer(api, topic, onMessagesOf(k++), done, calls)));
   // Let the consumers park before the first message.
   await sleep(200);
@@ -117,7 +123,9 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumer
     how === "stream"
       ? {}
       : { busiestShare: busiest, receivesPerMessage: perMessage(calls.receives), receiveObjectCallsPerMessage: perMessage(calls.partitions + calls.doorbell) };
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMsPerMessage, achievedRate, ...counted };
+  // Every request the Worker served for the run: the produces, and the consumers' receives, acks and stream opens.
+  const requestsPerMessage = perMessage(total + calls.receives + calls.acks + calls.streams);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMsPerMessage, achievedRate, requestsPerMessage, ...counted };
 }
 
 /**
