@@ -7,7 +7,7 @@ const GROUPED = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 export function formatValue(value, unit) {
   if (value === undefined || value === null || Number.isNaN(value)) return "–";
   if (unit === "ms") return value < 10 ? value.toFixed(2) : value.toFixed(1);
-  if (unit === "rows/msg" || unit === "calls/msg") return value.toFixed(3);
+  if (unit === "rows/msg" || unit === "calls/msg" || unit === "req/msg") return value.toFixed(3);
   if (unit === "$/M msg") return value.toFixed(3);
   if (unit === "×") return value.toFixed(2);
   return GROUPED.format(value);
