@@ -63,7 +63,8 @@ export interface ObjectCalls {
  *    partition (`options.ack`) asks that partition first instead, in the ack's own call.
  * 2. If it falls short, the subscription's doorbell (src/doorbell) answers which partitions may
  *    have messages: all but those a lease left empty and that have not rung since. A lease pass
- *    asks those for what is missing. Every lease that leaves its partition empty arms it to
+ *    asks those for what is missing. (Not when the first pass asked every partition and none has
+ *    more, as in a one-partition topic: it answers then.) Every lease that leaves its partition empty arms it to
  *    ring the doorbell, and the receive reports that with its next doorbell call.
  * 3. When nothing was found and the caller may wait, that doorbell call waits: it answers when
  *    a partition rings, a lease pass asks that partition, and the receive answers with what it
@@ -176,8 +177,10 @@ async function receiveUnfiltered(
     if (pass.failure !== null && deliveries.length === 0 && byIndex.size === 0) throw pass.failure;
     // Messages that came with a ring are answered at once: the doorbell believed every other
     // partition empty, so a top-up would only delay them. A receive of a series answers what it
-    // has too: the next one starts at the doorbell anyway.
-    const answerNow = deliveries.length > 0 && (rung || lastPass || unreported !== undefined || ++topUps > TOP_UP_PASSES);
+    // has too: the next one starts at the doorbell anyway. So does one whose pass asked every
+    // partition it has and heard of nothing more (a one-partition topic): no one is left to ask.
+    const everyoneAsked = pass.more.length === 0 && [...byIndex.keys()].every((index) => pass.asked.includes(index));
+    const answerNow = deliveries.length > 0 && (rung || lastPass || everyoneAsked || unreported !== undefined || ++topUps > TOP_UP_PASSES);
     const full = deliveries.length >= options.max || !roomFor(deliveries, LEASE_BUDGET_BYTES);
     // A ring wakes only as many waits as its messages need: a woken receive that leaves some
     // behind (it was full, or its client left) wakes the next one.

@@ -253,6 +253,26 @@ describe("acking with the next receive", () => {
     expect(next.messages.map((m) => m.body)).toEqual([2]);
   });
 
+  it("answers a partial batch of a one-partition topic after its lease, without a doorbell call", async () => {
+    // The lease asked every partition there is and heard of nothing more: no top-up can find any.
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic, { start_position: "earliest" });
+    const receiveCounted = async (wait_seconds: number) => {
+      const r = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/receive`, { max_messages: 10, wait_seconds });
+      expect(r.status).toBe(200);
+      return {
+        bodies: (r.body.messages as { body: number }[]).map((m) => m.body),
+        calls: [Number(r.headers.get("weir-partition-calls")), Number(r.headers.get("weir-doorbell-calls"))],
+      };
+    };
+    await produce(topic, [{ body: 1 }, { body: 2 }, { body: 3 }]);
+    // A receive that may not wait leases first: one call in all (two before: a top-up at the doorbell).
+    expect(await receiveCounted(0)).toEqual({ bodies: [1, 2, 3], calls: [1, 0] });
+    await produce(topic, [{ body: 4 }]);
+    // One that may wait asks the doorbell first, then leases: two calls in all (three before).
+    expect(await receiveCounted(5)).toEqual({ bodies: [4], calls: [1, 1] });
+  });
+
   it("carries acks of one partition on its first lease there: one partition call for both, waiting or not", async () => {
     const topic = await createTopic(1);
     const sub = await createSubscription(topic, { start_position: "earliest" });
