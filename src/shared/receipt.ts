@@ -1,4 +1,5 @@
 import { base64url, fromBase64url } from "./encoding";
+import { IsolateMemo } from "./isolate-memo";
 import { hmacSign, hmacVerify } from "./signing";
 import { MAX_RECEIPT_LENGTH } from "./limits";
 
@@ -38,7 +39,8 @@ const TOKEN = /^[0-9A-Z]{1,64}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 const PARTITION = /^(0|[1-9][0-9]{0,8})$/;
 
-const derived = new Map<string, Promise<string>>();
+// The secret derived from the one ADMIN_TOKEN an isolate has (a new token replaces it).
+const derived = new IsolateMemo<string, Promise<string>>(1);
 
 /**
  * The secret receipts are signed with. Without RECEIPT_SECRET it is HMAC-SHA256(ADMIN_TOKEN,
@@ -50,13 +52,7 @@ export async function receiptSecret(env: ReceiptSecrets): Promise<string> {
   if (env.RECEIPT_SECRET) return env.RECEIPT_SECRET;
   const admin = env.ADMIN_TOKEN;
   if (!admin) throw new Error("neither RECEIPT_SECRET nor ADMIN_TOKEN is set");
-  let secret = derived.get(admin);
-  if (!secret) {
-    secret = hmacSign(admin, "weir/receipt-secret/v1").then(base64url);
-    derived.clear();
-    derived.set(admin, secret);
-  }
-  return secret;
+  return derived.getOrMake(admin, () => hmacSign(admin, "weir/receipt-secret/v1").then(base64url));
 }
 
 /** Signs `lease` once; the returned function makes the receipt of each offset leased under it. */
