@@ -179,8 +179,7 @@ async function receiveUnfiltered(
     // partition empty, so a top-up would only delay them. A receive of a series answers what it
     // has too: the next one starts at the doorbell anyway. So does one whose pass asked every
     // partition it has and heard of nothing more (a one-partition topic): no one is left to ask.
-    const everyoneAsked = pass.more.length === 0 && [...byIndex.keys()].every((index) => pass.asked.includes(index));
-    const answerNow = deliveries.length > 0 && (rung || lastPass || everyoneAsked || unreported !== undefined || ++topUps > TOP_UP_PASSES);
+    const answerNow = deliveries.length > 0 && (rung || lastPass || askedEveryone(pass, byIndex) || unreported !== undefined || ++topUps > TOP_UP_PASSES);
     const full = deliveries.length >= options.max || !roomFor(deliveries, LEASE_BUDGET_BYTES);
     // A ring wakes only as many waits as its messages need: a woken receive that leaves some
     // behind (it was full, or its client left) wakes the next one.
@@ -365,6 +364,12 @@ async function leasePass(
     asks = split(left, withMore).filter((r) => r.share > 0);
   }
   return result;
+}
+
+/** Whether `pass` asked every partition still in `byIndex` and none answered that it has more. */
+function askedEveryone(pass: LeasePassResult, byIndex: ReadonlyMap<number, PartitionHandle>): boolean {
+  // Indices asked are distinct; those no longer in byIndex (silent) do not count.
+  return pass.more.length === 0 && pass.asked.filter((index) => byIndex.has(index)).length === byIndex.size;
 }
 
 /** Stored bytes of what a receive holds so far: the byte budget counts these. */
