@@ -48,7 +48,7 @@ export class Bells {
     sql.exec(SQL.settingSet, EPOCH_SETTING, String(epoch));
     this.nextSeq = epoch * SEQS_PER_EPOCH;
     // Armed or not when the partition stopped, nobody knows: armed, with a seq of this incarnation.
-    for (const row of sql.exec<BellRow>(SQL.bellsAll)) this.rows.set(row.sub, { ...row, seq: this.nextSeq++, armed: 1 });
+    for (const row of sql.exec<Pick<BellRow, "sub" | "name" | "idx">>(SQL.bellsAll)) this.rows.set(row.sub, { ...row, seq: this.nextSeq++, armed: 1 });
   }
 
   /** Arms `uid`'s bell (kept as it is when armed already, at no cost) and answers its seq. */

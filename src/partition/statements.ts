@@ -128,7 +128,8 @@ export const SQL = {
   // received" (attempt 0) from "received", and a late receipt answers not_in_flight.
   surgeDone: `UPDATE deliveries SET state = ${ENDED}, due_at = 0 WHERE sub = ?1 AND state = ${MOVING} AND offset IN (SELECT value FROM json_each(?2))`,
 
-  bellsAll: "SELECT sub, name, idx, seq, armed FROM bells",
+  // Only where each doorbell is: `seq` and `armed` are written (NOT NULL), never read back.
+  bellsAll: "SELECT sub, name, idx FROM bells",
   bellArm: "INSERT OR REPLACE INTO bells (sub, name, idx, seq, armed) VALUES (?, ?, ?, ?, 1)",
   bellForget: "DELETE FROM bells WHERE sub = ?",
 
