@@ -10,8 +10,6 @@ export interface Env {
   /** One object per API key that has a rate limit. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   CATALOG: D1Database;
-  /** The files of public/ (wrangler.toml [assets]): the dashboard and the API docs. */
-  ASSETS?: Fetcher;
   /** Bearer token with every scope. A wrangler secret in production, .dev.vars locally. */
   ADMIN_TOKEN?: string;
   /** Signs receipts (HMAC-SHA256). A wrangler secret; when unset, derived from ADMIN_TOKEN. */

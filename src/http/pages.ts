@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { App, AppEnv } from "./context";
 import { ApiError } from "./errors";
+import { PAGE_FILES } from "./page-files";
 
 /**
  * The pages' one policy: everything from this origin, nothing inline, nothing from anywhere
@@ -24,24 +25,28 @@ const PAGES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Serves a file of public/ (the Worker's static assets, wrangler.toml [assets]) with the
- * policy above. The pages are the sign-in page, so they need no key; every API call the
- * dashboard makes does.
+ * Serves a file of public/ (embedded in the bundle by scripts/embed-pages.mjs) with the policy
+ * above. The pages are the sign-in page, so they need no key; every API call the dashboard
+ * makes does. A browser revalidates each time (no-cache) and gets a 304 while the file is the same.
  */
-async function serveAsset(c: Context<AppEnv>, path: string): Promise<Response> {
-  if (!c.env.ASSETS) throw new ApiError("not_configured", "the Worker has no ASSETS binding (wrangler.toml [assets])");
-  const asset = await c.env.ASSETS.fetch(new URL(path, c.req.url));
-  if (asset.status !== 200) return c.json(new ApiError("not_found", "no such route; see /docs").toBody(), 404);
-  const response = new Response(asset.body, asset);
-  response.headers.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
-  response.headers.set("X-Content-Type-Options", "nosniff");
-  response.headers.set("Referrer-Policy", "no-referrer");
-  response.headers.set("Cache-Control", "no-cache");
-  return response;
+function servePage(c: Context<AppEnv>, path: string): Response {
+  const file = PAGE_FILES[path];
+  if (!file) return c.json(new ApiError("not_found", "no such route; see /docs").toBody(), 404);
+  const headers = new Headers({
+    "Content-Type": file.type,
+    ETag: file.etag,
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+  });
+  const known = c.req.header("if-none-match");
+  if (known !== undefined && known.split(",").some((tag) => tag.trim() === file.etag)) return new Response(null, { status: 304, headers });
+  return new Response(file.body, { status: 200, headers });
 }
 
 /** The dashboard at /, the API docs at /docs, and their scripts and styles under /ui/. */
 export function registerPageRoutes(app: App): void {
-  for (const [route, file] of Object.entries(PAGES)) app.get(route, (c) => serveAsset(c, file));
-  app.get("/ui/:file{[a-z0-9-]+\\.(?:js|css|svg)}", (c) => serveAsset(c, `/ui/${c.req.param("file")}`));
+  for (const [route, file] of Object.entries(PAGES)) app.get(route, (c) => servePage(c, file));
+  app.get("/ui/:file{[a-z0-9-]+\\.(?:js|css|svg)}", (c) => servePage(c, `/ui/${c.req.param("file")}`));
 }
