@@ -1,10 +1,10 @@
 // Writes src/http/page-files.ts from the files of public/ (the dashboard and the API docs
 // viewer), so that the Worker serves them from its own bundle. A Workers static-assets binding
 // would put an asset router in front of every request, API calls included: locally that router
-// costs about a quarter of a no-op request's CPU (docs/performance.md). Runs as wrangler's
-// build step (wrangler.toml [build], so `npm start` and `wrangler deploy` pick up an edited
-// page) and writes only when the output changes; `npm test` starts with --check, which fails
-// when the committed file is out of date.
+// costs about a quarter of a no-op request's CPU (docs/performance.md). `npm start` runs it
+// first; while it runs, `npm run pages` after editing a page (wrangler dev then reloads). It
+// writes only when the output changes; `npm test` starts with --check, which fails when the
+// committed file is out of date, so what `wrangler deploy` bundles is always public/ as it is.
 //   npm run pages     (node scripts/embed-pages.mjs [--check]; --check: exit 1 if stale, write nothing)
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";

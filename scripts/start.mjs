@@ -38,6 +38,10 @@ if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
 const persistTo = takeOption(args, "--persist-to");
 const persist = persistTo === null ? [] : ["--persist-to", persistTo];
 
+// The dashboard's files go into the bundle (src/http/page-files.ts) as they are in public/.
+const pages = spawnSync(process.execPath, ["scripts/embed-pages.mjs"], { stdio: "inherit" });
+if (pages.status !== 0) process.exit(pages.status ?? 1);
+
 const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "CATALOG", "--local", ...persist], {
   stdio: "inherit",
   env: localEnv(),
