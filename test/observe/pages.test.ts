@@ -32,6 +32,25 @@ describe("dashboard and docs pages", () => {
     expect(bytes).toBeLessThan(200 * 1024);
   });
 
+  it("carry their type and an ETag, and answer a revalidation with that ETag 304", async () => {
+    const types: Record<string, string> = {
+      "/": "text/html; charset=utf-8",
+      "/ui/dashboard.js": "text/javascript; charset=utf-8",
+      "/ui/dashboard.css": "text/css; charset=utf-8",
+    };
+    for (const [path, type] of Object.entries(types)) {
+      const first = await call("GET", path, undefined, { token: null });
+      expect(first.headers.get("content-type"), path).toBe(type);
+      const etag = first.headers.get("etag");
+      expect(etag, path).toMatch(/^"[0-9a-f]{16}"$/);
+      const again = await call("GET", path, undefined, { token: null, headers: { "if-none-match": etag! } });
+      expect(again.status, path).toBe(304);
+      expect(again.headers.get("content-security-policy"), path).toBe(first.headers.get("content-security-policy"));
+      const changed = await call("GET", path, undefined, { token: null, headers: { "if-none-match": '"0000000000000000"' } });
+      expect(changed.status, path).toBe(200);
+    }
+  });
+
   it("answer 404 for a file that is not there, and keep the API behind its key", async () => {
     expect((await call("GET", "/ui/nope.js", undefined, { token: null })).status).toBe(404);
     expect((await call("GET", "/v1/topics", undefined, { token: null })).status).toBe(401);
