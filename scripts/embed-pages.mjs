@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const PUBLIC = join(root, "public");
-export const OUTPUT = join(root, "src/http/page-files.ts");
+const OUTPUT = join(root, "src/http/page-files.ts");
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -30,7 +30,7 @@ function filesUnder(dir) {
 }
 
 /** The module's text for the files of public/ as they are now. */
-export function render() {
+function render() {
   const entries = filesUnder(PUBLIC)
     .map((path) => ({ path, name: "/" + relative(PUBLIC, path).split("\\").join("/") }))
     .sort((a, b) => (a.name < b.name ? -1 : 1))
@@ -49,16 +49,14 @@ export function render() {
   );
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const text = render();
-  const current = existsSync(OUTPUT) ? readFileSync(OUTPUT, "utf8") : null;
-  if (process.argv.includes("--check")) {
-    if (current !== text) {
-      console.error(`${relative(root, OUTPUT)} is out of date with public/: run npm run pages`);
-      process.exit(1);
-    }
-  } else if (current !== text) {
-    writeFileSync(OUTPUT, text);
-    console.log(`wrote ${relative(root, OUTPUT)} from public/`);
+const text = render();
+const current = existsSync(OUTPUT) ? readFileSync(OUTPUT, "utf8") : null;
+if (process.argv.includes("--check")) {
+  if (current !== text) {
+    console.error(`${relative(root, OUTPUT)} is out of date with public/: run npm run pages`);
+    process.exit(1);
   }
+} else if (current !== text) {
+  writeFileSync(OUTPUT, text);
+  console.log(`wrote ${relative(root, OUTPUT)} from public/`);
 }

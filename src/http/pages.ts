@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import type { App, AppEnv } from "./context";
-import { ApiError } from "./errors";
 import { PAGE_FILES } from "./page-files";
 
 /**
@@ -29,9 +28,10 @@ const PAGES: Readonly<Record<string, string>> = {
  * above. The pages are the sign-in page, so they need no key; every API call the dashboard
  * makes does. A browser revalidates each time (no-cache) and gets a 304 while the file is the same.
  */
-function servePage(c: Context<AppEnv>, path: string): Response {
+function servePage(c: Context<AppEnv>, path: string): Response | Promise<Response> {
   const file = PAGE_FILES[path];
-  if (!file) return c.json(new ApiError("not_found", "no such route; see /docs").toBody(), 404);
+  // A file public/ does not have is any unknown route (app.ts's notFound).
+  if (!file) return c.notFound();
   const headers = new Headers({
     "Content-Type": file.type,
     ETag: file.etag,
