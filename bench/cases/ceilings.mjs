@@ -25,5 +25,7 @@ export function ceilingCalls(url) {
     /** One row a request, the requests spread over 4 objects (as a 4-partition topic's produces). */
     insert1Spread: async () => post(`/object/insert?object=insert1-${spread++ % 4}`, one, 1)(),
     insert100: post("/object/insert?object=insert100", hundred, BATCH),
+    /** The batch as one row: the storage floor of Weir's log, which keeps a batch as one segment row. */
+    segment100: post("/object/segment?object=segment100", hundred, BATCH),
   };
 }

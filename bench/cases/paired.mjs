@@ -20,6 +20,7 @@ export function measureRates(ceiling, weir) {
     ["single1p", weir.single1p, singles],
     ["single4p", weir.single4p, singles],
     ["echo100", ceiling.echo100, batches],
+    ["segment100", ceiling.segment100, batches],
     ["insert100", ceiling.insert100, batches],
     ["batch1p", weir.batch1p, batches],
     ["batch4p", weir.batch4p, batches],

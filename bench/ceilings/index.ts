@@ -5,6 +5,8 @@
 //   POST /object/echo   the Worker parses {"messages":[{body}]} and hands them to the object,
 //                       which only counts them: the cost of moving the payload, no SQL
 //   POST /object/insert the same, and the object inserts one row per message in one transaction
+//   POST /object/segment the same, and the object inserts the whole batch as one row (JSON text
+//                       of its bodies), as Weir's log keeps a produce batch: its storage floor
 // The request bodies are the same shape as Weir's produce, so the ratios compare like with like.
 import { DurableObject } from "cloudflare:workers";
 
@@ -22,6 +24,7 @@ export class Sink extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS rows (n INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS segments (first INTEGER PRIMARY KEY, bodies TEXT NOT NULL)");
     this.next = Number(ctx.storage.sql.exec("SELECT COALESCE(MAX(n), -1) + 1 AS next FROM rows").one().next);
   }
 
@@ -38,6 +41,16 @@ export class Sink extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
       for (const body of bodies) sql.exec("INSERT INTO rows (n, body) VALUES (?, ?)", this.next++, body);
+    });
+    return bodies.length;
+  }
+
+  /** Inserts the batch as one row, in one transaction; returns the count. */
+  segment(bodies: string[]): number {
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      sql.exec("INSERT INTO segments (first, bodies) VALUES (?, ?)", this.next, JSON.stringify(bodies));
+      this.next += bodies.length;
     });
     return bodies.length;
   }
@@ -65,6 +78,8 @@ export default {
         return Response.json({ ok: true, n: await sink(env, url).echo(await bodies(request)) });
       case "/object/insert":
         return Response.json({ ok: true, n: await sink(env, url).insert(await bodies(request)) });
+      case "/object/segment":
+        return Response.json({ ok: true, n: await sink(env, url).segment(await bodies(request)) });
       default:
         return Response.json({ error: "no such route" }, { status: 404 });
     }
