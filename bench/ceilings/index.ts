@@ -24,7 +24,7 @@ export class Sink extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS rows (n INTEGER PRIMARY KEY, body TEXT NOT NULL)");
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS segments (first INTEGER PRIMARY KEY, bodies TEXT NOT NULL)");
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS segments (n INTEGER PRIMARY KEY, bodies TEXT NOT NULL)");
     this.next = Number(ctx.storage.sql.exec("SELECT COALESCE(MAX(n), -1) + 1 AS next FROM rows").one().next);
   }
 
@@ -45,13 +45,9 @@ export class Sink extends DurableObject<Env> {
     return bodies.length;
   }
 
-  /** Inserts the batch as one row, in one transaction; returns the count. */
+  /** Inserts the batch as one row (SQLite numbers it), in one transaction; returns the count. */
   segment(bodies: string[]): number {
-    const sql = this.ctx.storage.sql;
-    this.ctx.storage.transactionSync(() => {
-      sql.exec("INSERT INTO segments (first, bodies) VALUES (?, ?)", this.next, JSON.stringify(bodies));
-      this.next += bodies.length;
-    });
+    this.ctx.storage.transactionSync(() => this.ctx.storage.sql.exec("INSERT INTO segments (bodies) VALUES (?)", JSON.stringify(bodies)));
     return bodies.length;
   }
 }
