@@ -16,6 +16,12 @@ import { ShiftedClock } from "../clock";
 import { call, createSubscription, createTopic, partitionStubs, type Delivered } from "../helpers";
 
 const RUNS = Number((env as unknown as { WEIR_MODEL_RUNS?: string }).WEIR_MODEL_RUNS ?? "12");
+// A run takes about a second. One that hangs fails as a counterexample after RUN_LIMIT_MS; and
+// the whole check, shrinking a failure included, stops after CHECK_LIMIT_MS and reports the
+// smallest counterexample found so far with its seed and path: shrinking steps that each call
+// workerd is otherwise unbounded, and would outlast the test's timeout with nothing printed.
+const RUN_LIMIT_MS = 60_000;
+const CHECK_LIMIT_MS = Math.min(500_000, 60_000 + RUNS * 5_000);
 const VISIBILITY_MS = 5_000;
 /** Slack between the model's clock and the partitions' (real time passes while a step runs). */
 const SLACK_MS = 1_000;
@@ -206,6 +212,9 @@ async function run(steps: Step[]): Promise<void> {
 
 describe("the model of a topic's guarantees", () => {
   it(`holds over random steps (${RUNS} runs)`, { timeout: 600_000 }, async () => {
-    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 30 }), run), { numRuns: RUNS });
+    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 30 }), run), {
+      numRuns: RUNS,
+      plugins: [fc.timeout(RUN_LIMIT_MS), fc.interruptAfterTimeLimit(CHECK_LIMIT_MS, { failOnInterrupt: true })],
+    });
   });
 });
