@@ -16,10 +16,13 @@ import { ShiftedClock } from "../clock";
 import { call, createSubscription, createTopic, partitionStubs, type Delivered } from "../helpers";
 
 const RUNS = Number((env as unknown as { WEIR_MODEL_RUNS?: string }).WEIR_MODEL_RUNS ?? "12");
-// A run takes about a second. One that hangs fails as a counterexample after RUN_LIMIT_MS; and
-// the whole check, shrinking a failure included, stops after CHECK_LIMIT_MS and reports the
-// smallest counterexample found so far with its seed and path: shrinking steps that each call
-// workerd is otherwise unbounded, and would outlast the test's timeout with nothing printed.
+// A run takes a quarter of a second at first and longer with every run before it in the same
+// workerd (the harness's fetch slows with each earlier request: cloudflare/workers-sdk#15446),
+// so many runs go in batches of fresh processes (`npm run chaos -- --model-runs N`). A run that
+// hangs fails as a counterexample after RUN_LIMIT_MS; the whole check, shrinking a failure
+// included, stops after CHECK_LIMIT_MS and reports the smallest counterexample found so far
+// with its seed and path — a shrink of steps that each call workerd, each slower than the
+// last, would otherwise outlast the test's timeout with nothing printed.
 const RUN_LIMIT_MS = 60_000;
 const CHECK_LIMIT_MS = Math.min(500_000, 60_000 + RUNS * 5_000);
 const VISIBILITY_MS = 5_000;
