@@ -152,13 +152,15 @@ if (modelRuns > 0) {
   const batches = Math.ceil(modelRuns / MODEL_BATCH_RUNS);
   console.log(`
 model test: ${modelRuns} runs in ${batches} batch(es) (test/edges/model.test.ts)`);
-  for (let done = 0; done < modelRuns && process.exitCode !== 1; done += MODEL_BATCH_RUNS) {
+  // The first failing batch ends them: it has printed its counterexample and seed.
+  for (let done = 0, failed = false; done < modelRuns && !failed; done += MODEL_BATCH_RUNS) {
     const runs = Math.min(MODEL_BATCH_RUNS, modelRuns - done);
     const model = spawnSync("npx", ["vitest", "run", "--project", "workerd", "test/edges/model.test.ts"], {
       stdio: "inherit",
       env: { ...process.env, WEIR_MODEL_RUNS: String(runs) },
     });
-    if (model.status !== 0) process.exitCode = 1;
+    failed = model.status !== 0;
+    if (failed) process.exitCode = 1;
   }
 }
 
