@@ -148,6 +148,22 @@ export function competingRows(c) {
           ceiling: { label: "no-op request CPU", median: m.noopCpuMs.median }, ratio: cpu,
           target: { pass: cpu <= T.CPU_PER_MESSAGE_OF_NOOP, text: `≤ ${T.CPU_PER_MESSAGE_OF_NOOP}× no-op request CPU` },
         },
+        ...(m.streamFloorCpuMs
+          ? [
+              {
+                // What produce → a waiting stream costs the runtime with nothing of a queue between
+                // them (bench/cases/competing.mjs, streamFloorRun): the share of the CPU that is Weir's.
+                label: "  the stream floor's CPU per message (an object stores each message and hands it to a waiting stream)", unit: "ms", summary: m.streamFloorCpuMs,
+                ceiling: { label: "no-op request CPU", median: m.noopCpuMs.median }, ratio: ratio(m.streamFloorCpuMs, m.noopCpuMs),
+              },
+              {
+                label: "  workerd CPU per message, against the stream floor's", unit: "ms", summary: m.cpuMsPerMessage,
+                ceiling: { label: "stream floor CPU", median: m.streamFloorCpuMs.median }, ratio: ratio(m.cpuMsPerMessage, m.streamFloorCpuMs),
+              },
+              { label: "  the stream floor's produce → delivery p50", unit: "ms", summary: m.streamFloorP50 },
+              { label: "  the stream floor's produce → delivery p99", unit: "ms", summary: m.streamFloorP99 },
+            ]
+          : []),
         ...(m.requestsPerMessage
           ? [
               {

@@ -18,6 +18,8 @@ export function ceilingCalls(url) {
   let spread = 0;
   // Each ceiling has objects of its own, so that one's table size does not slow another.
   return {
+    /** The ceiling Worker itself, for the cases that speak to it beyond these calls (the stream floor). */
+    url,
     noop: get("/noop"),
     objectNoop: get("/object/noop?object=noop"),
     echo100: post("/object/echo?object=echo", hundred, BATCH),

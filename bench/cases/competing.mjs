@@ -3,9 +3,11 @@
 // produced at a steady 100 and 200 msg/s. Eight long polls, each acking its last batch with its
 // next receive (as ../shared/peers runs Weir), and separately eight streams. Each run is paired
 // with the floor taken just before it, paced alike: an object's one-row insert (a message is
-// stored before it is delivered), and the runtime's CPU per no-op request.
+// stored before it is delivered), and the runtime's CPU per no-op request; each streams run
+// also with the stream floor after it (streamFloorRun: the same paced messages, each stored by
+// an object and handed to one of eight waiting streams of the ceiling Worker).
 import { WARMUP_FRACTION, config, payload } from "../config.mjs";
-import { percentile } from "../client.mjs";
+import { percentile, send, streamLines } from "../client.mjs";
 import { latency, sleep, throughput } from "../measure.mjs";
 import { workerdCpuMs } from "../../scripts/local-server.mjs";
 import { repeat } from "../stats.mjs";
@@ -129,9 +131,50 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumer
 }
 
 /**
+ * The stream floor: what produce → a waiting stream costs the runtime with nothing of a queue
+ * between them. Eight streams of the ceiling Worker (POST /object/stream), two on each of 4
+ * objects, while single messages are sent paced as oneRun sends them to POST /object/ring,
+ * whose object inserts the message as a row and hands it to the stream that waited longest.
+ * Fresh objects each run (`tag`).
+ */
+export async function streamFloorRun(ceilingUrl, ceilingPid, { seconds, rate, tag, consumers = COMPETING_CONSUMERS }) {
+  const objects = 4;
+  const each = Math.max(1, Math.round((rate * seconds) / consumers));
+  const total = each * consumers;
+  const latencies = [];
+  const streams = Array.from({ length: consumers }, (_, k) =>
+    streamLines(ceilingUrl, `/object/stream?object=${tag}-${k % objects}&count=${each}`, {}, {}, (line) => latencies.push(now() - line.sentAt)),
+  );
+  await sleep(200);
+  const cpuBefore = workerdCpuMs(ceilingPid);
+  const started = performance.now();
+  const pad = payload.slice(40);
+  const inFlight = new Set();
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    if (inFlight.size >= MAX_PRODUCES_IN_FLIGHT) await Promise.race(inFlight);
+    const body = JSON.stringify({ messages: [{ body: { sentAt: now(), pad } }] });
+    const sent = send(ceilingUrl, "POST", `/object/ring?object=${tag}-${i % objects}`, body)
+      .then((response) => {
+        if (response.status !== 200) throw new Error(`stream floor: ring answered ${response.status} ${response.text}`);
+      })
+      .finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  }
+  await Promise.all(inFlight);
+  await Promise.all(streams);
+  const cpuMsPerMessage = (workerdCpuMs(ceilingPid) - cpuBefore) / total;
+  latencies.sort((a, b) => a - b);
+  return { cpuMsPerMessage, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/**
  * Eight consumers (`how`: "longPoll" or "stream") at `rate` msg/s, each run paired with the
  * paced floor (a one-row insert in the ceiling's object) and the runtime's CPU per paced no-op.
  */
+let streamFloorRuns = 0;
+
 export async function measureCompeting(api, prefix, ceiling, { how, rate, weirPid, ceilingPid }) {
   const topic = `${prefix}-competing-${how}-${rate}`;
   await api.createTopic(topic, 4);
@@ -144,7 +187,10 @@ export async function measureCompeting(api, prefix, ceiling, { how, rate, weirPi
     const floor = await latency({ count, call: ceiling.insert1, perSecond: rate });
     const seconds = warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds;
     const run = await oneRun(api, topic, { seconds, rate, how, weirPid });
-    return { ...run, noopCpuMs, floorP50: floor.p50, floorP99: floor.p99 };
+    const paired = { ...run, noopCpuMs, floorP50: floor.p50, floorP99: floor.p99 };
+    if (how !== "stream") return paired;
+    const streamFloor = await streamFloorRun(ceiling.url, ceilingPid, { seconds, rate, tag: `${topic}-${++streamFloorRuns}` });
+    return { ...paired, streamFloorCpuMs: streamFloor.cpuMsPerMessage, streamFloorP50: streamFloor.p50, streamFloorP99: streamFloor.p99 };
   });
 }
 

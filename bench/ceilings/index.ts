@@ -7,6 +7,11 @@
 //   POST /object/insert the same, and the object inserts one row per message in one transaction
 //   POST /object/segment the same, and the object inserts the whole batch as one row (JSON text
 //                       of its bodies), as Weir's log keeps a produce batch: its storage floor
+//   POST /object/ring   the object inserts the one message as a row and hands it to a waiting
+//                       stream of /object/stream, as a partition rings a waiting consumer
+//   POST /object/stream?count=N  a streaming response of N lines, each the body of a message
+//                       the object handed it (the stream floor of issue 19: produce → a
+//                       waiting stream, with nothing of a queue between them)
 // The request bodies are the same shape as Weir's produce, so the ratios compare like with like.
 import { DurableObject } from "cloudflare:workers";
 
@@ -20,6 +25,10 @@ interface Message {
 
 export class Sink extends DurableObject<Env> {
   private next = 0;
+
+  /** Streams waiting for a message, first come first served; and messages no stream waited for. */
+  private waiting: ((body: string) => void)[] = [];
+  private unclaimed: string[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -45,6 +54,23 @@ export class Sink extends DurableObject<Env> {
     return bodies.length;
   }
 
+  /** Inserts one row and hands its body to the stream that has waited longest (or keeps it for the next). */
+  ring(bodies: string[]): number {
+    const body = bodies[0] ?? "null";
+    this.ctx.storage.transactionSync(() => this.ctx.storage.sql.exec("INSERT INTO rows (n, body) VALUES (?, ?)", this.next++, body));
+    const stream = this.waiting.shift();
+    if (stream) stream(body);
+    else this.unclaimed.push(body);
+    return 1;
+  }
+
+  /** The next message ring() stores: at once if one is kept, else when it comes. */
+  nextRung(): Promise<string> {
+    const kept = this.unclaimed.shift();
+    if (kept !== undefined) return Promise.resolve(kept);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
   /** Inserts the batch as one row (SQLite numbers it), in one transaction; returns the count. */
   segment(bodies: string[]): number {
     this.ctx.storage.transactionSync(() => this.ctx.storage.sql.exec("INSERT INTO segments (bodies) VALUES (?)", JSON.stringify(bodies)));
@@ -62,6 +88,18 @@ async function bodies(request: Request): Promise<string[]> {
   return messages.map((m) => JSON.stringify(m.body));
 }
 
+/** `count` lines, each a message's body as the object hands it over; written as they come. */
+function stream(object: DurableObjectStub<Sink>, count: number): Response {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const encoder = new TextEncoder();
+  void (async () => {
+    for (let i = 0; i < count; i++) await writer.write(encoder.encode(`${await object.nextRung()}\n`));
+    await writer.close();
+  })();
+  return new Response(readable, { headers: { "content-type": "application/x-ndjson" } });
+}
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
@@ -74,6 +112,10 @@ export default {
         return Response.json({ ok: true, n: await sink(env, url).echo(await bodies(request)) });
       case "/object/insert":
         return Response.json({ ok: true, n: await sink(env, url).insert(await bodies(request)) });
+      case "/object/ring":
+        return Response.json({ ok: true, n: await sink(env, url).ring(await bodies(request)) });
+      case "/object/stream":
+        return stream(sink(env, url), Number(url.searchParams.get("count") ?? "1"));
       case "/object/segment":
         return Response.json({ ok: true, n: await sink(env, url).segment(await bodies(request)) });
       default:
