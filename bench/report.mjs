@@ -153,7 +153,7 @@ export function competingRows(c) {
               {
                 // What produce → a waiting stream costs the runtime with nothing of a queue between
                 // them (bench/cases/competing.mjs, streamFloorRun): the share of the CPU that is Weir's.
-                label: "  the stream floor's CPU per message (an object stores each message and hands it to a waiting stream)", unit: "ms", summary: m.streamFloorCpuMs,
+                label: "  the stream floor's CPU per message (an object stores each message, hands it to a waiting stream; acks)", unit: "ms", summary: m.streamFloorCpuMs,
                 ceiling: { label: "no-op request CPU", median: m.noopCpuMs.median }, ratio: ratio(m.streamFloorCpuMs, m.noopCpuMs),
               },
               {

@@ -134,17 +134,34 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumer
  * The stream floor: what produce → a waiting stream costs the runtime with nothing of a queue
  * between them. Eight streams of the ceiling Worker (POST /object/stream), two on each of 4
  * objects, while single messages are sent paced as oneRun sends them to POST /object/ring,
- * whose object inserts the message as a row and hands it to the stream that waited longest.
- * Fresh objects each run (`tag`).
+ * whose object inserts the message as a row and hands it to the stream that waited longest;
+ * every ACK_EVERY_MS one request (POST /object/acks) calls each object that delivered since,
+ * as the streams' acker does with Weir. Fresh objects each run (`tag`).
  */
 export async function streamFloorRun(ceilingUrl, ceilingPid, { seconds, rate, tag, consumers = COMPETING_CONSUMERS }) {
   const objects = 4;
   const each = Math.max(1, Math.round((rate * seconds) / consumers));
   const total = each * consumers;
   const latencies = [];
+  // Objects that delivered since the last ack request.
+  let toAck = new Set();
   const streams = Array.from({ length: consumers }, (_, k) =>
-    streamLines(ceilingUrl, `/object/stream?object=${tag}-${k % objects}&count=${each}`, {}, {}, (line) => latencies.push(now() - line.sentAt)),
+    streamLines(ceilingUrl, `/object/stream?object=${tag}-${k % objects}&count=${each}`, {}, {}, (line) => {
+      latencies.push(now() - line.sentAt);
+      toAck.add(`${tag}-${k % objects}`);
+    }),
   );
+  let streaming = true;
+  const acker = (async () => {
+    while (streaming || toAck.size > 0) {
+      await sleep(ACK_EVERY_MS);
+      if (toAck.size === 0) continue;
+      const names = [...toAck].join(",");
+      toAck = new Set();
+      const response = await send(ceilingUrl, "POST", `/object/acks?objects=${names}`, "{}");
+      if (response.status !== 200) throw new Error(`stream floor: acks answered ${response.status} ${response.text}`);
+    }
+  })();
   await sleep(200);
   const cpuBefore = workerdCpuMs(ceilingPid);
   const started = performance.now();
@@ -164,6 +181,8 @@ export async function streamFloorRun(ceilingUrl, ceilingPid, { seconds, rate, ta
   }
   await Promise.all(inFlight);
   await Promise.all(streams);
+  streaming = false;
+  await acker;
   const cpuMsPerMessage = (workerdCpuMs(ceilingPid) - cpuBefore) / total;
   latencies.sort((a, b) => a - b);
   return { cpuMsPerMessage, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };

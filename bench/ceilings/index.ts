@@ -12,6 +12,8 @@
 //   POST /object/stream?count=N  a streaming response of N lines, each the body of a message
 //                       the object handed it (the stream floor of issue 19: produce → a
 //                       waiting stream, with nothing of a queue between them)
+//   POST /object/acks?objects=a,b  the stream floor's acks: one request, one no-op call to each
+//                       object named (as an ack of several partitions' receipts calls each once)
 // The request bodies are the same shape as Weir's produce, so the ratios compare like with like.
 import { DurableObject } from "cloudflare:workers";
 
@@ -114,6 +116,11 @@ export default {
         return Response.json({ ok: true, n: await sink(env, url).insert(await bodies(request)) });
       case "/object/ring":
         return Response.json({ ok: true, n: await sink(env, url).ring(await bodies(request)) });
+      case "/object/acks": {
+        const names = (url.searchParams.get("objects") ?? "").split(",").filter((name) => name !== "");
+        const calls = await Promise.all(names.map((name) => env.SINK.get(env.SINK.idFromName(name)).noop()));
+        return Response.json({ ok: true, n: calls.length });
+      }
       case "/object/stream":
         return stream(sink(env, url), Number(url.searchParams.get("count") ?? "1"));
       case "/object/segment":
