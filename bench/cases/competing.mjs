@@ -77,6 +77,27 @@ async function longPollConsumer(api, topic, onMessages, done, calls) {
   }
 }
 
+/**
+ * Sends `total` single messages at a steady `rate` (`sendOne` gets each body: its send time and
+ * a pad to 256 bytes), with up to MAX_PRODUCES_IN_FLIGHT in flight: a slow send does not hold
+ * back the next one's send time, but a server that cannot keep up slows the sender down (the
+ * rate achieved, answered, says so) instead of drowning under thousands of open requests.
+ */
+async function sendPaced(total, rate, sendOne) {
+  const started = performance.now();
+  const pad = payload.slice(40);
+  const inFlight = new Set();
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    if (inFlight.size >= MAX_PRODUCES_IN_FLIGHT) await Promise.race(inFlight);
+    const sent = sendOne({ sentAt: now(), pad }).finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  }
+  await Promise.all(inFlight);
+  return total / ((performance.now() - started) / 1000);
+}
+
 /** One run at `rate` msg/s for `seconds`: latencies, CPU per message, and how evenly the consumers got them. */
 export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumers = COMPETING_CONSUMERS }) {
   const total = Math.round(rate * seconds);
@@ -99,21 +120,7 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumer
       : Promise.all(Array.from({ length: consumers }, () => longPollConsumer(api, topic, onMessagesOf(k++), done, calls)));
   // Let the consumers park before the first message.
   await sleep(200);
-  const started = performance.now();
-  const pad = payload.slice(40);
-  // Paced, with up to MAX_PRODUCES_IN_FLIGHT in flight: a slow produce does not hold back the
-  // next one's send time, but a server that cannot keep up slows the producer down (the achieved
-  // rate says so) instead of drowning under thousands of open requests.
-  const inFlight = new Set();
-  for (let i = 0; i < total; i++) {
-    const wait = started + (i * 1000) / rate - performance.now();
-    if (wait > 0) await sleep(wait);
-    if (inFlight.size >= MAX_PRODUCES_IN_FLIGHT) await Promise.race(inFlight);
-    const sent = api.produce(topic, [{ body: { sentAt: now(), pad } }]).finally(() => inFlight.delete(sent));
-    inFlight.add(sent);
-  }
-  await Promise.all(inFlight);
-  const achievedRate = total / ((performance.now() - started) / 1000);
+  const achievedRate = await sendPaced(total, rate, (body) => api.produce(topic, [{ body }]));
   deadline = Date.now() + GRACE_MS;
   await consuming;
   if (latencies.length < total) throw new Error(`competing consumers: ${latencies.length} of ${total} messages delivered`);
@@ -164,22 +171,12 @@ export async function streamFloorRun(ceilingUrl, ceilingPid, { seconds, rate, ta
   })();
   await sleep(200);
   const cpuBefore = workerdCpuMs(ceilingPid);
-  const started = performance.now();
-  const pad = payload.slice(40);
-  const inFlight = new Set();
-  for (let i = 0; i < total; i++) {
-    const wait = started + (i * 1000) / rate - performance.now();
-    if (wait > 0) await sleep(wait);
-    if (inFlight.size >= MAX_PRODUCES_IN_FLIGHT) await Promise.race(inFlight);
-    const body = JSON.stringify({ messages: [{ body: { sentAt: now(), pad } }] });
-    const sent = send(ceilingUrl, "POST", `/object/ring?object=${tag}-${i % objects}`, body)
-      .then((response) => {
-        if (response.status !== 200) throw new Error(`stream floor: ring answered ${response.status} ${response.text}`);
-      })
-      .finally(() => inFlight.delete(sent));
-    inFlight.add(sent);
-  }
-  await Promise.all(inFlight);
+  let sentCount = 0;
+  await sendPaced(total, rate, async (body) => {
+    const path = `/object/ring?object=${tag}-${sentCount++ % objects}`;
+    const response = await send(ceilingUrl, "POST", path, JSON.stringify({ messages: [{ body }] }));
+    if (response.status !== 200) throw new Error(`stream floor: ring answered ${response.status} ${response.text}`);
+  });
   await Promise.all(streams);
   streaming = false;
   await acker;
