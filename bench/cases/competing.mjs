@@ -185,12 +185,14 @@ export async function streamFloorRun(ceilingUrl, ceilingPid, { seconds, rate, ta
   return { cpuMsPerMessage, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-/**
- * Eight consumers (`how`: "longPoll" or "stream") at `rate` msg/s, each run paired with the
- * paced floor (a one-row insert in the ceiling's object) and the runtime's CPU per paced no-op.
- */
+/** Stream floor runs so far in this process: each takes objects of its own. */
 let streamFloorRuns = 0;
 
+/**
+ * Eight consumers (`how`: "longPoll" or "stream") at `rate` msg/s, each run paired with the
+ * paced floor (a one-row insert in the ceiling's object) and the runtime's CPU per paced no-op;
+ * a streams run also with the stream floor (streamFloorRun) after it.
+ */
 export async function measureCompeting(api, prefix, ceiling, { how, rate, weirPid, ceilingPid }) {
   const topic = `${prefix}-competing-${how}-${rate}`;
   await api.createTopic(topic, 4);
