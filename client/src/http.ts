@@ -1,3 +1,4 @@
+import { untilAborted } from "./abort.js";
 import { WeirError } from "./errors.js";
 
 /** Where and how a client sends its requests. */
@@ -53,7 +54,9 @@ export async function send(
     }
   }
   if (response.ok) return response;
-  throw await errorOf(response, `${method} ${path}`);
+  const refusal = await errorOf(response, `${method} ${path}`, options.signal);
+  if (options.signal?.aborted) throw options.signal.reason;
+  throw refusal;
 }
 
 /** Like send, and parses the JSON answer (null for 204). */
@@ -65,7 +68,7 @@ export async function call<T>(
   options?: SendOptions,
 ): Promise<T> {
   const response = await send(transport, method, path, body, options);
-  const text = await response.text();
+  const text = await untilAborted(response.text(), options?.signal);
   if (text === "") return null as T;
   try {
     return JSON.parse(text) as T;
@@ -75,9 +78,9 @@ export async function call<T>(
 }
 
 /** The WeirError of a refused request, from its `{"error": {code, message, details}}` body. */
-async function errorOf(response: Response, what: string): Promise<WeirError> {
+async function errorOf(response: Response, what: string, signal?: AbortSignal): Promise<WeirError> {
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
-  const text = await response.text().catch(() => "");
+  const text = await untilAborted(response.text(), signal).catch(() => "");
   try {
     const { error } = JSON.parse(text) as { error: { code: string; message: string; details?: unknown } };
     return new WeirError(response.status, error.code, error.message, { details: error.details, retryAfter });

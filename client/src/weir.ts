@@ -222,7 +222,7 @@ export class Weir {
   ): AsyncGenerator<Message<Body>[], StreamEnd | null> {
     const response = await send(this.#transport, "POST", `${subscriptionPath(topic, subscription)}/stream`, request, { ...options, idempotent: true });
     if (!response.body) return null;
-    for await (const line of ndjson(response.body)) {
+    for await (const line of ndjson(response.body, options?.signal)) {
       const parsed = line as { messages?: Message<Body>[]; end?: string; error?: { code: string; message: string } };
       if (parsed.error) throw new WeirError(503, parsed.error.code, parsed.error.message);
       if (parsed.end) return parsed as StreamEnd;
