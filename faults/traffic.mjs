@@ -16,13 +16,19 @@ export function seeded(seed) {
 
 /** Calls the API; throws on a network error or a 5xx (the caller retries), returns 2xx/4xx answers. */
 export async function call(url, token, method, path, body) {
+  const signal = AbortSignal.timeout(15_000);
   const response = await fetch(url + path, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
+    signal,
   });
-  const text = await response.text();
+  // Node's fetch can leave a body read that the timeout interrupts pending for ever
+  // (nodejs/node#56917): the timeout is raced here too.
+  const text = await Promise.race([
+    response.text(),
+    new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })),
+  ]);
   if (response.status >= 500) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 200)}`);
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
