@@ -152,12 +152,13 @@ export async function streamFloorRun(ceilingUrl, ceilingPid, { seconds, rate, ta
   const latencies = [];
   // Objects that delivered since the last ack request.
   let toAck = new Set();
-  const streams = Array.from({ length: consumers }, (_, k) =>
-    streamLines(ceilingUrl, `/object/stream?object=${tag}-${k % objects}&count=${each}`, {}, {}, (line) => {
+  const streams = Array.from({ length: consumers }, (_, k) => {
+    const object = `${tag}-${k % objects}`;
+    return streamLines(ceilingUrl, `/object/stream?object=${object}&count=${each}`, {}, {}, (line) => {
       latencies.push(now() - line.sentAt);
-      toAck.add(`${tag}-${k % objects}`);
-    }),
-  );
+      toAck.add(object);
+    });
+  });
   let streaming = true;
   const acker = (async () => {
     while (streaming || toAck.size > 0) {
