@@ -176,6 +176,9 @@ export function competingRows(c) {
           : []),
         { label: "  produce rate achieved (≤ 16 produces in flight)", unit: "msg/s", summary: m.achievedRate },
         ...(m.busiestShare ? [{ label: "  busiest consumer's share, of an even share", unit: "×", summary: m.busiestShare }] : []),
+        ...(m.streamObjectCallsPerMessage
+          ? [{ label: "  object calls of the streams per message (seats; the doorbell's way at a stream's end)", unit: "calls/msg", summary: m.streamObjectCallsPerMessage }]
+          : []),
         ...(m.receivesPerMessage
           ? [
               { label: "  receive requests per message", unit: "calls/msg", summary: m.receivesPerMessage },

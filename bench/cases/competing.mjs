@@ -20,6 +20,8 @@ const WAIT_SECONDS = 2;
 const MAX_PRODUCES_IN_FLIGHT = 16;
 /** After the last produce, the consumers have this long to see every message. */
 const GRACE_MS = 30_000;
+/** No-op requests the CPU reference of each run takes at least (the quick bench's 50 would be ±11% of a 10 ms tick). */
+const NOOP_CPU_REQUESTS = 300;
 /** Streams ack in batches, every this many ms (as the single-consumer case). */
 const ACK_EVERY_MS = 50;
 
@@ -46,10 +48,13 @@ async function streamingConsumers(api, topic, seconds, onMessages, done, consume
   const one = async () => {
     while (!done()) {
       calls.streams++;
-      await api.stream(topic, "s", { max_messages: 10_000, wait_seconds: Math.ceil(seconds) + 2, heartbeat_seconds: 1 }, (messages) => {
+      const end = await api.stream(topic, "s", { max_messages: 10_000, wait_seconds: Math.ceil(seconds) + 2, heartbeat_seconds: 1 }, (messages) => {
         onMessages(messages);
         toAck.push(...messages.map((m) => m.receipt));
       });
+      // The end line says what the stream cost in object calls (seats, and the doorbell's way at its end).
+      calls.partitions += end?.partition_calls ?? 0;
+      calls.doorbell += end?.doorbell_calls ?? 0;
     }
   };
   await Promise.all(Array.from({ length: consumers }, one));
@@ -130,7 +135,7 @@ export async function oneRun(api, topic, { seconds, rate, how, weirPid, consumer
   const perMessage = (n) => n / total;
   const counted =
     how === "stream"
-      ? {}
+      ? { streamObjectCallsPerMessage: perMessage(calls.partitions + calls.doorbell) }
       : { busiestShare: busiest, receivesPerMessage: perMessage(calls.receives), receiveObjectCallsPerMessage: perMessage(calls.partitions + calls.doorbell) };
   // Every request the Worker served for the run: the produces, and the consumers' receives, acks and stream opens.
   const requestsPerMessage = perMessage(total + calls.receives + calls.acks + calls.streams);
@@ -200,9 +205,11 @@ export async function measureCompeting(api, prefix, ceiling, { how, rate, weirPi
   await api.createSubscription(topic, "s");
   return repeat({ runs: config.runs }, async ({ warmup }) => {
     const count = warmup ? 20 : config.latencyRequests;
+    // /proc counts CPU in 10 ms ticks: the reference takes enough requests for a tick to be noise.
+    const noopCount = warmup ? 20 : Math.max(count, NOOP_CPU_REQUESTS);
     const ceilingCpuBefore = workerdCpuMs(ceilingPid);
-    await latency({ count, call: ceiling.noop, perSecond: rate });
-    const noopCpuMs = (workerdCpuMs(ceilingPid) - ceilingCpuBefore) / count;
+    await latency({ count: noopCount, call: ceiling.noop, perSecond: rate });
+    const noopCpuMs = (workerdCpuMs(ceilingPid) - ceilingCpuBefore) / noopCount;
     const floor = await latency({ count, call: ceiling.insert1, perSecond: rate });
     const seconds = warmup ? Math.max(1, config.latencySeconds * WARMUP_FRACTION) : config.latencySeconds;
     const run = await oneRun(api, topic, { seconds, rate, how, weirPid });

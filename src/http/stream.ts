@@ -5,6 +5,7 @@ import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import { RoutingFailure } from "../routing/failures";
 import { subscriptionDoorbell, subscriptionPartitions } from "../routing/handles";
 import { receive, reportArmed, type ObjectCalls } from "../routing/receive";
+import { StreamSeats } from "../routing/seats";
 import { ensureSubscriptionSpec } from "../routing/specs";
 import type { ArmReport, SubscriptionSpec } from "../shared/partition-api";
 import { STREAM_LINE_MESSAGES } from "../shared/limits";
@@ -83,18 +84,21 @@ export function registerStreamRoutes(app: App): void {
 const encoder = new TextEncoder();
 
 /**
- * Leases and writes lines until the stream is done: max_messages delivered, wait_seconds over
- * (checked after each lease, so 0 makes one pass), the client gone, or a failure (an `error`
- * line). Each wait lasts at most heartbeat_seconds; one that brings nothing writes an empty
- * line, so that idle connections are not cut by proxies. Each pass reads the subscription
- * again (from the catalog's cache): a surge that starts or ends meanwhile changes the
- * partitions and the doorbell, and a subscription deleted meanwhile ends the stream.
+ * Leases and writes lines until the stream is done: max_messages delivered, wait_seconds over,
+ * the client gone, or a failure (an `error` line). The stream waits on seats (routing/seats.ts:
+ * each partition leases for it the moment it has messages); its last few messages, which cannot
+ * be promised to every partition, and a stream of one pass (wait_seconds 0) go the doorbell's
+ * way (routing/receive.ts), a pass at a time. A wait that brings nothing for heartbeat_seconds
+ * writes an empty line, so that idle connections are not cut by proxies. Each line reads the
+ * subscription again (from the catalog's cache): a surge that starts or ends meanwhile changes
+ * the partitions and the doorbell, and a subscription deleted meanwhile ends the stream.
  */
 async function pump(source: StreamSource, first: Subscribed, writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
   const { env, request, gone } = source;
   const signal = gone.signal;
   const calls: ObjectCalls = { partitions: 0, doorbell: 0 };
   const deadline = Date.now() + request.wait_seconds * 1000;
+  const filter = request.filter?.headers ?? null;
   // A failed write means the client has gone: say so at once (writer.closed tells it later).
   const write = async (line: string): Promise<void> => {
     try {
@@ -105,35 +109,47 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
     }
   };
   let current = first;
+  const visibilityMs = (): number => (request.visibility_timeout_seconds ?? current.subscription.visibilityTimeoutSeconds) * 1000;
+  let seats: StreamSeats | null = request.wait_seconds > 0 ? new StreamSeats({ visibilityMs: visibilityMs(), filter }, calls) : null;
   let doorbell = subscriptionDoorbell(env, current.topic, current.subscription);
-  // What each pass left empty, handed to the doorbell by the next pass's wait.
+  // What each doorbell pass left empty, handed to the doorbell by the next pass's wait.
   let unreported: ArmReport[] = [];
   let left = request.max_messages;
   try {
     for (;;) {
       if (!(await source.stillAuthorized())) throw new ApiError("unauthorized", "the API key was revoked while the stream ran");
       current = await refresh(env, source.names, current);
-      const bell = subscriptionDoorbell(env, current.topic, current.subscription);
-      // Reports name partitions of the old doorbell's set: a new one starts without them.
-      if (bell.name !== doorbell.name) [doorbell, unreported] = [bell, []];
-      const deliveries = await receive(
-        subscriptionPartitions(env, current.topic, current.subscription),
-        doorbell,
-        current.spec,
-        {
-          max: Math.min(STREAM_LINE_MESSAGES, left),
-          visibilityMs: (request.visibility_timeout_seconds ?? current.subscription.visibilityTimeoutSeconds) * 1000,
-          waitMs: Math.max(0, Math.min(deadline - Date.now(), request.heartbeat_seconds * 1000)),
-          filter: request.filter?.headers ?? null,
-          signal,
-          background: source.background,
-          unreported,
-        },
-        calls,
-      );
+      const partitions = subscriptionPartitions(env, current.topic, current.subscription);
+      const until = Math.min(deadline, Date.now() + request.heartbeat_seconds * 1000);
+      let deliveries = seats ? await seats.next(partitions, current.spec, left, until, deadline, signal) : null;
+      if (seats && deliveries === null) {
+        // Fewer messages left than seats: take them back (with what they leased meanwhile).
+        const rest = await seats.leave(current.spec.uid);
+        seats = null;
+        deliveries = rest.length > 0 ? rest : null;
+      }
+      if (!deliveries) {
+        const bell = subscriptionDoorbell(env, current.topic, current.subscription);
+        // Reports name partitions of the old doorbell's set: a new one starts without them.
+        if (bell.name !== doorbell.name) [doorbell, unreported] = [bell, []];
+        deliveries = await receive(
+          partitions,
+          doorbell,
+          current.spec,
+          { max: Math.min(STREAM_LINE_MESSAGES, left), visibilityMs: visibilityMs(), waitMs: Math.max(0, until - Date.now()), filter, signal, background: source.background, unreported },
+          calls,
+        );
+      }
       if (signal.aborted) return;
       left -= deliveries.length;
       const done = left === 0 || Date.now() >= deadline;
+      // What seats leased until they were taken back is delivered before the end.
+      if (done && seats) {
+        const rest = await seats.leave(current.spec.uid, left > 0 && Date.now() < deadline);
+        deliveries.push(...rest);
+        left -= rest.length;
+        seats = null;
+      }
       if (deliveries.length > 0 || !done) {
         await write(await deliveriesJson(env, current.topic, current.subscription, deliveries, null));
       }
@@ -152,6 +168,10 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
     await write(JSON.stringify({ error: { code: failure.code, message: failure.message } }))
       .then(() => writer.close())
       .catch(() => undefined);
+  } finally {
+    // Seats of a stream that failed or whose client left: taken back, so that they lease no more.
+    // What they leased meanwhile is delivered again when its lease ends.
+    if (seats) source.background(seats.leave(current.spec.uid).catch(() => []));
   }
 }
 

@@ -55,6 +55,7 @@ import { SurgeMoves } from "./surge-moves";
 import { migrate } from "./schema";
 import { Waiters } from "./waiters";
 import { Bells, type Bell } from "./bells";
+import { Seats, type SeatTerms } from "./seats";
 import { RowMeter } from "./meter";
 
 const DELETED: { ok: false; code: "topic_deleted" } = { ok: false, code: "topic_deleted" };
@@ -71,6 +72,7 @@ export class Partition extends DurableObject<Env> {
   private readonly redrives: Redrives;
   private readonly surgeMoves: SurgeMoves;
   private readonly waiters = new Waiters();
+  private readonly seats = new Seats();
   private readonly bells: Bells;
   /** The alarm time this instance last set, so that unchanged times cost no storage call. */
   private alarmAt: number | null = null;
@@ -136,6 +138,7 @@ export class Partition extends DurableObject<Env> {
   async unsubscribe(uid: string): Promise<void> {
     this.forget(uid);
     this.waiters.wake(uid);
+    this.seats.close(uid);
     await this.scheduleAlarm();
   }
 
@@ -158,13 +161,30 @@ export class Partition extends DurableObject<Env> {
     const result = this.log.lease(spec.uid, max, visibilityMs, filter, budgetBytes);
     // No await between the lease and the arm: nothing can become deliverable unrung between.
     const armed = bell && filter === null && !result.more ? this.bells.arm(spec.uid, bell) : null;
-    // A lease that passed expired messages may have dead-lettered them: send them now.
-    if (this.log.tookDeadLetters()) await this.afterChange();
-    // A lease adds one due time, its end: the alarm needs setting again only if it comes first.
-    else if (result.messages.length > 0 && (!this.dueKnown || this.alarmAt === null || this.clock.now() + visibilityMs < this.alarmAt)) {
-      await this.scheduleAlarm();
-    }
+    await this.afterLease(result.messages.length, visibilityMs);
     return { ok: true, ...result, armed };
+  }
+
+  /**
+   * A stream's seat (seats.ts): leases as `lease` does; when nothing is deliverable, waits up to
+   * `waitMs` and is answered the moment this partition has leased for it, or with nothing when
+   * the wait ends or the stream takes its seat back (`leaveSeat`).
+   */
+  async leaseOrSeat(spec: SubscriptionSpec, terms: SeatTerms, waitMs: number): Promise<LeaseOutcome> {
+    if (this.log.isDeleted()) return DELETED;
+    await this.prepare(spec);
+    const now = this.log.lease(spec.uid, terms.max, terms.visibilityMs, terms.filter, terms.budgetBytes);
+    if (now.messages.length > 0 || waitMs <= 0) {
+      await this.afterLease(now.messages.length, terms.visibilityMs);
+      return { ok: true, ...now, armed: null };
+    }
+    const answer = await this.seats.wait(spec.uid, terms, waitMs);
+    return this.log.isDeleted() ? DELETED : { ok: true, ...answer, armed: null };
+  }
+
+  /** Takes a stream's seat back: answered at once with nothing, unless it was answered already (false). */
+  async leaveSeat(uid: string, token: string): Promise<boolean> {
+    return this.seats.leave(uid, token);
   }
 
   /**
@@ -453,6 +473,7 @@ export class Partition extends DurableObject<Env> {
   /** Deletes everything and refuses further writes: the topic is gone. */
   async destroy(): Promise<void> {
     this.waiters.wakeAll(false);
+    this.seats.closeAll();
     this.bells.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -498,17 +519,48 @@ export class Partition extends DurableObject<Env> {
     this.bells.forget(uid);
   }
 
-  /** `uid` may have something deliverable: wake its long polls here and ring its doorbell. */
+  /**
+   * `uid` may have something deliverable: lease for its streams seated here, then wake its long
+   * polls here and ring its doorbell — unless the seats took everything there was.
+   */
   private wake(uid: string): void {
+    if (this.serveSeats(uid).drained) return;
     this.waiters.wake(uid);
     const bell = this.bells.take(uid);
     if (bell) this.ring(bell);
   }
 
-  /** After an append of `count` messages deliverable now: the doorbells wake that many receives. */
+  /**
+   * After an append of `count` messages deliverable now: the seated streams lease first, then the
+   * doorbells wake as many receives as messages are left.
+   */
   private wakeAll(count: number): void {
+    const served = new Map<string, ServedSeats>();
+    for (const uid of this.seats.subscriptions()) served.set(uid, this.serveSeats(uid));
     this.waiters.wakeAll();
-    for (const bell of this.bells.takeAll()) this.ring(bell, count);
+    for (const bell of this.bells.takeAll()) {
+      const seated = served.get(bell.subscriptionUid);
+      const left = count - (seated?.leased ?? 0);
+      // The bell stays armed for the next change when the seats took everything.
+      if (seated?.drained || left <= 0) this.bells.rearm(bell);
+      else this.ring(bell, left);
+    }
+  }
+
+  /** Leases for the streams seated on `uid` (seats.ts), and sees to the alarm for their leases' ends. */
+  private serveSeats(uid: string): ServedSeats {
+    if (!this.seats.any(uid)) return { leased: 0, drained: false };
+    const served = this.seats.serve(uid, (terms) => this.log.lease(uid, terms.max, terms.visibilityMs, terms.filter, terms.budgetBytes));
+    if (served.leased > 0 || this.log.tookDeadLetters()) {
+      this.ctx.waitUntil(
+        this.afterLease(served.leased, served.visibilityMs).catch((error: unknown) => {
+          // The next call's prepare finds what is due: dueKnown is false until the alarm is set.
+          this.dueKnown = false;
+          console.error(JSON.stringify({ event: "alarm_set_failed", message: String(error) }));
+        }),
+      );
+    }
+    return served;
   }
 
   /**
@@ -524,6 +576,16 @@ export class Partition extends DurableObject<Env> {
         this.bells.rearm(bell);
       }),
     );
+  }
+
+  /** After leasing `leased` messages for `visibilityMs`: their lease ends, and what the lease dead-lettered. */
+  private async afterLease(leased: number, visibilityMs: number): Promise<void> {
+    // A lease that passed expired messages may have dead-lettered them: send them now.
+    if (this.log.tookDeadLetters()) await this.afterChange();
+    // A lease adds one due time, its end: the alarm needs setting again only if it comes first.
+    else if (leased > 0 && (!this.dueKnown || this.alarmAt === null || this.clock.now() + visibilityMs < this.alarmAt)) {
+      await this.scheduleAlarm();
+    }
   }
 
   /** After a change: send dead letters on their way (without holding up the caller), re-arm. */
@@ -613,6 +675,12 @@ export class Partition extends DurableObject<Env> {
     if (next === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(next);
   }
+}
+
+/** What serving a subscription's seats did: messages leased, and whether nothing deliverable is left. */
+interface ServedSeats {
+  leased: number;
+  drained: boolean;
 }
 
 /** How many of an append's messages are deliverable at once (not delayed). */

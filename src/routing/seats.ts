@@ -1,0 +1,168 @@
+import type { HeaderFilter, LeaseOutcome, SubscriptionSpec } from "../shared/partition-api";
+import { STREAM_LINE_MESSAGES } from "../shared/limits";
+import { randomToken } from "../shared/ids";
+import { callPartition } from "./failures";
+import type { PartitionHandle } from "./handles";
+import type { Delivery, ObjectCalls } from "./receive";
+
+/** How long a partition whose call failed is left alone before the stream seats there again. */
+const RETRY_SEAT_MS = 1_000;
+
+/** One seat's call, as it settles: what it leased, or why it failed. */
+type Settled = { index: number; outcome: LeaseOutcome } | { index: number; failure: unknown };
+
+interface Parked {
+  handle: PartitionHandle;
+  /** The messages this seat may lease: promised out of what the stream may still deliver. */
+  max: number;
+  settled: Promise<Settled>;
+}
+
+/** What a stream leases with. */
+export interface SeatOptions {
+  visibilityMs: number;
+  filter: HeaderFilter | null;
+}
+
+/**
+ * A stream's seats (docs/architecture.md, "Streams"): one waiting call on each partition of
+ * its subscription (src/partition/seats.ts), which the partition answers the moment it has
+ * leased messages for it. A message so costs the stream one partition call — the answer, and
+ * the seat taken again — where a wait at the doorbell, its ring and a lease cost three; an idle
+ * stream's seats wait to its end, with no call per heartbeat.
+ *
+ * The seats never promise more than the stream may still deliver (`left`): each asks for an
+ * even share of it, at most a line. When a partition cannot be given even one message — the
+ * last few messages of a stream with max_messages — `next` answers null, and the stream takes
+ * its seats back (`leave`) and goes on the doorbell's way (routing/receive.ts).
+ */
+export class StreamSeats {
+  private readonly token = randomToken(12);
+  private readonly parked = new Map<number, Parked>();
+  /** Partitions whose last call failed, and when to seat there again. */
+  private readonly resting = new Map<number, number>();
+  /** Partitions whose topic is gone: not seated again. */
+  private readonly gone = new Set<number>();
+
+  constructor(
+    private readonly options: SeatOptions,
+    private readonly calls: ObjectCalls,
+  ) {}
+
+  /**
+   * Seats the stream on each of `partitions` where it is not seated (until `endsAt`, the
+   * stream's end), and answers the first messages any seat is answered with, or [] at `until`
+   * (a heartbeat) or when `signal` aborts. null: a partition could not be given a seat of one
+   * message within `left`.
+   */
+  async next(
+    partitions: readonly PartitionHandle[],
+    spec: SubscriptionSpec,
+    left: number,
+    until: number,
+    endsAt: number,
+    signal: AbortSignal,
+  ): Promise<Delivery[] | null> {
+    // Partitions the subscription no longer reads (a surge ended): their seats are taken back.
+    const current = new Set(partitions.map((handle) => handle.index));
+    for (const [index, parked] of this.parked) if (!current.has(index)) this.leaveOne(spec.uid, parked);
+    const share = Math.min(STREAM_LINE_MESSAGES, Math.floor(left / Math.max(1, partitions.length)));
+    for (;;) {
+      const now = Date.now();
+      for (const handle of partitions) {
+        if (this.parked.has(handle.index) || this.gone.has(handle.index) || (this.resting.get(handle.index) ?? 0) > now) continue;
+        const max = Math.min(share, left - this.promised());
+        if (max < 1) return null;
+        this.seat(handle, spec, max, Math.max(0, endsAt - now));
+      }
+      const settled = await this.firstSettled(until, signal);
+      if (settled === null) return [];
+      const deliveries = this.take(settled);
+      if (deliveries.length > 0) return deliveries;
+      // A seat answered with nothing before the stream's end was closed (its subscription left
+      // the partition): not taken again before the stream has read the catalog again.
+      if (!("failure" in settled) && Date.now() < endsAt) this.resting.set(settled.index, until);
+      // Unavailable (503, retryable) as a receive is: only when no partition is left to wait on.
+      this.throwIfAllDown(partitions);
+      if (Date.now() >= until || signal.aborted) return [];
+    }
+  }
+
+  /**
+   * Takes every seat back, and answers the messages seats were leased meanwhile (to deliver).
+   * At the stream's end (`early` false) the seats end by themselves: nothing to call.
+   */
+  async leave(uid: string, early = true): Promise<Delivery[]> {
+    const parked = [...this.parked.values()];
+    if (early) for (const seat of parked) this.leaveOne(uid, seat);
+    const deliveries: Delivery[] = [];
+    for (const settled of await Promise.all(parked.map((seat) => seat.settled))) deliveries.push(...this.take(settled));
+    return deliveries;
+  }
+
+  /** How many messages the seats parked now may lease at most. */
+  private promised(): number {
+    let sum = 0;
+    for (const seat of this.parked.values()) sum += seat.max;
+    return sum;
+  }
+
+  private seat(handle: PartitionHandle, spec: SubscriptionSpec, max: number, waitMs: number): void {
+    this.calls.partitions++;
+    const terms = { token: this.token, max, visibilityMs: this.options.visibilityMs, filter: this.options.filter, budgetBytes: null };
+    const settled = callPartition<LeaseOutcome>(async () => handle.stub.leaseOrSeat(spec, terms, waitMs)).then(
+      (outcome): Settled => ({ index: handle.index, outcome }),
+      (failure: unknown): Settled => ({ index: handle.index, failure }),
+    );
+    this.parked.set(handle.index, { handle, max, settled });
+  }
+
+  private leaveOne(uid: string, seat: Parked): void {
+    this.calls.partitions++;
+    // A seat that cannot be told to leave ends with its wait, or with its partition's failure.
+    seat.handle.stub.leaveSeat(uid, this.token).catch(() => undefined);
+  }
+
+  /** The first seat to settle, or null at `until` or when `signal` aborts. */
+  private async firstSettled(until: number, signal: AbortSignal): Promise<Settled | null> {
+    const waits: Promise<Settled | null>[] = [...this.parked.values()].map((seat) => seat.settled);
+    // Without a seat (every call failed), wake up when the first partition may be tried again.
+    const wakeAt = waits.length > 0 ? until : Math.min(until, ...this.resting.values());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve(null), Math.max(0, wakeAt - Date.now())))));
+    let onAbort: (() => void) | undefined;
+    waits.push(new Promise((resolve) => signal.addEventListener("abort", (onAbort = () => resolve(null)), { once: true })));
+    try {
+      return signal.aborted ? null : await Promise.race(waits);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Takes a settled seat off the list and answers its messages. */
+  private take(settled: Settled): Delivery[] {
+    this.parked.delete(settled.index);
+    if ("failure" in settled) {
+      this.resting.set(settled.index, Date.now() + RETRY_SEAT_MS);
+      this.failure = settled.failure;
+      return [];
+    }
+    this.resting.delete(settled.index);
+    this.failure = null;
+    if (!settled.outcome.ok) {
+      this.gone.add(settled.index);
+      return [];
+    }
+    return settled.outcome.messages.map((message) => ({ partition: settled.index, message }));
+  }
+
+  /** The last failed call, thrown when no partition is left to wait on. */
+  private failure: unknown = null;
+
+  /** Throws the last failure when every one of `partitions` failed its last call or is gone, and one failed. */
+  private throwIfAllDown(partitions: readonly PartitionHandle[]): void {
+    if (this.failure === null || this.parked.size > 0) return;
+    if (partitions.every((handle) => this.resting.has(handle.index) || this.gone.has(handle.index))) throw this.failure;
+  }
+}

@@ -1,0 +1,83 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { Catalog } from "../../src/catalog/catalog";
+import { doorbellName } from "../../src/shared/object-names";
+import { call, createSubscription, createTopic, openStream, produce, receive, type StreamLine } from "../helpers";
+
+// A stream waits on a seat at each partition (src/partition/seats.ts): the partition leases for
+// it the moment it has messages and answers the seat with them.
+
+const bodies = (lines: StreamLine[]) => lines.flatMap((l) => l.messages ?? []).map((m) => m.body);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function doorbellOf(topic: string, sub: string) {
+  const catalog = new Catalog(env.CATALOG);
+  const [t, s] = await Promise.all([catalog.getTopic(topic), catalog.getSubscription(topic, sub)]);
+  return env.DOORBELL.get(env.DOORBELL.idFromName(doorbellName(t!.uid, s!.uid, s!.surgeStartedAt)));
+}
+
+describe("stream seats", () => {
+  it("8 streams on 4 partitions: each message reaches one stream, every stream gets its turn, no doorbell call", async () => {
+    const topic = await createTopic(4);
+    const sub = await createSubscription(topic);
+    const streams = await Promise.all(Array.from({ length: 8 }, () => openStream(topic, sub, { max_messages: 1000, wait_seconds: 4 })));
+    const reading = Promise.all(streams.map((stream) => stream.rest()));
+    await sleep(300);
+    // One at a time: each partition has 8 streams seated, the longest waiting answered first.
+    const produced: number[] = [];
+    for (let i = 0; i < 48; i++) produced.push((await produce(topic, [{ body: i }]))[0]!.partition);
+    const lines = await reading;
+    const got = lines.map((own) => own.flatMap((l) => l.messages ?? []));
+    expect(got.flat().map((m) => m.body as number).sort((a, b) => a - b)).toEqual(produced.map((_, i) => i));
+    for (const own of lines) expect(own.at(-1)).toMatchObject({ end: "wait_seconds", doorbell_calls: 0 });
+    // A partition that got 8 messages or more gave one to each of the 8 streams: none starves.
+    for (let p = 0; p < 4; p++) {
+      if (produced.filter((q) => q === p).length < 8) continue;
+      for (const own of got) expect(own.some((m) => m.partition === p)).toBe(true);
+    }
+  });
+
+  it("leaves what its seat does not take to a long poll waiting at the doorbell", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const polling = receive(topic, sub, { wait_seconds: 10, max_messages: 10 });
+    const bell = await doorbellOf(topic, sub);
+    await expect.poll(() => bell.waiting(), { timeout: 10_000 }).toBe(1);
+    const stream = await openStream(topic, sub, { max_messages: 4, wait_seconds: 10 });
+    await sleep(300);
+    await produce(topic, Array.from({ length: 6 }, (_, i) => ({ body: i })));
+    const lines = await stream.rest();
+    expect(bodies(lines)).toEqual([0, 1, 2, 3]);
+    expect(lines.at(-1)).toMatchObject({ end: "max_messages", doorbell_calls: 0 });
+    expect((await polling).map((m) => m.body)).toEqual([4, 5]);
+  });
+
+  it("gets a nacked message and a delayed one the moment they are deliverable", async () => {
+    const topic = await createTopic(2);
+    const sub = await createSubscription(topic);
+    const stream = await openStream(topic, sub, { max_messages: 1000, wait_seconds: 10 });
+    await produce(topic, [{ body: "later", delay_seconds: 1 }]);
+    await produce(topic, [{ body: "now" }]);
+    const first = (await stream.next())!.messages!;
+    expect(first.map((m) => m.body)).toEqual(["now"]);
+    const nacked = await call("POST", `/v1/topics/${topic}/subscriptions/${sub}/nack`, { receipts: [first[0]!.receipt], delay_seconds: 0 });
+    expect(nacked.status).toBe(200);
+    const again = (await stream.next())!.messages!;
+    expect(again.map((m) => [m.body, m.attempt])).toEqual([["now", 2]]);
+    const started = Date.now();
+    expect(bodies([(await stream.next())!])).toEqual(["later"]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("with a filter, takes only what matches and leaves the rest deliverable", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const stream = await openStream(topic, sub, { max_messages: 1000, wait_seconds: 10, filter: { headers: { v: "2" } } });
+    await sleep(300);
+    await produce(topic, [{ body: "v1", headers: { v: "1" } }]);
+    await produce(topic, [{ body: "v2", headers: { v: "2" } }]);
+    expect(bodies([(await stream.next())!])).toEqual(["v2"]);
+    expect((await receive(topic, sub, { max_messages: 10 })).map((m) => m.body)).toEqual(["v1"]);
+    await stream.cancel();
+  });
+});
