@@ -3,7 +3,7 @@ import type { z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import type { SubscriptionRecord, TopicRecord } from "../catalog/records";
 import { RoutingFailure } from "../routing/failures";
-import { subscriptionDoorbell, subscriptionPartitions } from "../routing/handles";
+import { subscriptionDoorbell, subscriptionPartitions, type PartitionHandle } from "../routing/handles";
 import { receive, reportArmed, type ObjectCalls } from "../routing/receive";
 import { StreamSeats } from "../routing/seats";
 import { ensureSubscriptionSpec } from "../routing/specs";
@@ -115,13 +115,14 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
   // What each doorbell pass left empty, handed to the doorbell by the next pass's wait.
   let unreported: ArmReport[] = [];
   let left = request.max_messages;
+  let partitions: PartitionSet | null = null;
   try {
     for (;;) {
       if (!(await source.stillAuthorized())) throw new ApiError("unauthorized", "the API key was revoked while the stream ran");
       current = await refresh(env, source.names, current);
-      const partitions = subscriptionPartitions(env, current.topic, current.subscription);
+      partitions = partitionsOf(env, current, partitions);
       const until = Math.min(deadline, Date.now() + request.heartbeat_seconds * 1000);
-      let deliveries = seats ? await seats.next(partitions, current.spec, left, until, deadline, signal) : null;
+      let deliveries = seats ? await seats.next(partitions.handles, current.spec, left, until, deadline, signal) : null;
       if (seats && deliveries === null) {
         // Fewer messages left than seats: take them back (with what they leased meanwhile).
         const rest = await seats.leave(current.spec.uid);
@@ -133,7 +134,7 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
         // Reports name partitions of the old doorbell's set: a new one starts without them.
         if (bell.name !== doorbell.name) [doorbell, unreported] = [bell, []];
         deliveries = await receive(
-          partitions,
+          partitions.handles,
           doorbell,
           current.spec,
           { max: Math.min(STREAM_LINE_MESSAGES, left), visibilityMs: visibilityMs(), waitMs: Math.max(0, until - Date.now()), filter, signal, background: source.background, unreported },
@@ -173,6 +174,20 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
     // What they leased meanwhile is delivered again when its lease ends.
     if (seats) source.background(seats.leave(current.spec.uid).catch(() => []));
   }
+}
+
+/** The partitions a stream reads, and what they were made from. */
+interface PartitionSet {
+  /** The topic's partitions and the subscription's surge, as one string: equal when the set is. */
+  shape: string;
+  handles: PartitionHandle[];
+}
+
+/** The partitions of `current`: the same handles (and their stubs) as long as the set stays the same. */
+function partitionsOf(env: Env, current: Subscribed, last: PartitionSet | null): PartitionSet {
+  const { topic, subscription } = current;
+  const shape = `${topic.uid}:${topic.partitions}:${subscription.surgeStartedAt}:${subscription.surgePartitions}`;
+  return last?.shape === shape ? last : { shape, handles: subscriptionPartitions(env, topic, subscription) };
 }
 
 /**
