@@ -53,7 +53,7 @@ export class StreamSeats {
    * Seats the stream on each of `partitions` where it is not seated (until `endsAt`, the
    * stream's end), and answers the first messages any seat is answered with, or [] at `until`
    * (a heartbeat) or when `signal` aborts. null: a partition could not be given a seat of one
-   * message within `left`.
+   * message within `left`, or every seat failed: the stream goes the doorbell's way.
    */
   async next(
     partitions: readonly PartitionHandle[],
@@ -82,8 +82,10 @@ export class StreamSeats {
       // A seat answered with nothing before the stream's end was closed (its subscription left
       // the partition): not taken again before the stream has read the catalog again.
       if (!("failure" in settled) && Date.now() < endsAt) this.resting.set(settled.index, until);
-      // Unavailable (503, retryable) as a receive is: only when no partition is left to wait on.
-      this.throwIfAllDown(partitions);
+      // No partition left to wait on (every seat failed): the doorbell's way, which answers
+      // unavailable (503, retryable) if the partitions fail there too. So does a stream whose
+      // partitions still run code without seats, during a rollout.
+      if (this.allDown(partitions)) return null;
       if (Date.now() >= until || signal.aborted) return [];
     }
   }
@@ -145,11 +147,11 @@ export class StreamSeats {
     this.parked.delete(settled.index);
     if ("failure" in settled) {
       this.resting.set(settled.index, Date.now() + RETRY_SEAT_MS);
-      this.failure = settled.failure;
+      this.failing = true;
       return [];
     }
     this.resting.delete(settled.index);
-    this.failure = null;
+    this.failing = false;
     if (!settled.outcome.ok) {
       this.gone.add(settled.index);
       return [];
@@ -157,12 +159,12 @@ export class StreamSeats {
     return settled.outcome.messages.map((message) => ({ partition: settled.index, message }));
   }
 
-  /** The last failed call, thrown when no partition is left to wait on. */
-  private failure: unknown = null;
+  /** Whether a call failed since the last one that did not. */
+  private failing = false;
 
-  /** Throws the last failure when every one of `partitions` failed its last call or is gone, and one failed. */
-  private throwIfAllDown(partitions: readonly PartitionHandle[]): void {
-    if (this.failure === null || this.parked.size > 0) return;
-    if (partitions.every((handle) => this.resting.has(handle.index) || this.gone.has(handle.index))) throw this.failure;
+  /** Whether no seat is parked, every one of `partitions` failed its last call or is gone, and one failed. */
+  private allDown(partitions: readonly PartitionHandle[]): boolean {
+    if (!this.failing || this.parked.size > 0) return false;
+    return partitions.every((handle) => this.resting.has(handle.index) || this.gone.has(handle.index));
   }
 }

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Catalog } from "../../src/catalog/catalog";
+import type { Partition } from "../../src/partition/partition";
+import { StreamSeats } from "../../src/routing/seats";
 import { doorbellName } from "../../src/shared/object-names";
 import { call, createSubscription, createTopic, openStream, produce, receive, type StreamLine } from "../helpers";
 
@@ -79,5 +81,24 @@ describe("stream seats", () => {
     expect(bodies([(await stream.next())!])).toEqual(["v2"]);
     expect((await receive(topic, sub, { max_messages: 10 })).map((m) => m.body)).toEqual(["v1"]);
     await stream.cancel();
+  });
+});
+
+describe("stream seats on objects that cannot seat", () => {
+  it("give up once every seat failed, so that the stream goes the doorbell's way (a rollout: partitions on the code before seats)", async () => {
+    // Real objects without leaseOrSeat: the runtime refuses the call, as a partition of the previous deploy would.
+    const handles = [0, 1].map((index) => ({
+      index,
+      stub: env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`no-seats-${index}-${Date.now()}`)) as unknown as DurableObjectStub<Partition>,
+    }));
+    const calls = { partitions: 0, doorbell: 0 };
+    const seats = new StreamSeats({ visibilityMs: 30_000, filter: null }, calls);
+    const spec = { uid: "sub", mode: "shared" as const, sinceMs: 0 };
+    const started = Date.now();
+    const answer = await seats.next(handles, spec, 100, Date.now() + 5_000, Date.now() + 5_000, new AbortController().signal);
+    expect(answer).toBeNull();
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(calls.partitions).toBe(2);
+    expect(await seats.leave(spec.uid)).toEqual([]);
   });
 });
