@@ -45,6 +45,7 @@ import type {
   TransactionView,
 } from "../shared/partition-api";
 import { signedPost } from "../shared/outbound";
+import { randomToken } from "../shared/ids";
 import { Transactions } from "./transactions";
 import { Coordinator, type CheckBack } from "./coordinator";
 import { systemClock, type Clock } from "../shared/clock";
@@ -55,7 +56,7 @@ import { SurgeMoves } from "./surge-moves";
 import { migrate } from "./schema";
 import { Waiters } from "./waiters";
 import { Bells, type Bell } from "./bells";
-import { Seats, type SeatTerms } from "./seats";
+import { Seats, type SeatAnswer, type SeatTerms } from "./seats";
 import { RowMeter } from "./meter";
 
 const DELETED: { ok: false; code: "topic_deleted" } = { ok: false, code: "topic_deleted" };
@@ -73,6 +74,9 @@ export class Partition extends DurableObject<Env> {
   private readonly surgeMoves: SurgeMoves;
   private readonly waiters = new Waiters();
   private readonly seats = new Seats();
+  /** Wakes since the object started, and who it is: a seat's quiet mark (quietMark). */
+  private wakes = 0;
+  private readonly incarnation = randomToken(8);
   private readonly bells: Bells;
   /** The alarm time this instance last set, so that unchanged times cost no storage call. */
   private alarmAt: number | null = null;
@@ -173,10 +177,13 @@ export class Partition extends DurableObject<Env> {
   async leaseOrSeat(spec: SubscriptionSpec, terms: SeatTerms, waitMs: number): Promise<LeaseOutcome> {
     if (this.log.isDeleted()) return DELETED;
     await this.prepare(spec);
-    const now = this.log.lease(spec.uid, terms.max, terms.visibilityMs, terms.filter, terms.budgetBytes);
-    if (now.messages.length > 0 || waitMs <= 0) {
-      await this.afterLease(now.messages.length, terms.visibilityMs);
-      return { ok: true, ...now, armed: null };
+    // Nothing became deliverable since this stream's last answer here: no lease to try first.
+    if (terms.quiet == null || terms.quiet !== this.quietMark(false) || waitMs <= 0) {
+      const now = this.leaseForSeat(spec.uid, terms);
+      if (now.messages.length > 0 || waitMs <= 0) {
+        await this.afterLease(now.messages.length, terms.visibilityMs);
+        return { ok: true, ...now, armed: null };
+      }
     }
     const answer = await this.seats.wait(spec.uid, terms, waitMs);
     return this.log.isDeleted() ? DELETED : { ok: true, ...answer, armed: null };
@@ -524,6 +531,7 @@ export class Partition extends DurableObject<Env> {
    * polls here and ring its doorbell — unless the seats took everything there was.
    */
   private wake(uid: string): void {
+    this.wakes++;
     if (this.serveSeats(uid).drained) return;
     this.waiters.wake(uid);
     const bell = this.bells.take(uid);
@@ -535,6 +543,7 @@ export class Partition extends DurableObject<Env> {
    * doorbells wake as many receives as messages are left.
    */
   private wakeAll(count: number): void {
+    this.wakes++;
     const served = new Map<string, ServedSeats>();
     for (const uid of this.seats.subscriptions()) served.set(uid, this.serveSeats(uid));
     this.waiters.wakeAll();
@@ -547,10 +556,24 @@ export class Partition extends DurableObject<Env> {
     }
   }
 
+  /** A lease on a seat's terms, with its quiet mark taken at once (before anything can wake). */
+  private leaseForSeat(uid: string, terms: SeatTerms): SeatAnswer {
+    const result = this.log.lease(uid, terms.max, terms.visibilityMs, terms.filter, terms.budgetBytes);
+    return { ...result, quiet: this.quietMark(result.more) };
+  }
+
+  /**
+   * A mark of everything that made messages deliverable here so far (each wake changes it),
+   * unique to this incarnation of the object; null when `more` is deliverable already.
+   */
+  private quietMark(more: boolean): string | null {
+    return more ? null : `${this.incarnation}.${this.wakes}`;
+  }
+
   /** Leases for the streams seated on `uid` (seats.ts), and sees to the alarm for their leases' ends. */
   private serveSeats(uid: string): ServedSeats {
     if (!this.seats.any(uid)) return { leased: 0, drained: false };
-    const served = this.seats.serve(uid, (terms) => this.log.lease(uid, terms.max, terms.visibilityMs, terms.filter, terms.budgetBytes));
+    const served = this.seats.serve(uid, (terms) => this.leaseForSeat(uid, terms));
     if (served.leased > 0 || this.log.tookDeadLetters()) {
       this.ctx.waitUntil(
         this.afterLease(served.leased, served.visibilityMs).catch((error: unknown) => {

@@ -8,13 +8,22 @@ export interface SeatTerms {
   visibilityMs: number;
   filter: HeaderFilter | null;
   budgetBytes: number | null;
+  /**
+   * The quiet mark of the stream's last answer here (SeatAnswer.quiet): while it still holds,
+   * nothing became deliverable since, and the seat waits without a lease first.
+   */
+  quiet?: string | null;
 }
 
 /** What a seat is answered: what was leased for it (nothing when it timed out or left). */
 export interface SeatAnswer {
   messages: LeasedMessage[];
   more: boolean;
+  /** When the lease left nothing deliverable: a mark of the partition's state, that the next wake changes. */
+  quiet: string | null;
 }
+
+const NOTHING: SeatAnswer = { messages: [], more: false, quiet: null };
 
 interface Seat extends SeatTerms {
   answer: (answer: SeatAnswer) => void;
@@ -48,7 +57,7 @@ export class Seats {
           resolve(answer);
         },
       };
-      const timer = setTimeout(() => seat.answer({ messages: [], more: false }), waitMs);
+      const timer = setTimeout(() => seat.answer(NOTHING), waitMs);
       line.push(seat);
     });
   }
@@ -87,13 +96,13 @@ export class Seats {
   /** Answers the stream's seat `token` with nothing now; false when it has none here. */
   leave(uid: string, token: string): boolean {
     const seat = this.bySubscription.get(uid)?.find((s) => s.token === token);
-    seat?.answer({ messages: [], more: false });
+    seat?.answer(NOTHING);
     return seat !== undefined;
   }
 
   /** Answers every seat of `uid` with nothing (the subscription is gone here). */
   close(uid: string): void {
-    for (const seat of [...(this.bySubscription.get(uid) ?? [])]) seat.answer({ messages: [], more: false });
+    for (const seat of [...(this.bySubscription.get(uid) ?? [])]) seat.answer(NOTHING);
   }
 
   /** Answers every seat with nothing (the topic is gone). */

@@ -43,6 +43,8 @@ export class StreamSeats {
   private readonly resting = new Map<number, number>();
   /** Partitions whose topic is gone: not seated again. */
   private readonly gone = new Set<number>();
+  /** Each partition's quiet mark from its last answer: handed back with the next seat there. */
+  private readonly quiet = new Map<number, string>();
 
   constructor(
     private readonly options: SeatOptions,
@@ -111,7 +113,8 @@ export class StreamSeats {
 
   private seat(handle: PartitionHandle, spec: SubscriptionSpec, max: number, waitMs: number): void {
     this.calls.partitions++;
-    const terms = { token: this.token, max, visibilityMs: this.options.visibilityMs, filter: this.options.filter, budgetBytes: null };
+    const quiet = this.quiet.get(handle.index) ?? null;
+    const terms = { token: this.token, max, visibilityMs: this.options.visibilityMs, filter: this.options.filter, budgetBytes: null, quiet };
     const settled = callPartition<LeaseOutcome>(async () => handle.stub.leaseOrSeat(spec, terms, waitMs)).then(
       (outcome): Settled => ({ index: handle.index, outcome }),
       (failure: unknown): Settled => ({ index: handle.index, failure }),
@@ -145,6 +148,9 @@ export class StreamSeats {
   /** Takes a settled seat off the list and answers its messages. */
   private take(settled: Settled): Delivery[] {
     this.parked.delete(settled.index);
+    const quiet = "outcome" in settled && settled.outcome.ok ? settled.outcome.quiet : null;
+    if (quiet) this.quiet.set(settled.index, quiet);
+    else this.quiet.delete(settled.index);
     if ("failure" in settled) {
       this.resting.set(settled.index, Date.now() + RETRY_SEAT_MS);
       this.failing = true;

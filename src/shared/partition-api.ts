@@ -144,6 +144,8 @@ export type LeaseOutcome =
        * armed to ring it, and this is the arm's sequence number, to report to the doorbell.
        */
       armed: number | null;
+      /** A stream's seat only (Partition.leaseOrSeat): the quiet mark, for its next seat there. */
+      quiet?: string | null;
     }
   | { ok: false; code: "topic_deleted" };
 

@@ -71,6 +71,22 @@ describe("stream seats", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
+  it("takes its seat again without a lease when nothing became deliverable since its last answer", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const stream = await openStream(topic, sub, { max_messages: 1000, wait_seconds: 3 });
+    await sleep(300);
+    for (let i = 0; i < 5; i++) {
+      await produce(topic, [{ body: i }]);
+      expect(bodies([(await stream.next())!])).toEqual([i]);
+    }
+    await stream.rest();
+    const metrics = (await call("GET", "/metrics")).body as string;
+    const line = metrics.split("\n").find((l) => l.startsWith("weir_empty_leases_total{") && l.includes(`topic="${topic}"`) && l.includes(`subscription="${sub}"`));
+    // The first seat found the partition empty; each later one came with the partition's quiet mark.
+    expect(Number(line?.split(" ").at(-1) ?? 0)).toBe(1);
+  });
+
   it("with a filter, takes only what matches and leaves the rest deliverable", async () => {
     const topic = await createTopic(1);
     const sub = await createSubscription(topic);
