@@ -161,18 +161,24 @@ async function pump(source: StreamSource, first: Subscribed, writer: WritableStr
     await write(JSON.stringify({ end, partition_calls: calls.partitions, doorbell_calls: calls.doorbell }));
     await writer.close();
   } catch (error) {
-    // The client has gone: nobody to tell.
-    if (signal.aborted) return;
+    // The client has gone: nobody to tell. Its seats are taken back, so that they lease no
+    // more; what one leased in that moment is delivered again when its lease ends.
+    if (signal.aborted) {
+      if (seats) source.background(seats.leave(current.spec.uid).catch(() => []));
+      return;
+    }
     const known = error instanceof RoutingFailure ? routingError(error) : error;
     const failure = known instanceof ApiError ? known : new ApiError("internal", "the stream failed; open a new one");
     if (!(known instanceof ApiError)) console.error(JSON.stringify({ event: "stream_failed", message: String(error) }));
-    await write(JSON.stringify({ error: { code: failure.code, message: failure.message } }))
-      .then(() => writer.close())
-      .catch(() => undefined);
-  } finally {
-    // Seats of a stream that failed or whose client left: taken back, so that they lease no more.
-    // What they leased meanwhile is delivered again when its lease ends.
-    if (seats) source.background(seats.leave(current.spec.uid).catch(() => []));
+    const seated = seats;
+    const last = async (): Promise<void> => {
+      // What the seats leased before they were taken back is the client's: written before the error.
+      const rest = seated ? await seated.leave(current.spec.uid) : [];
+      if (rest.length > 0) await write(await deliveriesJson(env, current.topic, current.subscription, rest, null));
+      await write(JSON.stringify({ error: { code: failure.code, message: failure.message } }));
+      await writer.close();
+    };
+    await last().catch(() => undefined);
   }
 }
 
