@@ -125,7 +125,7 @@ function streamLinesOnce(url, path, body, headers, onLine) {
  */
 const RELOADED = /restarted mid-request/;
 const MAX_RELOAD_RETRIES = 3;
-export const disturbances = { reloads: 0 };
+export const disturbances = { reloads: 0, cut: [] };
 
 export function client(url, token) {
   const headers = { authorization: `Bearer ${token}` };
@@ -135,6 +135,8 @@ export function client(url, token) {
       const { status, headers: answered, text } = await send(url, method, path, body, headers);
       if (status === 503 && RELOADED.test(text) && attempt < MAX_RELOAD_RETRIES) {
         disturbances.reloads++;
+        // Which requests were cut, and when: the run's report names them (which case was disturbed).
+        disturbances.cut.push(`${new Date().toISOString()} ${method} ${url}${path}`);
         continue;
       }
       if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${text}`);

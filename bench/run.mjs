@@ -222,6 +222,7 @@ const printed = SOAK ? {} : TRANSACTIONS_ONLY ? printTransactions(results) : CON
 // A soak's samples are disturbed too: a reload restarts the isolate and drops its memory.
 if (disturbances.reloads > 0) {
   console.log(`\nWARNING: wrangler dev reloaded the Worker during this run (src/ changed; ${disturbances.reloads} requests retried): figures are disturbed, run again.`);
+  for (const cut of disturbances.cut) console.log(`  cut: ${cut}`);
 }
 
 const file = writeResult(SOAK ? "soak" : TRANSACTIONS_ONLY ? "transactions" : CONSUMERS_ONLY ? "consumers" : QUICK ? "quick" : "bench", { results, ...printed });
