@@ -9,6 +9,8 @@ import { doorbellName, partitionName, SURGE_INDEX_BASE, surgePartitionName } fro
 export interface PartitionHandle {
   index: number;
   stub: DurableObjectStub<Partition>;
+  /** Forgets the stub, so that the next use makes a fresh one: after a failed call, which may leave it broken. */
+  renew?: () => void;
 }
 
 export interface DoorbellHandle {
@@ -30,6 +32,9 @@ function lazyHandle(index: number, make: () => DurableObjectStub<Partition>): Pa
     index,
     get stub() {
       return (stub ??= make());
+    },
+    renew: () => {
+      stub = null;
     },
   };
 }

@@ -7,6 +7,14 @@ import type { Delivery, ObjectCalls } from "./receive";
 
 /** How long a partition whose call failed is left alone before the stream seats there again. */
 const RETRY_SEAT_MS = 1_000;
+/**
+ * A seat waits at most this long before it is taken again: a seat lost with its object (a
+ * restart that does not fail the call) costs its stream that partition for at most this long;
+ * an idle stream so costs a call per partition a minute at most.
+ */
+const SEAT_MAX_MS = 60_000;
+/** Failed seat calls in a row on every partition after which a stream goes the doorbell's way. */
+const SEAT_ATTEMPTS = 2;
 
 /** One seat's call, as it settles: what it leased, or why it failed. */
 type Settled = { index: number; outcome: LeaseOutcome } | { index: number; failure: unknown };
@@ -75,10 +83,14 @@ export class StreamSeats {
         if (this.parked.has(handle.index) || this.gone.has(handle.index) || (this.resting.get(handle.index) ?? 0) > now) continue;
         const max = Math.min(share, left - this.promised());
         if (max < 1) return null;
-        this.seat(handle, spec, max, Math.max(0, endsAt - now));
+        this.seat(handle, spec, max, Math.max(0, Math.min(endsAt - now, SEAT_MAX_MS)));
       }
       const settled = await this.firstSettled(until, signal);
-      if (settled === null) return [];
+      // null: `until`, the client gone, or (every seat failed) the time to try them again.
+      if (settled === null) {
+        if (Date.now() >= until || signal.aborted) return [];
+        continue;
+      }
       const deliveries = this.take(settled);
       if (deliveries.length > 0) return deliveries;
       // A seat answered with nothing before the stream's end was closed (its subscription left
@@ -147,17 +159,20 @@ export class StreamSeats {
 
   /** Takes a settled seat off the list and answers its messages. */
   private take(settled: Settled): Delivery[] {
+    const handle = this.parked.get(settled.index)?.handle;
     this.parked.delete(settled.index);
     const quiet = "outcome" in settled && settled.outcome.ok ? settled.outcome.quiet : null;
     if (quiet) this.quiet.set(settled.index, quiet);
     else this.quiet.delete(settled.index);
     if ("failure" in settled) {
       this.resting.set(settled.index, Date.now() + RETRY_SEAT_MS);
-      this.failing = true;
+      this.failures.set(settled.index, (this.failures.get(settled.index) ?? 0) + 1);
+      // The failed call may have broken the stub: the next seat there gets a fresh one.
+      handle?.renew?.();
       return [];
     }
     this.resting.delete(settled.index);
-    this.failing = false;
+    this.failures.delete(settled.index);
     if (!settled.outcome.ok) {
       this.gone.add(settled.index);
       return [];
@@ -165,12 +180,16 @@ export class StreamSeats {
     return settled.outcome.messages.map((message) => ({ partition: settled.index, message }));
   }
 
-  /** Whether a call failed since the last one that did not. */
-  private failing = false;
+  /** Each partition's failed seat calls in a row. */
+  private readonly failures = new Map<number, number>();
 
-  /** Whether no seat is parked, every one of `partitions` failed its last call or is gone, and one failed. */
+  /**
+   * Whether no seat is parked and every one of `partitions` is gone or failed its last
+   * SEAT_ATTEMPTS seat calls (one failed at least): a restart of the objects fails each call once,
+   * and the seats come back a second later; a partition without seats fails every time.
+   */
   private allDown(partitions: readonly PartitionHandle[]): boolean {
-    if (!this.failing || this.parked.size > 0) return false;
-    return partitions.every((handle) => this.resting.has(handle.index) || this.gone.has(handle.index));
+    if (this.failures.size === 0 || this.parked.size > 0) return false;
+    return partitions.every((handle) => this.gone.has(handle.index) || (this.failures.get(handle.index) ?? 0) >= SEAT_ATTEMPTS);
   }
 }

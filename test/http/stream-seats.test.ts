@@ -113,8 +113,9 @@ describe("stream seats on objects that cannot seat", () => {
     const started = Date.now();
     const answer = await seats.next(handles, spec, 100, Date.now() + 5_000, Date.now() + 5_000, new AbortController().signal);
     expect(answer).toBeNull();
+    // Each partition is tried twice, a second apart (a restart of the objects fails each call once).
     expect(Date.now() - started).toBeLessThan(4_000);
-    expect(calls.partitions).toBe(2);
+    expect(calls.partitions).toBe(4);
     expect(await seats.leave(spec.uid)).toEqual([]);
   });
 });
