@@ -13,6 +13,8 @@ const RETRY_SEAT_MS = 1_000;
  * an idle stream so costs a call per partition a minute at most.
  */
 const SEAT_MAX_MS = 60_000;
+/** An empty answer this long before its seat's wait ends is a seat closed by the partition, not one that timed out. */
+const CLOSED_EARLY_MS = 1_000;
 /** Failed seat calls in a row on every partition after which a stream goes the doorbell's way. */
 const SEAT_ATTEMPTS = 2;
 
@@ -24,12 +26,16 @@ interface Parked {
   /** The messages this seat may lease: promised out of what the stream may still deliver. */
   max: number;
   settled: Promise<Settled>;
+  /** When its wait ends at the partition: an empty answer well before that means it was closed. */
+  waitsUntil: number;
 }
 
 /** What a stream leases with. */
 export interface SeatOptions {
   visibilityMs: number;
   filter: HeaderFilter | null;
+  /** How long a seat waits at most (SEAT_MAX_MS unless a test says otherwise). */
+  seatMaxMs?: number;
 }
 
 /**
@@ -37,7 +43,7 @@ export interface SeatOptions {
  * its subscription (src/partition/seats.ts), which the partition answers the moment it has
  * leased messages for it. A message so costs the stream one partition call — the answer, and
  * the seat taken again — where a wait at the doorbell, its ring and a lease cost three; an idle
- * stream's seats wait to its end, with no call per heartbeat.
+ * stream's seats wait to its end or a minute (SEAT_MAX_MS), with no call per heartbeat.
  *
  * The seats never promise more than the stream may still deliver (`left`): each asks for an
  * even share of it, at most a line. When a partition cannot be given even one message — the
@@ -83,7 +89,7 @@ export class StreamSeats {
         if (this.parked.has(handle.index) || this.gone.has(handle.index) || (this.resting.get(handle.index) ?? 0) > now) continue;
         const max = Math.min(share, left - this.promised());
         if (max < 1) return null;
-        this.seat(handle, spec, max, Math.max(0, Math.min(endsAt - now, SEAT_MAX_MS)));
+        this.seat(handle, spec, max, Math.max(0, Math.min(endsAt - now, this.options.seatMaxMs ?? SEAT_MAX_MS)));
       }
       const settled = await this.firstSettled(until, signal);
       // null: `until`, the client gone, or (every seat failed) the time to try them again.
@@ -91,11 +97,12 @@ export class StreamSeats {
         if (Date.now() >= until || signal.aborted) return [];
         continue;
       }
+      const waitsUntil = this.parked.get(settled.index)?.waitsUntil ?? 0;
       const deliveries = this.take(settled);
       if (deliveries.length > 0) return deliveries;
-      // A seat answered with nothing before the stream's end was closed (its subscription left
-      // the partition): not taken again before the stream has read the catalog again.
-      if (!("failure" in settled) && Date.now() < endsAt) this.resting.set(settled.index, until);
+      // A seat answered with nothing well before its wait ended was closed (its subscription
+      // left the partition): not taken again before the stream has read the catalog again.
+      if (!("failure" in settled) && Date.now() < waitsUntil - CLOSED_EARLY_MS) this.resting.set(settled.index, until);
       // No partition left to wait on (every seat failed): the doorbell's way, which answers
       // unavailable (503, retryable) if the partitions fail there too. So does a stream whose
       // partitions still run code without seats, during a rollout.
@@ -131,7 +138,7 @@ export class StreamSeats {
       (outcome): Settled => ({ index: handle.index, outcome }),
       (failure: unknown): Settled => ({ index: handle.index, failure }),
     );
-    this.parked.set(handle.index, { handle, max, settled });
+    this.parked.set(handle.index, { handle, max, settled, waitsUntil: Date.now() + waitMs });
   }
 
   private leaveOne(uid: string, seat: Parked): void {

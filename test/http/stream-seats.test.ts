@@ -4,7 +4,7 @@ import { Catalog } from "../../src/catalog/catalog";
 import type { Partition } from "../../src/partition/partition";
 import { StreamSeats } from "../../src/routing/seats";
 import { doorbellName } from "../../src/shared/object-names";
-import { call, createSubscription, createTopic, openStream, produce, receive, type StreamLine } from "../helpers";
+import { call, catalogUids, createSubscription, createTopic, openStream, partitionStubs, produce, receive, type StreamLine } from "../helpers";
 
 // A stream waits on a seat at each partition (src/partition/seats.ts): the partition leases for
 // it the moment it has messages and answers the seat with them.
@@ -117,5 +117,25 @@ describe("stream seats on objects that cannot seat", () => {
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(calls.partitions).toBe(4);
     expect(await seats.leave(spec.uid)).toEqual([]);
+  });
+});
+
+describe("a seat that waited its longest", () => {
+  it("is taken again at once, so that a message after it still reaches the stream", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    const { subscriptionUid } = await catalogUids(topic, sub);
+    const [stub] = await partitionStubs(topic);
+    const calls = { partitions: 0, doorbell: 0 };
+    const seats = new StreamSeats({ visibilityMs: 30_000, filter: null, seatMaxMs: 300 }, calls);
+    const spec = { uid: subscriptionUid, mode: "shared" as const, sinceMs: 0 };
+    const started = Date.now();
+    const producing = sleep(1_000).then(() => produce(topic, [{ body: "late" }]));
+    const got = await seats.next([{ index: 0, stub: stub! }], spec, 100, started + 5_000, started + 5_000, new AbortController().signal);
+    await producing;
+    expect(got?.map((d) => JSON.parse(d.message.body) as unknown)).toEqual(["late"]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // Seated three or four times: the first seat and those after each 300 ms wait.
+    expect(calls.partitions).toBeGreaterThanOrEqual(3);
   });
 });
