@@ -3,6 +3,16 @@ import { ack, call, createSubscription, createTopic, openStream, produce, receiv
 
 const bodies = (lines: StreamLine[]) => lines.flatMap((l) => l.messages ?? []).map((m) => m.body);
 
+/** Produces bodies 0 … count-1 one at a time, each read from `stream` before the next is produced. */
+async function oneByOne(topic: string, stream: Awaited<ReturnType<typeof openStream>>, count: number): Promise<unknown[]> {
+  const got: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    await produce(topic, [{ body: i }]);
+    got.push(...bodies([(await stream.next())!]));
+  }
+  return got;
+}
+
 describe("stream", () => {
   it("delivers messages as they are produced, and ends after max_messages with what it cost", async () => {
     const topic = await createTopic(4);
@@ -27,11 +37,7 @@ describe("stream", () => {
     const topic = await createTopic(4);
     const sub = await createSubscription(topic);
     const stream = await openStream(topic, sub, { max_messages: 1000, wait_seconds: 2 });
-    const got: unknown[] = [];
-    for (let i = 0; i < 5; i++) {
-      await produce(topic, [{ body: i }]);
-      got.push(...bodies([(await stream.next())!]));
-    }
+    const got = await oneByOne(topic, stream, 5);
     const rest = await stream.rest();
     expect(got).toEqual([0, 1, 2, 3, 4]);
     const end = rest.at(-1)!;
@@ -44,11 +50,7 @@ describe("stream", () => {
     const topic = await createTopic(4);
     const sub = await createSubscription(topic);
     const stream = await openStream(topic, sub, { max_messages: 5, wait_seconds: 20 });
-    const got: unknown[] = [];
-    for (let i = 0; i < 5; i++) {
-      await produce(topic, [{ body: i }]);
-      got.push(...bodies([(await stream.next())!]));
-    }
+    const got = await oneByOne(topic, stream, 5);
     await produce(topic, [{ body: 5 }, { body: 6 }]);
     const [end] = await stream.rest();
     expect(got).toEqual([0, 1, 2, 3, 4]);
