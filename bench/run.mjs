@@ -223,6 +223,10 @@ const printed = SOAK ? {} : TRANSACTIONS_ONLY ? printTransactions(results) : CON
 if (disturbances.reloads > 0) {
   console.log(`\nWARNING: wrangler dev reloaded the Worker during this run (src/ changed; ${disturbances.reloads} requests retried): figures are disturbed, run again.`);
   for (const cut of disturbances.cut) console.log(`  cut: ${cut}`);
+  // What wrangler dev said besides its successful requests: why it reloaded, if it said so.
+  const said = weir.log().split("\n").filter((line) => line.trim() !== "" && !/^\[wrangler:info\] (GET|PUT|POST|DELETE) \S+ [23]\d\d /.test(line));
+  console.log("  Weir's wrangler dev, besides its successful requests (last 40):");
+  for (const line of said.slice(-40)) console.log(`    ${line}`);
 }
 
 const file = writeResult(SOAK ? "soak" : TRANSACTIONS_ONLY ? "transactions" : CONSUMERS_ONLY ? "consumers" : QUICK ? "quick" : "bench", { results, ...printed });
