@@ -65,17 +65,18 @@ export class Seats {
   /**
    * Leases for the seats of `uid`, longest waiting first, until nothing deliverable is left:
    * an unfiltered seat that leases nothing says so. A filtered seat that finds nothing stays.
-   * Answers how many messages were leased, the longest visibility they were leased for, and
-   * whether an unfiltered seat's lease found nothing deliverable left (`drained`).
+   * Answers how many messages were leased, the shortest visibility they were leased for (the
+   * first of their leases to end, which the alarm must not miss), and whether an unfiltered
+   * seat's lease found nothing deliverable left (`drained`).
    */
   serve(uid: string, leaseFor: LeaseFor): { leased: number; visibilityMs: number; drained: boolean } {
     let leased = 0;
-    let visibilityMs = 0;
+    let visibilityMs = Infinity;
     for (const seat of [...(this.bySubscription.get(uid) ?? [])]) {
       const got = leaseFor(seat);
       if (got.messages.length > 0) {
         leased += got.messages.length;
-        visibilityMs = Math.max(visibilityMs, seat.visibilityMs);
+        visibilityMs = Math.min(visibilityMs, seat.visibilityMs);
         seat.answer(got);
       }
       if (seat.filter === null && !got.more) return { leased, visibilityMs, drained: true };

@@ -139,3 +139,27 @@ describe("a seat that waited its longest", () => {
     expect(calls.partitions).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe("leases made for seats with different visibility timeouts", () => {
+  it("end on time: the alarm is set for the shortest, not the longest", async () => {
+    const topic = await createTopic(1);
+    const sub = await createSubscription(topic);
+    // An alarm already set 20 s ahead, between the two leases' ends.
+    await produce(topic, [{ body: "later", delay_seconds: 20 }]);
+    const short = await openStream(topic, sub, { max_messages: 1, wait_seconds: 10, visibility_timeout_seconds: 1 });
+    await sleep(300);
+    const long = await openStream(topic, sub, { max_messages: 1, wait_seconds: 10, visibility_timeout_seconds: 30 });
+    await sleep(300);
+    // One append: both seats lease in one turn, the 1 s one first (it waited longest).
+    await produce(topic, [{ body: "a" }, { body: "b" }]);
+    const [shortLines, longLines] = await Promise.all([short.rest(), long.rest()]);
+    const unacked = bodies(shortLines);
+    expect(unacked).toHaveLength(1);
+    expect(bodies(longLines)).toHaveLength(1);
+    // The 1 s lease ran out unacked: its message is deliverable again within seconds, not at 20 s.
+    const started = Date.now();
+    const again = await receive(topic, sub, { wait_seconds: 8 });
+    expect(again.map((m) => [m.body, m.attempt])).toEqual([[unacked[0], 2]]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 20_000);
+});
