@@ -178,7 +178,7 @@ export class Partition extends DurableObject<Env> {
     if (this.log.isDeleted()) return DELETED;
     await this.prepare(spec);
     // Nothing became deliverable since this stream's last answer here: no lease to try first.
-    if (terms.quiet == null || terms.quiet !== this.quietMark(false) || waitMs <= 0) {
+    if (terms.quiet !== this.quietMark(false) || waitMs <= 0) {
       const now = this.leaseForSeat(spec.uid, terms);
       if (now.messages.length > 0 || waitMs <= 0) {
         await this.afterLease(now.messages.length, terms.visibilityMs);

@@ -18,8 +18,8 @@ const CLOSED_EARLY_MS = 1_000;
 /** Failed seat calls in a row on every partition after which a stream goes the doorbell's way. */
 const SEAT_ATTEMPTS = 2;
 
-/** One seat's call, as it settles: what it leased, or why it failed. */
-type Settled = { index: number; outcome: LeaseOutcome } | { index: number; failure: unknown };
+/** One seat's call, as it settles: what it leased, or null when the call failed (callPartition logged why). */
+type Settled = { index: number; outcome: LeaseOutcome | null };
 
 interface Parked {
   handle: PartitionHandle;
@@ -59,6 +59,8 @@ export class StreamSeats {
   private readonly gone = new Set<number>();
   /** Each partition's quiet mark from its last answer: handed back with the next seat there. */
   private readonly quiet = new Map<number, string>();
+  /** Each partition's failed seat calls in a row. */
+  private readonly failures = new Map<number, number>();
 
   constructor(
     private readonly options: SeatOptions,
@@ -102,7 +104,7 @@ export class StreamSeats {
       if (deliveries.length > 0) return deliveries;
       // A seat answered with nothing well before its wait ended was closed (its subscription
       // left the partition): not taken again before the stream has read the catalog again.
-      if (!("failure" in settled) && Date.now() < waitsUntil - CLOSED_EARLY_MS) this.resting.set(settled.index, until);
+      if (settled.outcome && Date.now() < waitsUntil - CLOSED_EARLY_MS) this.resting.set(settled.index, until);
       // No partition left to wait on (every seat failed): the doorbell's way, which answers
       // unavailable (503, retryable) if the partitions fail there too. So does a stream whose
       // partitions still run code without seats, during a rollout.
@@ -136,7 +138,7 @@ export class StreamSeats {
     const terms = { token: this.token, max, visibilityMs: this.options.visibilityMs, filter: this.options.filter, budgetBytes: null, quiet };
     const settled = callPartition<LeaseOutcome>(async () => handle.stub.leaseOrSeat(spec, terms, waitMs)).then(
       (outcome): Settled => ({ index: handle.index, outcome }),
-      (failure: unknown): Settled => ({ index: handle.index, failure }),
+      (): Settled => ({ index: handle.index, outcome: null }),
     );
     this.parked.set(handle.index, { handle, max, settled, waitsUntil: Date.now() + waitMs });
   }
@@ -168,10 +170,11 @@ export class StreamSeats {
   private take(settled: Settled): Delivery[] {
     const handle = this.parked.get(settled.index)?.handle;
     this.parked.delete(settled.index);
-    const quiet = "outcome" in settled && settled.outcome.ok ? settled.outcome.quiet : null;
+    const { outcome } = settled;
+    const quiet = outcome?.ok ? outcome.quiet : null;
     if (quiet) this.quiet.set(settled.index, quiet);
     else this.quiet.delete(settled.index);
-    if ("failure" in settled) {
+    if (!outcome) {
       this.resting.set(settled.index, Date.now() + RETRY_SEAT_MS);
       this.failures.set(settled.index, (this.failures.get(settled.index) ?? 0) + 1);
       // The failed call may have broken the stub: the next seat there gets a fresh one.
@@ -180,15 +183,12 @@ export class StreamSeats {
     }
     this.resting.delete(settled.index);
     this.failures.delete(settled.index);
-    if (!settled.outcome.ok) {
+    if (!outcome.ok) {
       this.gone.add(settled.index);
       return [];
     }
-    return settled.outcome.messages.map((message) => ({ partition: settled.index, message }));
+    return outcome.messages.map((message) => ({ partition: settled.index, message }));
   }
-
-  /** Each partition's failed seat calls in a row. */
-  private readonly failures = new Map<number, number>();
 
   /**
    * Whether no seat is parked and every one of `partitions` is gone or failed its last
